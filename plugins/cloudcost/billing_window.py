@@ -1,0 +1,40 @@
+"""The one place that turns a run's data interval into billing days. Nothing here reads the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+
+class NoDataInterval(ValueError):
+    """The run has no usable data interval (e.g. a manual run triggered without a logical date)."""
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise NoDataInterval(f"data interval bound {moment!r} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def billing_days(start: datetime | None, end: datetime | None) -> list[date]:
+    """Each UTC day in ``[start, end)``. The interval must be non-empty and aligned to UTC midnight."""
+    if start is None or end is None:
+        raise NoDataInterval(
+            "this run has no data interval: trigger it with a logical date (the billing day), "
+            "e.g. `airflow dags trigger <dag> --logical-date 2026-11-01`"
+        )
+    start, end = _utc(start), _utc(end)
+    if end <= start:
+        raise NoDataInterval(f"empty data interval [{start.isoformat()}, {end.isoformat()})")
+    if start.time() != time(0) or end.time() != time(0):
+        raise NoDataInterval(f"data interval [{start.isoformat()}, {end.isoformat()}) is not aligned to UTC days")
+    days, day = [], start.date()
+    while day < end.date():
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def day_interval(day: date) -> tuple[datetime, datetime]:
+    """The data interval of one billing day."""
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    return start, start + timedelta(days=1)

@@ -1,0 +1,221 @@
+"""Pydantic models for the YAML that drives the DAGs, and loaders that name the file and key at fault.
+
+Two kinds of file:
+- ``configs/cloud/<provider>/cost/billing.yml``: how one provider's billing is landed (schedule,
+  completeness rule, raw tables, convert procedure). One file per provider, one DAG per file.
+- ``configs/orgs/<org>.yml``: one customer organisation: which providers it enables and with which
+  credential and export location.
+
+A bad provider file breaks only that provider's DAG (the DAG file raises ``ConfigError``, which Airflow
+records as an import error for that file). A bad org file breaks the DAGs of the providers it names.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cloudcost.identifiers import ORG_SLUG_PATTERN, validate_org_slug
+from cloudcost.paths import config_dir
+
+Provider = Literal["aws", "gcp", "azure", "oci"]
+PROVIDERS: tuple[str, ...] = ("aws", "gcp", "azure", "oci")
+
+_IDENT = r"^[a-z][a-z0-9_]{0,62}$"
+Identifier = Annotated[str, Field(pattern=_IDENT)]
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid; the message names the file and keys."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- provider billing config
+
+
+class DagSettings(_Strict):
+    """Scheduling and policy of the provider's DAG."""
+
+    schedule: Literal["daily"] = Field(description="one run per UTC billing day (BillingDayTimetable)")
+    start_date: date
+    owner: str = Field(min_length=1)
+    tags: list[str] = Field(min_length=1)
+    retries: int = Field(ge=0, le=10)
+    retry_delay_minutes: int = Field(ge=1, le=240)
+    max_active_runs: int = Field(ge=1, le=64)
+    catchup: bool = False
+
+
+class Completeness(_Strict):
+    """How long ``wait_for_export`` waits for a complete export before the task fails."""
+
+    mode: Literal["reschedule", "poke"] = "reschedule"
+    poke_interval_seconds: int = Field(ge=5, le=86_400)
+    timeout_hours: float = Field(gt=0, le=24 * 14)
+
+
+class Reconcile(_Strict):
+    """Raw-side columns the ``check`` stage sums, independently of the convert procedure."""
+
+    billing_account: str = Field(pattern=r"^[a-z][a-z0-9_]{0,127}$")
+    billed_cost: str = Field(pattern=r"^[a-z][a-z0-9_]{0,127}$")
+
+
+class RawFormat(_Strict):
+    """One export format of the provider: where its raw rows land and which procedure converts them."""
+
+    table: Identifier
+    schema_file: str = Field(description="path under schemas/, e.g. raw/aws_cur2.yml")
+    procedure: str = Field(description="path under procedures/, e.g. sp_cloud_1_convert_to_focus/aws_cur2.sql")
+    partition_by: Literal["ingestion_date"] = "ingestion_date"
+    retention_days: int = Field(ge=1, le=3650, default=730)
+    cluster_by: list[str] = Field(default_factory=list, max_length=4)
+    reconcile: Reconcile
+
+
+class BillingConfig(_Strict):
+    """``configs/cloud/<provider>/cost/billing.yml``."""
+
+    provider: Provider
+    description: str
+    dag: DagSettings
+    completeness: Completeness
+    formats: dict[Identifier, RawFormat] = Field(min_length=1)
+
+    @property
+    def dag_id(self) -> str:
+        return f"cloud_{self.provider}_cost_billing"
+
+
+# --------------------------------------------------------------------------- org config
+
+
+class ExportLocation(_Strict):
+    """Where an org's export lives. ``landing`` is the embedded default: ``data/landing/<org>/<provider>/``."""
+
+    format: Identifier
+    location: Literal["landing"] = "landing"
+    prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_\-./]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,128}$")
+
+
+class OrgProvider(_Strict):
+    enabled: bool = True
+    credential_id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    export: ExportLocation
+
+
+class OrgConfig(_Strict):
+    """``configs/orgs/<org>.yml``."""
+
+    slug: str = Field(pattern=ORG_SLUG_PATTERN)
+    display_name: str
+    environment: Literal["prod", "dev", "test"] = "prod"
+    providers: dict[Provider, OrgProvider] = Field(default_factory=dict)
+
+    @property
+    def dataset(self) -> str:
+        """The warehouse schema (DuckDB) or dataset (BigQuery) of this org: ``<org>_<environment>``."""
+        return f"{validate_org_slug(self.slug)}_{self.environment}"
+
+    def enables(self, provider: str) -> bool:
+        entry = self.providers.get(provider)  # type: ignore[call-overload]
+        return entry is not None and entry.enabled
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+def _explain(path: Path, error: ValidationError) -> ConfigError:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            msg = "unknown key (typo?)"
+        else:
+            msg = item["msg"]
+        lines.append(f"{path}: key '{key}': {msg}")
+    return ConfigError("\n".join(lines))
+
+
+def _validate(model: type[BaseModel], path: Path, data: object) -> BaseModel:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(path, exc) from None
+
+
+def billing_config_path(provider: str, root: Path | None = None) -> Path:
+    return (root or config_dir()) / "cloud" / provider / "cost" / "billing.yml"
+
+
+def load_billing_config(provider: str, root: Path | None = None) -> BillingConfig:
+    """Load and validate one provider's billing.yml."""
+    if provider not in PROVIDERS:
+        raise ConfigError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    path = billing_config_path(provider, root)
+    config = _validate(BillingConfig, path, _read_yaml(path))
+    assert isinstance(config, BillingConfig)
+    if config.provider != provider:
+        raise ConfigError(f"{path}: key 'provider': says {config.provider!r} but the file is under {provider}/")
+    return config
+
+
+def load_org(path: Path) -> OrgConfig:
+    """Load and validate one org file; the file name must be ``<slug>.yml``."""
+    config = _validate(OrgConfig, path, _read_yaml(path))
+    assert isinstance(config, OrgConfig)
+    if path.stem != config.slug:
+        raise ConfigError(f"{path}: key 'slug': is {config.slug!r} but the file is named {path.name}")
+    return config
+
+
+def org_files(root: Path | None = None) -> list[Path]:
+    return sorted(((root or config_dir()) / "orgs").glob("*.yml"))
+
+
+def load_orgs_for_provider(provider: str, root: Path | None = None) -> list[OrgConfig]:
+    """Every org that enables ``provider``, sorted by slug.
+
+    Org files that do not mention the provider are not validated here, so one broken org file only
+    breaks the DAGs of the providers it names (or all of them if it is not even readable YAML).
+    """
+    orgs = []
+    for path in org_files(root):
+        raw = _read_yaml(path)
+        providers = raw.get("providers") if isinstance(raw, dict) else None
+        if isinstance(providers, dict) and provider not in providers:
+            continue
+        org = load_org(path)
+        if org.enables(provider):
+            orgs.append(org)
+    return orgs
+
+
+def load_org_by_slug(slug: str, root: Path | None = None) -> OrgConfig:
+    validate_org_slug(slug)
+    return load_org((root or config_dir()) / "orgs" / f"{slug}.yml")

@@ -1,0 +1,1 @@
+"""Demo data generators: realistic provider exports, deterministic from a seed."""

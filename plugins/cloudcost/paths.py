@@ -1,0 +1,44 @@
+"""Where things live: the repository, its configs, schemas and procedures, and the local data folder.
+
+Every location can be moved with an environment variable so tests and deployments stay isolated.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def config_dir() -> Path:
+    """``configs/`` (override: ``CLOUDCOST_CONFIG_DIR``)."""
+    return _env_path("CLOUDCOST_CONFIG_DIR", REPO_ROOT / "configs")
+
+
+def schemas_dir() -> Path:
+    return REPO_ROOT / "schemas"
+
+
+def procedures_dir() -> Path:
+    return REPO_ROOT / "procedures"
+
+
+def data_dir() -> Path:
+    """Local data folder (override: ``CLOUDCOST_DATA_DIR``); holds the landing zone and the warehouse."""
+    return _env_path("CLOUDCOST_DATA_DIR", REPO_ROOT / "data")
+
+
+def landing_dir(org: str, provider: str) -> Path:
+    """Embedded stand-in for a provider's bucket or export: ``data/landing/<org>/<provider>/``."""
+    return data_dir() / "landing" / org / provider
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file (override: ``CLOUDCOST_WAREHOUSE``)."""
+    return _env_path("CLOUDCOST_WAREHOUSE", data_dir() / "warehouse.duckdb")

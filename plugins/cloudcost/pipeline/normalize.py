@@ -1,0 +1,117 @@
+"""Turn an export's record batch into typed raw-table rows, in SQL (DuckDB dialect), never row by row.
+
+Text from CSV and doubles from Parquet become exact DECIMALs here; provider maps become JSON; a value
+that does not convert gets an error naming the file, the row and the column.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from cloudcost.warehouse.base import Session
+from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, TableSchema, duckdb_type, quote_column
+
+BATCH_VIEW = "cloudcost_export_batch"
+LINEAGE_COLUMNS = (
+    "ingestion_date",
+    "x_pipeline_id",
+    "x_credential_id",
+    "x_run_id",
+    "x_ingested_at",
+    "x_pipeline_run_date",
+    "x_source_object",
+    "x_source_version",
+)
+
+
+class MissingColumn(ValueError):
+    """A required column is absent from an export file."""
+
+
+class BadValue(ValueError):
+    """A value in an export file cannot be converted to its column's type."""
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _is_nested(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_map(arrow_type) or pa.types.is_struct(arrow_type) or pa.types.is_list(arrow_type)
+
+
+def column_expression(column: Column, arrow_type: pa.DataType | None, *, lenient: bool = False) -> str:
+    """The SQL that reads ``column`` from the batch; ``lenient`` uses TRY_CAST (for diagnosis only)."""
+    target = duckdb_type(column.type)
+    if arrow_type is None:
+        return f"cast(null as {target})"
+    ref = quote_column(column.name)
+    cast = "try_cast" if lenient else "cast"
+    if _is_text(arrow_type):
+        text = f"nullif(trim({ref}), '')"
+        return text if column.type == "string" else f"{cast}({text} as {target})"
+    if column.type == "json" and _is_nested(arrow_type):
+        return f"to_json({ref})"
+    if column.type == "decimal" and pa.types.is_floating(arrow_type):
+        # Parquet exports carry doubles; round once, at ingestion, to the decimal they stand for.
+        return f"{cast}(round({ref}, {DECIMAL_SCALE}) as decimal({DECIMAL_PRECISION}, {DECIMAL_SCALE}))"
+    return f"{cast}({ref} as {target})"
+
+
+def export_columns(schema: TableSchema) -> list[Column]:
+    return [c for c in schema.columns if c.name not in LINEAGE_COLUMNS]
+
+
+def check_required(schema: TableSchema, arrow_schema: pa.Schema, source_object: str) -> None:
+    present = set(arrow_schema.names)
+    duplicated = sorted({n for n in arrow_schema.names if arrow_schema.names.count(n) > 1})
+    if duplicated:
+        raise BadValue(f"{source_object}: duplicated column(s) in header: {', '.join(duplicated)}")
+    missing = [c.name for c in export_columns(schema) if c.required and c.name not in present]
+    if missing:
+        raise MissingColumn(f"{source_object}: missing required column(s): {', '.join(missing)}")
+
+
+def select_sql(schema: TableSchema, arrow_schema: pa.Schema, day_column: str) -> tuple[list[str], str]:
+    """Target columns and the SELECT over the registered batch, keeping rows of ``$day_start``."""
+    types = {name: arrow_schema.field(name).type for name in arrow_schema.names}
+    targets, expressions = [], []
+    for column in export_columns(schema):
+        targets.append(column.name)
+        expressions.append(column_expression(column, types.get(column.name)))
+    for name in LINEAGE_COLUMNS:
+        targets.append(name)
+        expressions.append(f"${name}")
+    day_expr = column_expression(schema.column(day_column), types.get(day_column))
+    sql = (
+        f"select {', '.join(expressions)} from {BATCH_VIEW} "
+        f"where {day_expr} >= $day_start and {day_expr} < $day_end"
+    )
+    return targets, sql
+
+
+def diagnose(session: Session, schema: TableSchema, arrow_schema: pa.Schema, source_object: str, row_offset: int) -> str:
+    """Find the first value that does not convert: ``file row N column C: value 'x' is not a <type>``."""
+    types = {name: arrow_schema.field(name).type for name in arrow_schema.names}
+    for column in export_columns(schema):
+        arrow_type = types.get(column.name)
+        if arrow_type is None or column.type == "string":
+            continue
+        strict_input = f"nullif(trim({quote_column(column.name)}), '')" if _is_text(arrow_type) else quote_column(
+            column.name
+        )
+        lenient = column_expression(column, arrow_type, lenient=True)
+        if column.type == "json" and _is_text(arrow_type):
+            lenient = f"case when json_valid({strict_input}) then {strict_input} end"
+        rows = session.fetchall(
+            f"select rn, value from (select row_number() over () as rn, cast({strict_input} as varchar) as value, "
+            f"{lenient} as converted from {BATCH_VIEW}) where value is not null and converted is null limit 1"
+        )
+        if rows:
+            rn, value = rows[0]
+            shown = value if len(value) <= 60 else value[:57] + "..."
+            return (
+                f"{source_object}: data row {row_offset + rn}, column '{column.name}': "
+                f"value {shown!r} is not a valid {column.type}"
+            )
+    return f"{source_object}: a value in the batch starting at data row {row_offset + 1} could not be converted"

@@ -1,0 +1,77 @@
+"""Stage ``check``: raw and FOCUS must agree to the cent, per billing account, for the run's day."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+from cloudcost.identifiers import qualified
+from cloudcost.pipeline.run_context import RunContext
+from cloudcost.schemas import focus_schema, quote_column
+from cloudcost.warehouse.duckdb import DuckDBWarehouse
+
+log = logging.getLogger(__name__)
+
+
+class ReconciliationFailed(AssertionError):
+    """Raw and FOCUS totals differ; the message lists every account that does not match."""
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    accounts: int
+    raw_rows: int
+    focus_rows: int
+    billed_cost: str
+    mismatches: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def reconcile(
+    warehouse: DuckDBWarehouse,
+    dataset: str,
+    raw_table: str,
+    account_column: str,
+    billed_cost_column: str,
+    run: RunContext,
+) -> ReconcileResult:
+    """Compare sum(BilledCost) per BillingAccountId with the raw table's billed cost; raise on any gap."""
+    raw = qualified(dataset, raw_table)
+    focus = qualified(dataset, focus_schema().table)
+    sql = f"""
+        with raw_side as (
+            select {quote_column(account_column)} as account, count(*) as n, sum({quote_column(billed_cost_column)}) as cost
+            from {raw} where ingestion_date = $day group by 1
+        ),
+        focus_side as (
+            select BillingAccountId as account, count(*) as n, sum(BilledCost) as cost
+            from {focus} where x_cloud_provider = $provider and x_ingestion_date = $day group by 1
+        )
+        select coalesce(r.account, f.account) as account, r.n, f.n, r.cost, f.cost
+        from raw_side r full outer join focus_side f on r.account = f.account
+        order by 1
+    """
+    with warehouse.session() as session:
+        rows = session.fetchall(sql, {"day": run.billing_day, "provider": run.provider})
+    mismatches = [
+        {"account": account, "raw_cost": str(raw_cost), "focus_cost": str(focus_cost)}
+        for account, _, _, raw_cost, focus_cost in rows
+        if raw_cost is None or focus_cost is None or raw_cost != focus_cost
+    ]
+    result = ReconcileResult(
+        accounts=len(rows),
+        raw_rows=sum(r[1] or 0 for r in rows),
+        focus_rows=sum(r[2] or 0 for r in rows),
+        billed_cost=str(sum((r[3] or 0) for r in rows)),
+        mismatches=mismatches,
+    )
+    if mismatches:
+        detail = "; ".join(f"{m['account']}: raw {m['raw_cost']} vs FOCUS {m['focus_cost']}" for m in mismatches[:20])
+        raise ReconciliationFailed(
+            f"{run.org}/{run.provider} {run.billing_day}: BilledCost does not reconcile for "
+            f"{len(mismatches)} billing account(s): {detail}"
+        )
+    log.info("reconcile %s/%s %s: %s", run.org, run.provider, run.billing_day, result)
+    return result

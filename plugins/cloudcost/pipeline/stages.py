@@ -1,0 +1,76 @@
+"""The stages of one org's run, as the DAG's tasks call them: config in, small summaries out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
+from cloudcost.pipeline.run_context import RunContext
+from cloudcost.schemas import load_table_schema
+from cloudcost.sources.base import ExportStatus
+from cloudcost.sources.registry import open_export
+from cloudcost.warehouse import open_warehouse
+
+
+def _format(config: BillingConfig, org: OrgConfig, provider: str):
+    fmt_name = org.providers[provider].export.format  # type: ignore[index]
+    if fmt_name not in config.formats:
+        raise ValueError(
+            f"configs/orgs/{org.slug}.yml: key 'providers.{provider}.export.format': {fmt_name!r} is not "
+            f"one of the formats in configs/cloud/{provider}/cost/billing.yml ({', '.join(config.formats)})"
+        )
+    return config.formats[fmt_name]
+
+
+def make_run_context(
+    org_slug: str, provider: str, billing_day: date, run_id: str, dag_id: str, logical_date: date | None,
+    ingested_at: datetime,
+) -> RunContext:
+    org = load_org_by_slug(org_slug)
+    entry = org.providers.get(provider)  # type: ignore[call-overload]
+    if entry is None or not entry.enabled:
+        raise ValueError(f"org {org_slug} does not enable provider {provider} (configs/orgs/{org_slug}.yml)")
+    return RunContext(
+        org=org_slug,
+        provider=provider,
+        billing_day=billing_day,
+        run_id=run_id,
+        pipeline_id=dag_id,
+        logical_date=logical_date or billing_day,
+        credential_id=entry.credential_id,
+        ingested_at=ingested_at,
+    )
+
+
+def export_status(org_slug: str, provider: str, day: date) -> ExportStatus:
+    return open_export(load_org_by_slug(org_slug), provider).status(day)
+
+
+def run_land_raw(run: RunContext) -> dict:
+    from cloudcost.pipeline.land_raw import land_raw
+
+    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
+    fmt = _format(config, org, run.provider)
+    schema = load_table_schema(fmt.schema_file)
+    result = land_raw(open_warehouse(), open_export(org, run.provider), schema, org.dataset, run, fmt.reconcile.billed_cost)
+    return result.as_dict()
+
+
+def run_convert_to_focus(run: RunContext) -> dict:
+    from cloudcost.pipeline.convert_to_focus import convert_to_focus
+
+    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
+    fmt = _format(config, org, run.provider)
+    return convert_to_focus(open_warehouse(), org.dataset, fmt.table, fmt.procedure, run).as_dict()
+
+
+def run_checks(run: RunContext) -> dict:
+    from cloudcost.pipeline.focus_rules import check_focus_rules
+    from cloudcost.pipeline.reconcile import reconcile
+
+    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
+    fmt = _format(config, org, run.provider)
+    warehouse = open_warehouse()
+    result = reconcile(warehouse, org.dataset, fmt.table, fmt.reconcile.billing_account, fmt.reconcile.billed_cost, run)
+    rules = check_focus_rules(warehouse, org.dataset, run)
+    return {**result.as_dict(), "focus_rules_checked": len(rules)}

@@ -1,0 +1,120 @@
+"""Table schemas, kept once as YAML under ``schemas/``; every back end's DDL is generated from them."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cloudcost.paths import schemas_dir
+
+LogicalType = Literal["string", "decimal", "timestamp", "date", "json", "int64", "bool"]
+COLUMN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+
+# Money and quantities: 38 digits, 10 after the point. Exact, and wide enough for any bill
+# (BigQuery maps it to BIGNUMERIC(38, 10)).
+DECIMAL_PRECISION = 38
+DECIMAL_SCALE = 10
+
+
+class SchemaError(ValueError):
+    """A file under schemas/ is invalid; the message names the file."""
+
+
+class Column(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=COLUMN_NAME.pattern)
+    type: LogicalType
+    nullable: bool = True
+    required: bool = False
+    focus: str | None = None
+    description: str | None = None
+
+
+class TableSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    description: str | None = None
+    day_column: str | None = None
+    partition_by: str | None = None
+    cluster_by: list[str] = Field(default_factory=list)
+    columns: list[Column]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.table} has no column {name!r}")
+
+
+def _load(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SchemaError(f"{path}: cannot read schema: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SchemaError(f"{path}: expected a mapping")
+    return data
+
+
+@cache
+def load_table_schema(relative: str, with_lineage: bool | None = None) -> TableSchema:
+    """Load ``schemas/<relative>``; raw tables (under ``raw/``) get the shared lineage columns appended."""
+    path = schemas_dir() / relative
+    data = _load(path)
+    if with_lineage is None:
+        with_lineage = relative.startswith("raw/")
+    if with_lineage:
+        data = {**data, "columns": [*data.get("columns", []), *_load(schemas_dir() / "raw/_lineage.yml")["columns"]]}
+    try:
+        schema = TableSchema.model_validate(data)
+    except ValidationError as exc:
+        raise SchemaError(f"{path}: {exc}") from None
+    names = schema.column_names
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SchemaError(f"{path}: duplicated columns {duplicates}")
+    return schema
+
+
+def focus_schema() -> TableSchema:
+    return load_table_schema("focus/cost_data_standard_1_3.yml")
+
+
+def quote_column(name: str) -> str:
+    if not COLUMN_NAME.fullmatch(name):
+        raise SchemaError(f"invalid column name {name!r}")
+    return f'"{name}"'
+
+
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "decimal": f"DECIMAL({DECIMAL_PRECISION},{DECIMAL_SCALE})",
+    "timestamp": "TIMESTAMPTZ",
+    "date": "DATE",
+    "json": "JSON",
+    "int64": "BIGINT",
+    "bool": "BOOLEAN",
+}
+
+
+def duckdb_type(logical: str) -> str:
+    return _DUCKDB_TYPES[logical]
+
+
+def duckdb_create_table(schema: TableSchema, qualified_name: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for DuckDB (partitioning is logical there: a column we delete by)."""
+    cols = ",\n  ".join(
+        f"{quote_column(c.name)} {duckdb_type(c.type)}{'' if c.nullable else ' NOT NULL'}" for c in schema.columns
+    )
+    return f"CREATE TABLE IF NOT EXISTS {qualified_name} (\n  {cols}\n)"

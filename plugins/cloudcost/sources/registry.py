@@ -1,0 +1,32 @@
+"""Build the ``BillingExport`` reader an org's config asks for."""
+
+from __future__ import annotations
+
+from cloudcost.config import OrgConfig
+from cloudcost.paths import landing_dir
+from cloudcost.sources.aws import AwsDataExport
+from cloudcost.sources.base import BillingExport
+from cloudcost.sources.object_store import LocalObjectStore, ObjectStore
+
+SUPPORTED = {("aws", "cur2")}
+
+
+class UnsupportedExport(ValueError):
+    """No reader exists (yet) for this provider and format."""
+
+
+def object_store_for(org: OrgConfig, provider: str) -> ObjectStore:
+    location = org.providers[provider].export.location  # type: ignore[index]
+    if location == "landing":
+        return LocalObjectStore(landing_dir(org.slug, provider))
+    raise UnsupportedExport(f"org {org.slug}, provider {provider}: export location {location!r} is not supported")
+
+
+def open_export(org: OrgConfig, provider: str) -> BillingExport:
+    entry = org.providers.get(provider)  # type: ignore[call-overload]
+    if entry is None or not entry.enabled:
+        raise UnsupportedExport(f"org {org.slug} does not enable provider {provider}")
+    export = entry.export
+    if (provider, export.format) not in SUPPORTED:
+        raise UnsupportedExport(f"org {org.slug}: no reader for {provider} export format {export.format!r}")
+    return AwsDataExport(object_store_for(org, provider), export.prefix, export.name, export.format)

@@ -1,0 +1,114 @@
+"""The embedded warehouse: one DuckDB file, one schema per org dataset (``<org>_prod``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cloudcost.identifiers import qualified, quote_identifier
+from cloudcost.paths import warehouse_path
+from cloudcost.schemas import TableSchema, duckdb_create_table, quote_column
+from cloudcost.warehouse.base import SliceKey
+
+# Another task process may hold DuckDB's single-writer lock; wait for it rather than fail.
+LOCK_WAIT_SECONDS = 600
+
+
+class WarehouseLocked(RuntimeError):
+    """The DuckDB file stayed locked by another process for longer than ``LOCK_WAIT_SECONDS``."""
+
+
+class DuckDBSession:
+    """A thin wrapper so callers do not depend on DuckDB's connection API directly."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
+        return self.connection.execute(sql, params) if params is not None else self.connection.execute(sql)
+
+    def fetchall(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+
+class DuckDBWarehouse:
+    name = "duckdb"
+
+    def __init__(self, path: Path, lock_wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
+        self.path = Path(path)
+        self.lock_wait_seconds = lock_wait_seconds
+
+    @classmethod
+    def from_environment(cls) -> DuckDBWarehouse:
+        return cls(warehouse_path())
+
+    def _connect(self) -> Any:
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_wait_seconds
+        delay = 0.2
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    if "lock" in str(exc).lower():
+                        raise WarehouseLocked(
+                            f"{self.path} stayed locked by another process for {self.lock_wait_seconds:.0f} s"
+                        ) from exc
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    @contextmanager
+    def session(self) -> Iterator[DuckDBSession]:
+        connection = self._connect()
+        try:
+            connection.execute("SET TimeZone = 'UTC'")
+            yield DuckDBSession(connection)
+        finally:
+            connection.close()
+
+    @contextmanager
+    def transaction(self, session: DuckDBSession) -> Iterator[None]:
+        """All-or-nothing: a failure (or a killed process) leaves the previous state intact."""
+        session.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            session.execute("ROLLBACK")
+            raise
+        session.execute("COMMIT")
+
+    def ensure_dataset(self, session: DuckDBSession, dataset: str) -> None:
+        session.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(dataset)}")
+
+    def ensure_table(self, session: DuckDBSession, dataset: str, schema: TableSchema) -> None:
+        self.ensure_dataset(session, dataset)
+        session.execute(duckdb_create_table(schema, qualified(dataset, schema.table)))
+
+    def delete_slice(self, session: DuckDBSession, key: SliceKey) -> int:
+        conditions = " AND ".join(f"{quote_column(col)} = ?" for col, _ in key.where)
+        params = [value for _, value in key.where]
+        table = qualified(key.dataset, key.table)
+        (count,) = session.fetchall(f"SELECT count(*) FROM {table} WHERE {conditions}", params)[0]
+        session.execute(f"DELETE FROM {table} WHERE {conditions}", params)
+        return int(count)
+
+    def slice_days(self, session: DuckDBSession, dataset: str, table: str, day_column: str) -> Iterator[date]:
+        rows = session.fetchall(
+            f"SELECT DISTINCT {quote_column(day_column)} FROM {qualified(dataset, table)} ORDER BY 1"
+        )
+        return iter(row[0] for row in rows)
+
+    def table_exists(self, session: DuckDBSession, dataset: str, table: str) -> bool:
+        rows = session.fetchall(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [dataset, table],
+        )
+        return bool(rows)

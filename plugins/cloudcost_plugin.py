@@ -1,0 +1,10 @@
+"""Registers cloudcost's timetable with Airflow. The library itself is the package ``cloudcost/``."""
+
+from airflow.plugins_manager import AirflowPlugin
+
+from cloudcost.timetable import BillingDayTimetable
+
+
+class CloudcostPlugin(AirflowPlugin):
+    name = "cloudcost"
+    timetables = [BillingDayTimetable]
