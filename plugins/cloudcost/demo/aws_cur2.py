@@ -42,23 +42,24 @@ class Service:
     rate: Decimal
     hourly: bool
     region: str = "us-east-1"
+    daily: tuple[int, int] = (1, 1)  # typical daily quantity of a non-hourly resource
 
 
 SERVICES = [
     Service("AmazonEC2", "Amazon Elastic Compute Cloud", "Compute Instance", "BoxUsage:m5.large", "RunInstances", "Hrs", Decimal("0.096"), True),
     Service("AmazonEC2", "Amazon Elastic Compute Cloud", "Compute Instance", "BoxUsage:c6g.xlarge", "RunInstances", "Hrs", Decimal("0.136"), True, "eu-west-1"),
-    Service("AmazonEBS", "Amazon Elastic Block Store", "Storage", "EBS:VolumeUsage.gp3", "CreateVolume-Gp3", "GB-Mo", Decimal("0.08"), False),
-    Service("AmazonS3", "Amazon Simple Storage Service", "Storage", "TimedStorage-ByteHrs", "StandardStorage", "GB-Mo", Decimal("0.023"), False),
+    Service("AmazonEBS", "Amazon Elastic Block Store", "Storage", "EBS:VolumeUsage.gp3", "CreateVolume-Gp3", "GB-Mo", Decimal("0.08"), False, daily=(10, 30)),
+    Service("AmazonS3", "Amazon Simple Storage Service", "Storage", "TimedStorage-ByteHrs", "StandardStorage", "GB-Mo", Decimal("0.023"), False, daily=(50, 400)),
     Service("AmazonRDS", "Amazon Relational Database Service", "Database Instance", "InstanceUsage:db.r6g.large", "CreateDBInstance:0014", "Hrs", Decimal("0.225"), True),
-    Service("AWSLambda", "AWS Lambda", "Serverless", "Lambda-GB-Second", "Invoke", "Lambda-GB-Second", Decimal("0.0000166667"), False),
-    Service("AmazonDynamoDB", "Amazon DynamoDB", "Amazon DynamoDB PayPerRequest Throughput", "WriteRequestUnits", "PayPerRequestThroughput", "WriteRequestUnits", Decimal("0.00000125"), False),
-    Service("AWSDataTransfer", "AWS Data Transfer", "Data Transfer", "DataTransfer-Out-Bytes", "", "GB", Decimal("0.09"), False),
-    Service("AmazonCloudFront", "Amazon CloudFront", "Data Transfer", "US-DataTransfer-Out-Bytes", "GET", "GB", Decimal("0.085"), False, "global"),
-    Service("AmazonCloudWatch", "AmazonCloudWatch", "Metric", "CW:MetricMonitorUsage", "MetricStorage", "Metrics", Decimal("0.30"), False),
+    Service("AWSLambda", "AWS Lambda", "Serverless", "Lambda-GB-Second", "Invoke", "Lambda-GB-Second", Decimal("0.0000166667"), False, daily=(20_000, 400_000)),
+    Service("AmazonDynamoDB", "Amazon DynamoDB", "Amazon DynamoDB PayPerRequest Throughput", "WriteRequestUnits", "PayPerRequestThroughput", "WriteRequestUnits", Decimal("0.00000125"), False, daily=(500_000, 4_000_000)),
+    Service("AWSDataTransfer", "AWS Data Transfer", "Data Transfer", "DataTransfer-Out-Bytes", "", "GB", Decimal("0.09"), False, daily=(5, 60)),
+    Service("AmazonCloudFront", "Amazon CloudFront", "Data Transfer", "US-DataTransfer-Out-Bytes", "GET", "GB", Decimal("0.085"), False, "global", daily=(10, 120)),
+    Service("AmazonCloudWatch", "AmazonCloudWatch", "Metric", "CW:MetricMonitorUsage", "MetricStorage", "Metrics", Decimal("0.30"), False, daily=(2, 12)),
     Service("AmazonSageMaker", "Amazon SageMaker", "ML Instance", "Notebk:ml.t3.medium", "RunInstance", "Hrs", Decimal("0.05"), True),
-    Service("AmazonBedrock", "Amazon Bedrock", "Generative AI", "USE1-Claude-InputTokenCount", "InvokeModel", "1K tokens", Decimal("0.003"), False),
+    Service("AmazonBedrock", "Amazon Bedrock", "Generative AI", "USE1-Claude-InputTokenCount", "InvokeModel", "1K tokens", Decimal("0.003"), False, daily=(200, 3_000)),
     Service("AmazonElastiCache", "Amazon ElastiCache", "Cache Instance", "NodeUsage:cache.r6g.large", "CreateCacheCluster", "Hrs", Decimal("0.206"), True),
-    Service("AWSGlue", "AWS Glue", "AWS Glue", "USE1-ETL-DPU-Hour", "Jobrun", "DPU-Hour", Decimal("0.44"), False),
+    Service("AWSGlue", "AWS Glue", "AWS Glue", "USE1-ETL-DPU-Hour", "Jobrun", "DPU-Hour", Decimal("0.44"), False, daily=(2, 16)),
 ]
 
 
@@ -89,8 +90,9 @@ class Resource:
 def _resources(seed: int) -> list[Resource]:
     rng = random.Random(f"{seed}-resources")
     out = []
-    for index in range(60):
-        service = SERVICES[index % len(SERVICES)]
+    for index in range(120):
+        # compute-heavy, like most estates: every other resource is an EC2 instance
+        service = SERVICES[(index // 2) % 2] if index % 2 == 0 else SERVICES[(index // 2) % len(SERVICES)]
         account = ACCOUNTS[rng.randrange(len(ACCOUNTS))]
         tags: dict[str, str] = {}
         if rng.random() < 0.75:  # a quarter of resources are untagged
@@ -144,7 +146,7 @@ def _usage_rows(day: date, resource: Resource, rng: random.Random) -> Iterator[d
         if service.hourly:
             amount = Decimal(1)
         else:
-            amount = q(resource.scale * Decimal(rng.randint(80, 120)) * (Decimal(1000) if service.rate < Decimal("0.001") else 1))
+            amount = q(resource.scale * Decimal(rng.randint(*service.daily)))
         on_demand = q(amount * service.rate)
         row = _base_row(day, resource.account, start, end)
         row.update(

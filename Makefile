@@ -1,0 +1,49 @@
+# cloudcost: `make demo` runs the AWS pipeline end to end on the embedded default (DuckDB + local
+# folders); `make test` runs the whole suite. Both install what they need into .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+AIRFLOW_HOME := $(CURDIR)/.airflow
+DEMO_ORG ?= demo
+DEMO_FROM ?= 2026-11-01
+DEMO_TO ?= 2026-11-03
+export AIRFLOW_HOME
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: demo test lint install lock airflow-home clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+airflow-home: install
+	@$(BIN)/cloudcost airflow-config --home $(AIRFLOW_HOME) > /dev/null
+	@test -f $(AIRFLOW_HOME)/airflow.db || $(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 \
+		|| (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+
+demo: airflow-home
+	$(BIN)/cloudcost demo generate --org $(DEMO_ORG) --from $(DEMO_FROM) --to $(DEMO_TO)
+	$(BIN)/cloudcost demo run --org $(DEMO_ORG) --from $(DEMO_FROM) --to $(DEMO_TO) > $(AIRFLOW_HOME)/demo-run.log 2>&1 \
+		|| (tail -n 60 $(AIRFLOW_HOME)/demo-run.log; exit 1)
+	@grep -E "^cloud_" $(AIRFLOW_HOME)/demo-run.log
+	$(BIN)/cloudcost summary --org $(DEMO_ORG)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+# Re-resolve the pinned requirements.txt from requirements.in (uv resolves Airflow's tree in about a minute).
+lock: install
+	$(BIN)/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header
+
+clean:
+	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache

@@ -1,0 +1,126 @@
+"""The ``cloudcost`` command line: demo data, local Airflow setup, config checks and summaries."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _days(start: date, end: date) -> list[date]:
+    if end < start:
+        raise SystemExit(f"--to {end} is before --from {start}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from cloudcost.config import PROVIDERS, ConfigError, billing_config_path, load_billing_config, load_org, org_files
+
+    failures = 0
+    for provider in PROVIDERS:
+        if not billing_config_path(provider).exists():
+            print(f"- {provider}: no billing.yml yet")
+            continue
+        try:
+            config = load_billing_config(provider)
+            print(f"ok {billing_config_path(provider)} ({config.dag_id})")
+        except ConfigError as exc:
+            failures += 1
+            print(f"FAIL {exc}")
+    for path in org_files():
+        try:
+            org = load_org(path)
+            print(f"ok {path} (dataset {org.dataset}, providers {', '.join(org.providers) or 'none'})")
+        except (ConfigError, ValueError) as exc:
+            failures += 1
+            print(f"FAIL {exc}")
+    return 1 if failures else 0
+
+
+def cmd_demo_generate(args: argparse.Namespace) -> int:
+    from cloudcost.config import load_org_by_slug
+    from cloudcost.demo.aws_cur2 import write_delivery
+    from cloudcost.paths import landing_dir
+
+    org = load_org_by_slug(args.org)
+    aws = org.providers.get("aws")
+    if aws is None:
+        raise SystemExit(f"org {args.org} does not enable aws; nothing to generate")
+    days = _days(args.from_day, args.to_day)
+    manifests = write_delivery(landing_dir(org.slug, "aws"), days, args.seed, aws.export.prefix, aws.export.name)
+    for manifest in manifests:
+        print(f"wrote AWS CUR 2.0 delivery for {days[0]}..{days[-1]}: {manifest}")
+    return 0
+
+
+def cmd_demo_run(args: argparse.Namespace) -> int:
+    from cloudcost.demo.run import run_days
+
+    for day, state in run_days(args.dag_id, _days(args.from_day, args.to_day), args.org):
+        print(f"{args.dag_id} {day}: {state}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from cloudcost.summary import summarize
+
+    print(summarize(args.org))
+    return 0
+
+
+def cmd_airflow_config(args: argparse.Namespace) -> int:
+    from cloudcost.local_airflow import write_airflow_config
+
+    print(f"wrote {write_airflow_config(Path(args.home), args.sql_alchemy_conn, args.api_port)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cloudcost",
+        description="Cloud billing exports to one FOCUS 1.3 table, orchestrated by Apache Airflow.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("config", help="configuration files").add_subparsers(dest="action", required=True)
+    check.add_parser("check", help="validate every billing.yml and org file").set_defaults(func=cmd_config_check)
+
+    demo = commands.add_parser("demo", help="demo data and demo runs").add_subparsers(dest="action", required=True)
+    generate = demo.add_parser("generate", help="write realistic exports for an org into data/landing/")
+    run = demo.add_parser("run", help="run a billing DAG through Airflow for each day of a range")
+    for sub in (generate, run):
+        sub.add_argument("--org", default="demo")
+        sub.add_argument("--from", dest="from_day", type=_day, required=True)
+        sub.add_argument("--to", dest="to_day", type=_day, required=True)
+    generate.add_argument("--seed", type=int, default=7)
+    generate.set_defaults(func=cmd_demo_generate)
+    run.add_argument("--dag-id", default="cloud_aws_cost_billing")
+    run.set_defaults(func=cmd_demo_run)
+
+    summary = commands.add_parser("summary", help="rows and cost that landed, and the raw vs FOCUS reconciliation")
+    summary.add_argument("--org", default="demo")
+    summary.set_defaults(func=cmd_summary)
+
+    airflow = commands.add_parser("airflow-config", help="write airflow.cfg for a local Airflow home")
+    airflow.add_argument("--home", default=".airflow")
+    airflow.add_argument("--sql-alchemy-conn", default=None)
+    airflow.add_argument("--api-port", type=int, default=8080)
+    airflow.set_defaults(func=cmd_airflow_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

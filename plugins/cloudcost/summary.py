@@ -1,0 +1,54 @@
+"""What landed: rows and cost per day and service category, and raw vs FOCUS per account and day."""
+
+from __future__ import annotations
+
+from cloudcost.config import load_org_by_slug
+from cloudcost.identifiers import qualified
+from cloudcost.schemas import focus_schema
+from cloudcost.warehouse import open_warehouse
+
+
+def _table(headers: list[str], rows: list[tuple]) -> str:
+    cells = [headers, *[[("" if v is None else str(v)) for v in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summarize(org_slug: str) -> str:
+    """A plain-text report of the org's FOCUS table and its reconciliation with the AWS raw table."""
+    org = load_org_by_slug(org_slug)
+    focus = qualified(org.dataset, focus_schema().table)
+    with open_warehouse().session() as session:
+        by_category = session.fetchall(
+            f"""select x_ingestion_date, x_cloud_provider, ServiceCategory, count(*), sum(BilledCost), sum(EffectiveCost)
+                from {focus} group by all order by 1, 2, 3"""
+        )
+        by_day = session.fetchall(
+            f"""select x_ingestion_date, x_cloud_provider, BillingAccountId, count(*), sum(BilledCost)
+                from {focus} group by all order by 1, 2, 3"""
+        )
+        raw = {}
+        if org.enables("aws"):
+            raw_table = qualified(org.dataset, "cloud_aws_billing_raw_daily")
+            raw = {
+                (d, "aws", a): (n, c)
+                for d, a, n, c in session.fetchall(
+                    f"select ingestion_date, bill_payer_account_id, count(*), sum(line_item_unblended_cost) "
+                    f"from {raw_table} group by all"
+                )
+            }
+    recon = [
+        (d, p, a, raw.get((d, p, a), (None, None))[0], n, raw.get((d, p, a), (None, None))[1], c,
+         "OK" if raw.get((d, p, a), (None, None))[1] == c else "MISMATCH")
+        for d, p, a, n, c in by_day
+    ]
+    return "\n\n".join(
+        [
+            f"FOCUS 1.3 rows in {focus}, per billing day and ServiceCategory:",
+            _table(["day", "provider", "ServiceCategory", "rows", "BilledCost", "EffectiveCost"], by_category),
+            "Reconciliation, raw export vs FOCUS, per billing account and day (BilledCost to the cent):",
+            _table(["day", "provider", "account", "raw rows", "FOCUS rows", "raw billed", "FOCUS billed", ""], recon),
+        ]
+    )
