@@ -1,5 +1,7 @@
 """Registers cloudcost's timetable with Airflow. The library itself is the package ``cloudcost/``."""
 
+from typing import ClassVar
+
 from airflow.plugins_manager import AirflowPlugin
 
 from cloudcost.timetable import BillingDayTimetable
@@ -7,4 +9,4 @@ from cloudcost.timetable import BillingDayTimetable
 
 class CloudcostPlugin(AirflowPlugin):
     name = "cloudcost"
-    timetables = [BillingDayTimetable]
+    timetables: ClassVar[list[type]] = [BillingDayTimetable]

@@ -22,7 +22,14 @@ def _days(start: date, end: date) -> list[date]:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from cloudcost.config import PROVIDERS, ConfigError, billing_config_path, load_billing_config, load_org, org_files
+    from cloudcost.config import (
+        PROVIDERS,
+        ConfigError,
+        billing_config_path,
+        load_billing_config,
+        load_org,
+        org_files,
+    )
 
     failures = 0
     for provider in PROVIDERS:
@@ -31,7 +38,9 @@ def cmd_config_check(args: argparse.Namespace) -> int:
             continue
         try:
             config = load_billing_config(provider)
-            print(f"ok {billing_config_path(provider)} ({config.dag_id})")
+            pending = config.missing_files()
+            state = f"DAG not buildable yet: {'; '.join(pending)}" if pending else f"DAG {config.dag_id}"
+            print(f"ok {billing_config_path(provider)} ({state})")
         except ConfigError as exc:
             failures += 1
             print(f"FAIL {exc}")

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cloudcost.identifiers import ORG_SLUG_PATTERN, validate_org_slug
-from cloudcost.paths import config_dir
+from cloudcost.paths import config_dir, procedures_dir, schemas_dir
 
 Provider = Literal["aws", "gcp", "azure", "oci"]
 PROVIDERS: tuple[str, ...] = ("aws", "gcp", "azure", "oci")
@@ -93,6 +93,18 @@ class BillingConfig(_Strict):
     def dag_id(self) -> str:
         return f"cloud_{self.provider}_cost_billing"
 
+    def missing_files(self) -> list[str]:
+        """Keys whose schema or procedure file does not exist, as ``key: path`` lines."""
+        missing = []
+        for name, fmt in self.formats.items():
+            for key, path in (
+                ("schema_file", schemas_dir() / fmt.schema_file),
+                ("procedure", procedures_dir() / fmt.procedure),
+            ):
+                if not path.is_file():
+                    missing.append(f"formats.{name}.{key}: {path} does not exist")
+        return missing
+
 
 # --------------------------------------------------------------------------- org config
 
@@ -152,10 +164,7 @@ def _explain(path: Path, error: ValidationError) -> ConfigError:
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            msg = "unknown key (typo?)"
-        else:
-            msg = item["msg"]
+        msg = "unknown key (typo?)" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"{path}: key '{key}': {msg}")
     return ConfigError("\n".join(lines))
 
@@ -183,6 +192,16 @@ def load_billing_config(provider: str, root: Path | None = None) -> BillingConfi
     if config.provider != provider:
         raise ConfigError(f"{path}: key 'provider': says {config.provider!r} but the file is under {provider}/")
     return config
+
+
+def require_files(config: BillingConfig, root: Path | None = None) -> None:
+    """Raise ``ConfigError`` naming billing.yml and each key whose file is missing."""
+    missing = config.missing_files()
+    if missing:
+        path = billing_config_path(config.provider, root)
+        raise ConfigError(
+            "\n".join(f"{path}: key '{line.split(':', 1)[0]}':{line.split(':', 1)[1]}" for line in missing)
+        )
 
 
 def load_org(path: Path) -> OrgConfig:

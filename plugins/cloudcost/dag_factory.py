@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task, task_group
 
-from cloudcost.config import load_billing_config, load_orgs_for_provider
+from cloudcost.config import load_billing_config, load_orgs_for_provider, require_files
 from cloudcost.identifiers import ORG_SLUG_PATTERN
 from cloudcost.sensors import ExportCompleteSensor
 from cloudcost.timetable import BillingDayTimetable
@@ -33,8 +33,13 @@ def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
     ingested_at = datetime.now(UTC)  # lineage stamp only; never used to choose what to load
     return [
         make_run_context(
-            org_slug, provider, day, context["run_id"], context["dag"].dag_id,
-            logical.date() if logical else None, ingested_at,
+            org_slug,
+            provider,
+            day,
+            context["run_id"],
+            context["dag"].dag_id,
+            logical.date() if logical else None,
+            ingested_at,
         )
         for day in billing_days(context["data_interval_start"], context["data_interval_end"])
     ]
@@ -42,6 +47,7 @@ def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
 
 def build_billing_dag(provider: str) -> DAG:
     config = load_billing_config(provider)
+    require_files(config)
     org_slugs = [org.slug for org in load_orgs_for_provider(provider)]
     settings = config.dag
 

@@ -11,7 +11,10 @@ from cloudcost.warehouse import open_warehouse
 def _table(headers: list[str], rows: list[tuple]) -> str:
     cells = [headers, *[[("" if v is None else str(v)) for v in row] for row in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))) for row in cells]
+    lines = [
+        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -22,7 +25,8 @@ def summarize(org_slug: str) -> str:
     focus = qualified(org.dataset, focus_schema().table)
     with open_warehouse().session() as session:
         by_category = session.fetchall(
-            f"""select x_ingestion_date, x_cloud_provider, ServiceCategory, count(*), sum(BilledCost), sum(EffectiveCost)
+            f"""select x_ingestion_date, x_cloud_provider, ServiceCategory,
+                       count(*), sum(BilledCost), sum(EffectiveCost)
                 from {focus} group by all order by 1, 2, 3"""
         )
         by_day = session.fetchall(
@@ -40,8 +44,16 @@ def summarize(org_slug: str) -> str:
                 )
             }
     recon = [
-        (d, p, a, raw.get((d, p, a), (None, None))[0], n, raw.get((d, p, a), (None, None))[1], c,
-         "OK" if raw.get((d, p, a), (None, None))[1] == c else "MISMATCH")
+        (
+            d,
+            p,
+            a,
+            raw.get((d, p, a), (None, None))[0],
+            n,
+            raw.get((d, p, a), (None, None))[1],
+            c,
+            "OK" if raw.get((d, p, a), (None, None))[1] == c else "MISMATCH",
+        )
         for d, p, a, n, c in by_day
     ]
     return "\n\n".join(

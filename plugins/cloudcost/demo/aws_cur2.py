@@ -46,20 +46,157 @@ class Service:
 
 
 SERVICES = [
-    Service("AmazonEC2", "Amazon Elastic Compute Cloud", "Compute Instance", "BoxUsage:m5.large", "RunInstances", "Hrs", Decimal("0.096"), True),
-    Service("AmazonEC2", "Amazon Elastic Compute Cloud", "Compute Instance", "BoxUsage:c6g.xlarge", "RunInstances", "Hrs", Decimal("0.136"), True, "eu-west-1"),
-    Service("AmazonEBS", "Amazon Elastic Block Store", "Storage", "EBS:VolumeUsage.gp3", "CreateVolume-Gp3", "GB-Mo", Decimal("0.08"), False, daily=(10, 30)),
-    Service("AmazonS3", "Amazon Simple Storage Service", "Storage", "TimedStorage-ByteHrs", "StandardStorage", "GB-Mo", Decimal("0.023"), False, daily=(50, 400)),
-    Service("AmazonRDS", "Amazon Relational Database Service", "Database Instance", "InstanceUsage:db.r6g.large", "CreateDBInstance:0014", "Hrs", Decimal("0.225"), True),
-    Service("AWSLambda", "AWS Lambda", "Serverless", "Lambda-GB-Second", "Invoke", "Lambda-GB-Second", Decimal("0.0000166667"), False, daily=(20_000, 400_000)),
-    Service("AmazonDynamoDB", "Amazon DynamoDB", "Amazon DynamoDB PayPerRequest Throughput", "WriteRequestUnits", "PayPerRequestThroughput", "WriteRequestUnits", Decimal("0.00000125"), False, daily=(500_000, 4_000_000)),
-    Service("AWSDataTransfer", "AWS Data Transfer", "Data Transfer", "DataTransfer-Out-Bytes", "", "GB", Decimal("0.09"), False, daily=(5, 60)),
-    Service("AmazonCloudFront", "Amazon CloudFront", "Data Transfer", "US-DataTransfer-Out-Bytes", "GET", "GB", Decimal("0.085"), False, "global", daily=(10, 120)),
-    Service("AmazonCloudWatch", "AmazonCloudWatch", "Metric", "CW:MetricMonitorUsage", "MetricStorage", "Metrics", Decimal("0.30"), False, daily=(2, 12)),
-    Service("AmazonSageMaker", "Amazon SageMaker", "ML Instance", "Notebk:ml.t3.medium", "RunInstance", "Hrs", Decimal("0.05"), True),
-    Service("AmazonBedrock", "Amazon Bedrock", "Generative AI", "USE1-Claude-InputTokenCount", "InvokeModel", "1K tokens", Decimal("0.003"), False, daily=(200, 3_000)),
-    Service("AmazonElastiCache", "Amazon ElastiCache", "Cache Instance", "NodeUsage:cache.r6g.large", "CreateCacheCluster", "Hrs", Decimal("0.206"), True),
-    Service("AWSGlue", "AWS Glue", "AWS Glue", "USE1-ETL-DPU-Hour", "Jobrun", "DPU-Hour", Decimal("0.44"), False, daily=(2, 16)),
+    Service(
+        "AmazonEC2",
+        "Amazon Elastic Compute Cloud",
+        "Compute Instance",
+        "BoxUsage:m5.large",
+        "RunInstances",
+        "Hrs",
+        Decimal("0.096"),
+        True,
+    ),
+    Service(
+        "AmazonEC2",
+        "Amazon Elastic Compute Cloud",
+        "Compute Instance",
+        "BoxUsage:c6g.xlarge",
+        "RunInstances",
+        "Hrs",
+        Decimal("0.136"),
+        True,
+        "eu-west-1",
+    ),
+    Service(
+        "AmazonEBS",
+        "Amazon Elastic Block Store",
+        "Storage",
+        "EBS:VolumeUsage.gp3",
+        "CreateVolume-Gp3",
+        "GB-Mo",
+        Decimal("0.08"),
+        False,
+        daily=(10, 30),
+    ),
+    Service(
+        "AmazonS3",
+        "Amazon Simple Storage Service",
+        "Storage",
+        "TimedStorage-ByteHrs",
+        "StandardStorage",
+        "GB-Mo",
+        Decimal("0.023"),
+        False,
+        daily=(50, 400),
+    ),
+    Service(
+        "AmazonRDS",
+        "Amazon Relational Database Service",
+        "Database Instance",
+        "InstanceUsage:db.r6g.large",
+        "CreateDBInstance:0014",
+        "Hrs",
+        Decimal("0.225"),
+        True,
+    ),
+    Service(
+        "AWSLambda",
+        "AWS Lambda",
+        "Serverless",
+        "Lambda-GB-Second",
+        "Invoke",
+        "Lambda-GB-Second",
+        Decimal("0.0000166667"),
+        False,
+        daily=(20_000, 400_000),
+    ),
+    Service(
+        "AmazonDynamoDB",
+        "Amazon DynamoDB",
+        "Amazon DynamoDB PayPerRequest Throughput",
+        "WriteRequestUnits",
+        "PayPerRequestThroughput",
+        "WriteRequestUnits",
+        Decimal("0.00000125"),
+        False,
+        daily=(500_000, 4_000_000),
+    ),
+    Service(
+        "AWSDataTransfer",
+        "AWS Data Transfer",
+        "Data Transfer",
+        "DataTransfer-Out-Bytes",
+        "",
+        "GB",
+        Decimal("0.09"),
+        False,
+        daily=(5, 60),
+    ),
+    Service(
+        "AmazonCloudFront",
+        "Amazon CloudFront",
+        "Data Transfer",
+        "US-DataTransfer-Out-Bytes",
+        "GET",
+        "GB",
+        Decimal("0.085"),
+        False,
+        "global",
+        daily=(10, 120),
+    ),
+    Service(
+        "AmazonCloudWatch",
+        "AmazonCloudWatch",
+        "Metric",
+        "CW:MetricMonitorUsage",
+        "MetricStorage",
+        "Metrics",
+        Decimal("0.30"),
+        False,
+        daily=(2, 12),
+    ),
+    Service(
+        "AmazonSageMaker",
+        "Amazon SageMaker",
+        "ML Instance",
+        "Notebk:ml.t3.medium",
+        "RunInstance",
+        "Hrs",
+        Decimal("0.05"),
+        True,
+    ),
+    Service(
+        "AmazonBedrock",
+        "Amazon Bedrock",
+        "Generative AI",
+        "USE1-Claude-InputTokenCount",
+        "InvokeModel",
+        "1K tokens",
+        Decimal("0.003"),
+        False,
+        daily=(200, 3_000),
+    ),
+    Service(
+        "AmazonElastiCache",
+        "Amazon ElastiCache",
+        "Cache Instance",
+        "NodeUsage:cache.r6g.large",
+        "CreateCacheCluster",
+        "Hrs",
+        Decimal("0.206"),
+        True,
+    ),
+    Service(
+        "AWSGlue",
+        "AWS Glue",
+        "AWS Glue",
+        "USE1-ETL-DPU-Hour",
+        "Jobrun",
+        "DPU-Hour",
+        Decimal("0.44"),
+        False,
+        daily=(2, 16),
+    ),
 ]
 
 
@@ -143,10 +280,7 @@ def _usage_rows(day: date, resource: Resource, rng: random.Random) -> Iterator[d
     if not service.hourly:
         slots = [(day_start, day_start + timedelta(days=1))]
     for start, end in slots:
-        if service.hourly:
-            amount = Decimal(1)
-        else:
-            amount = q(resource.scale * Decimal(rng.randint(*service.daily)))
+        amount = Decimal(1) if service.hourly else q(resource.scale * Decimal(rng.randint(*service.daily)))
         on_demand = q(amount * service.rate)
         row = _base_row(day, resource.account, start, end)
         row.update(
@@ -176,7 +310,13 @@ def _usage_rows(day: date, resource: Resource, rng: random.Random) -> Iterator[d
         )
         if resource.coverage == "spot":
             spot = q(on_demand * Decimal("0.35"))
-            row.update({"line_item_unblended_cost": spot, "pricing_term": "Spot", "line_item_unblended_rate": str(q(service.rate * Decimal("0.35")))})
+            row.update(
+                {
+                    "line_item_unblended_cost": spot,
+                    "pricing_term": "Spot",
+                    "line_item_unblended_rate": str(q(service.rate * Decimal("0.35"))),
+                }
+            )
             yield row
         elif resource.coverage == "sp":
             effective = q(on_demand * Decimal("0.72"))
@@ -194,7 +334,10 @@ def _usage_rows(day: date, resource: Resource, rng: random.Random) -> Iterator[d
                 {
                     "line_item_line_item_type": "SavingsPlanNegation",
                     "line_item_unblended_cost": -on_demand,
-                    "line_item_line_item_description": f"SavingsPlanNegation used by AccountId : {resource.account[0]} and UsageSku : {row['product_sku']}",
+                    "line_item_line_item_description": (
+                        f"SavingsPlanNegation used by AccountId : {resource.account[0]} "
+                        f"and UsageSku : {row['product_sku']}"
+                    ),
                     "savings_plan_savings_plan_effective_cost": None,
                     "pricing_public_on_demand_cost": None,
                 }
@@ -221,7 +364,14 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
     day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     day_end = day_start + timedelta(days=1)
     prod = ACCOUNTS[0]
-    used = sum((r["savings_plan_savings_plan_effective_cost"] or 0 for r in rows if r["line_item_line_item_type"] == "SavingsPlanCoveredUsage"), Decimal(0))
+    used = sum(
+        (
+            r["savings_plan_savings_plan_effective_cost"] or 0
+            for r in rows
+            if r["line_item_line_item_type"] == "SavingsPlanCoveredUsage"
+        ),
+        Decimal(0),
+    )
     commitment = q(max(used * Decimal("1.15"), Decimal("5")))
     fee = _base_row(day, prod, day_start, day_end)
     fee.update(
@@ -246,7 +396,7 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
         ri_fee.update(
             {
                 "line_item_line_item_type": "RIFee",
-                "line_item_line_item_description": "USD 0.0576 hourly fee per Linux/UNIX (Amazon VPC), m5.large instance",
+                "line_item_line_item_description": "USD 0.0576 hourly fee per Linux/UNIX, m5.large instance",
                 "line_item_product_code": "AmazonEC2",
                 "line_item_usage_type": "HeavyUsage:m5.large",
                 "line_item_unblended_cost": ri_cost,
@@ -254,12 +404,16 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
                 "pricing_unit": "Hrs",
                 "product_region_code": "us-east-1",
                 "reservation_reservation_a_r_n": RI_ARN,
-                "reservation_unused_recurring_fee": q(ri_cost - sum((r["reservation_effective_cost"] for r in ri_rows), Decimal(0))),
+                "reservation_unused_recurring_fee": q(
+                    ri_cost - sum((r["reservation_effective_cost"] for r in ri_rows), Decimal(0))
+                ),
                 "reservation_unused_amortized_upfront_fee_for_billing_period": Decimal(0),
             }
         )
         yield ri_fee
-    billed_usage = sum((r["line_item_unblended_cost"] for r in rows if r["line_item_line_item_type"] == "Usage"), Decimal(0))
+    billed_usage = sum(
+        (r["line_item_unblended_cost"] for r in rows if r["line_item_line_item_type"] == "Usage"), Decimal(0)
+    )
     discount = _base_row(day, prod, day_start, day_end)
     discount.update(
         {
@@ -352,7 +506,9 @@ def _to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
-def write_delivery(root: Path, days: list[date], seed: int = 7, prefix: str = "cur", export_name: str = "demo-cur2") -> list[Path]:
+def write_delivery(
+    root: Path, days: list[date], seed: int = 7, prefix: str = "cur", export_name: str = "demo-cur2"
+) -> list[Path]:
     """Write one delivery per billing period covering ``days``; returns the manifest paths."""
     schema = _arrow_schema()
     manifests = []
@@ -374,7 +530,10 @@ def write_delivery(root: Path, days: list[date], seed: int = 7, prefix: str = "c
         manifest = {
             "exportArn": f"arn:aws:bcm-data-exports:us-east-1:{PAYER[0]}:export/{export_name}-0c3e5d9a",
             "executionId": uuid.uuid5(uuid.NAMESPACE_URL, f"cloudcost-demo/{seed}/{period}/{len(period_days)}").hex,
-            "billingPeriod": {"start": f"{period_start:%Y-%m-%dT%H:%M:%S.000Z}", "end": f"{period_end:%Y-%m-%dT%H:%M:%S.000Z}"},
+            "billingPeriod": {
+                "start": f"{period_start:%Y-%m-%dT%H:%M:%S.000Z}",
+                "end": f"{period_end:%Y-%m-%dT%H:%M:%S.000Z}",
+            },
             "columns": [{"name": f.name, "type": str(f.type)} for f in schema],
             "dataFiles": [f"s3://demo-billing-exports/{key}"],
         }

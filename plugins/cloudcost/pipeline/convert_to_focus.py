@@ -74,7 +74,9 @@ def convert_to_focus(
         if sorted(produced) != sorted(focus.column_names):
             missing = sorted(set(focus.column_names) - set(produced))
             extra = sorted(set(produced) - set(focus.column_names))
-            raise ProcedureError(f"procedures/{procedure}: output columns differ from FOCUS: missing {missing}, extra {extra}")
+            raise ProcedureError(
+                f"procedures/{procedure}: output columns differ from FOCUS: missing {missing}, extra {extra}"
+            )
         with warehouse.transaction(session):
             replaced = warehouse.delete_slice(
                 session,

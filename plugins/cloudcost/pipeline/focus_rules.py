@@ -43,23 +43,40 @@ def rules() -> list[Rule]:
     out = []
     for column in focus_schema().columns:
         if not column.nullable and not column.name.startswith("x_"):
-            out.append(Rule(f"{column.name}-not-null", f"{column.name} must not be null", f"{quote_column(column.name)} is null"))
+            out.append(
+                Rule(
+                    f"{column.name}-not-null", f"{column.name} must not be null", f"{quote_column(column.name)} is null"
+                )
+            )
     values = allowed_values()
     for column, allowed in values["enums"].items():
         ref = quote_column(column)
         out.append(
-            Rule(f"{column}-allowed", f"{column} must be one of {allowed}", f"{ref} is not null and {ref} not in ({_literal_list(allowed)})")
+            Rule(
+                f"{column}-allowed",
+                f"{column} must be one of {allowed}",
+                f"{ref} is not null and {ref} not in ({_literal_list(allowed)})",
+            )
         )
     pairs = [f"('{c}', '{s}')" for c, subs in values["service_subcategories"].items() for s in subs]
     out += [
         Rule(
             "ServiceSubcategory-matches-category",
             "ServiceSubcategory must belong to its ServiceCategory",
-            f"ServiceSubcategory is not null and (ServiceCategory, ServiceSubcategory) not in (values {', '.join(pairs)})",
+            "ServiceSubcategory is not null and (ServiceCategory, ServiceSubcategory) "
+            f"not in (values {', '.join(pairs)})",
         ),
-        Rule("BillingCurrency-format", "BillingCurrency is an ISO 4217 code", "not regexp_full_match(BillingCurrency, '[A-Z]{3}')"),
+        Rule(
+            "BillingCurrency-format",
+            "BillingCurrency is an ISO 4217 code",
+            "not regexp_full_match(BillingCurrency, '[A-Z]{3}')",
+        ),
         Rule("ChargePeriod-order", "ChargePeriodStart < ChargePeriodEnd", "not (ChargePeriodStart < ChargePeriodEnd)"),
-        Rule("BillingPeriod-order", "BillingPeriodStart < BillingPeriodEnd", "not (BillingPeriodStart < BillingPeriodEnd)"),
+        Rule(
+            "BillingPeriod-order",
+            "BillingPeriodStart < BillingPeriodEnd",
+            "not (BillingPeriodStart < BillingPeriodEnd)",
+        ),
         Rule(
             "CoveredUsage-billed-zero",
             "commitment-covered usage has BilledCost 0",

@@ -92,6 +92,13 @@ def land_raw(
     result = LandResult(int(rows), str(Decimal(billed)), replaced, len(objects), version)
     log.info(
         "land_raw %s/%s %s: %d rows, billed %s, from %d object(s), replaced %d rows, source version %s",
-        run.org, run.provider, day_start, result.rows, result.billed_cost, result.objects, replaced, version,
+        run.org,
+        run.provider,
+        day_start,
+        result.rows,
+        result.billed_cost,
+        result.objects,
+        replaced,
+        version,
     )
     return result

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from cloudcost.warehouse.base import Session
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, TableSchema, duckdb_type, quote_column
+from cloudcost.warehouse.base import Session
 
 BATCH_VIEW = "cloudcost_export_batch"
 LINEAGE_COLUMNS = (
@@ -83,22 +83,21 @@ def select_sql(schema: TableSchema, arrow_schema: pa.Schema, day_column: str) ->
         targets.append(name)
         expressions.append(f"${name}")
     day_expr = column_expression(schema.column(day_column), types.get(day_column))
-    sql = (
-        f"select {', '.join(expressions)} from {BATCH_VIEW} "
-        f"where {day_expr} >= $day_start and {day_expr} < $day_end"
-    )
+    sql = f"select {', '.join(expressions)} from {BATCH_VIEW} where {day_expr} >= $day_start and {day_expr} < $day_end"
     return targets, sql
 
 
-def diagnose(session: Session, schema: TableSchema, arrow_schema: pa.Schema, source_object: str, row_offset: int) -> str:
+def diagnose(
+    session: Session, schema: TableSchema, arrow_schema: pa.Schema, source_object: str, row_offset: int
+) -> str:
     """Find the first value that does not convert: ``file row N column C: value 'x' is not a <type>``."""
     types = {name: arrow_schema.field(name).type for name in arrow_schema.names}
     for column in export_columns(schema):
         arrow_type = types.get(column.name)
         if arrow_type is None or column.type == "string":
             continue
-        strict_input = f"nullif(trim({quote_column(column.name)}), '')" if _is_text(arrow_type) else quote_column(
-            column.name
+        strict_input = (
+            f"nullif(trim({quote_column(column.name)}), '')" if _is_text(arrow_type) else quote_column(column.name)
         )
         lenient = column_expression(column, arrow_type, lenient=True)
         if column.type == "json" and _is_text(arrow_type):

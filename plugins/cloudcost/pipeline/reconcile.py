@@ -42,7 +42,8 @@ def reconcile(
     focus = qualified(dataset, focus_schema().table)
     sql = f"""
         with raw_side as (
-            select {quote_column(account_column)} as account, count(*) as n, sum({quote_column(billed_cost_column)}) as cost
+            select {quote_column(account_column)} as account, count(*) as n,
+                   sum({quote_column(billed_cost_column)}) as cost
             from {raw} where ingestion_date = $day group by 1
         ),
         focus_side as (

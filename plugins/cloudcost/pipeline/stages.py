@@ -23,7 +23,12 @@ def _format(config: BillingConfig, org: OrgConfig, provider: str):
 
 
 def make_run_context(
-    org_slug: str, provider: str, billing_day: date, run_id: str, dag_id: str, logical_date: date | None,
+    org_slug: str,
+    provider: str,
+    billing_day: date,
+    run_id: str,
+    dag_id: str,
+    logical_date: date | None,
     ingested_at: datetime,
 ) -> RunContext:
     org = load_org_by_slug(org_slug)
@@ -52,7 +57,9 @@ def run_land_raw(run: RunContext) -> dict:
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
     fmt = _format(config, org, run.provider)
     schema = load_table_schema(fmt.schema_file)
-    result = land_raw(open_warehouse(), open_export(org, run.provider), schema, org.dataset, run, fmt.reconcile.billed_cost)
+    result = land_raw(
+        open_warehouse(), open_export(org, run.provider), schema, org.dataset, run, fmt.reconcile.billed_cost
+    )
     return result.as_dict()
 
 
