@@ -161,9 +161,18 @@ def _read_yaml(path: Path) -> object:
 
 
 def _explain(path: Path, error: ValidationError) -> ConfigError:
-    lines = []
+    """One line per bad key, each naming the file and the dotted key."""
+    lines, bad_keys = [], []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        parts = [str(part) for part in item["loc"]]
+        if "[key]" in parts:  # a mapping key that is not allowed, e.g. an unknown provider
+            key = ".".join(parts[: parts.index("[key]")])
+            bad_keys.append(key)
+            lines.append(f"{path}: key '{key}': not an allowed name here ({item['msg']})")
+            continue
+        key = ".".join(parts) or "(top level)"
+        if any(key.startswith(bad + ".") for bad in bad_keys):
+            continue  # details under a key already reported as not allowed
         msg = "unknown key (typo?)" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"{path}: key '{key}': {msg}")
     return ConfigError("\n".join(lines))

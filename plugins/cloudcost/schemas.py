@@ -42,6 +42,8 @@ class TableSchema(BaseModel):
     table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     description: str | None = None
     day_column: str | None = None
+    period_start_column: str | None = None
+    period_end_column: str | None = None
     partition_by: str | None = None
     cluster_by: list[str] = Field(default_factory=list)
     columns: list[Column]

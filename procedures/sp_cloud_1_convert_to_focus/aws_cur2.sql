@@ -83,6 +83,11 @@ classified as (
             else 'Usage'
         end as charge_category,
         line_item_type in ('SavingsPlanCoveredUsage', 'DiscountedUsage') as is_commitment_covered,
+        -- the line item type says which commitment a row belongs to even when the ARN column is absent
+        case
+            when sp_arn is not null or line_item_type like 'SavingsPlan%' then 'Savings Plan'
+            when ri_arn is not null or line_item_type in ('DiscountedUsage', 'RIFee') then 'Reserved Instance'
+        end as commitment_type,
         coalesce(sp_arn, ri_arn) as commitment_id
     from renamed
 ),
@@ -128,14 +133,13 @@ final as (
         end                                                     as ChargeFrequency,
         charge_period_end                                       as ChargePeriodEnd,
         charge_period_start                                     as ChargePeriodStart,
-        case when sp_arn is not null then 'Spend' when ri_arn is not null then 'Usage' end
+        case commitment_type when 'Savings Plan' then 'Spend' when 'Reserved Instance' then 'Usage' end
                                                                 as CommitmentDiscountCategory,
         commitment_id                                           as CommitmentDiscountId,
         cast(null as varchar)                                   as CommitmentDiscountName,
         cast(null as decimal(38, 10))                           as CommitmentDiscountQuantity,
         case when is_commitment_covered then 'Used' end         as CommitmentDiscountStatus,
-        case when sp_arn is not null then 'Savings Plan' when ri_arn is not null then 'Reserved Instance' end
-                                                                as CommitmentDiscountType,
+        commitment_type                                         as CommitmentDiscountType,
         cast(null as varchar)                                   as CommitmentDiscountUnit,
         case when charge_category = 'Usage' then usage_amount end as ConsumedQuantity,
         case when charge_category = 'Usage' then pricing_unit end as ConsumedUnit,
@@ -155,7 +159,7 @@ final as (
         end                                                     as EffectiveCost,
         'AWS'                                                   as HostProviderName,
         invoice_id                                              as InvoiceId,
-        invoicing_entity                                        as InvoiceIssuerName,
+        coalesce(invoicing_entity, legal_entity)                as InvoiceIssuerName,
         coalesce(public_on_demand_cost, unblended_cost)         as ListCost,
         case when charge_category = 'Usage' then public_on_demand_rate end as ListUnitPrice,
         case

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 import pyarrow as pa
@@ -43,8 +42,6 @@ def land_raw(
     billed_cost_column: str,
 ) -> LandResult:
     """Delete the day's partition and insert the export's rows for that day, in one transaction."""
-    if schema.day_column is None:
-        raise ValueError(f"schema {schema.table} has no day_column")
     day_start = run.billing_day
     string_columns = [c.name for c in schema.columns]
     table = qualified(dataset, schema.table)
@@ -59,10 +56,9 @@ def land_raw(
             for item in export.iter_batches(run.billing_day, string_columns):
                 objects.add(item.source_object)
                 check_required(schema, item.batch.schema, item.source_object)
-                targets, select = select_sql(schema, item.batch.schema, schema.day_column)
+                targets, select = select_sql(schema, item.batch.schema)
                 params = {
-                    "day_start": str(day_start),
-                    "day_end": str(day_start + timedelta(days=1)),
+                    "billing_day": day_start,
                     "ingestion_date": day_start,
                     "x_pipeline_id": run.pipeline_id,
                     "x_credential_id": run.credential_id,
@@ -79,9 +75,13 @@ def land_raw(
                 except Exception as exc:
                     if type(exc).__name__ not in {"ConversionException", "InvalidInputException"}:
                         raise
-                    raise BadValue(
-                        diagnose(session, schema, item.batch.schema, item.source_object, item.row_offset)
-                    ) from exc
+                    # The failed statement aborted the transaction: roll it back (the old slice stays),
+                    # find the offending value outside it, and leave an empty transaction to roll back.
+                    session.execute("ROLLBACK")
+                    session.execute("BEGIN TRANSACTION")
+                    session.connection.register(BATCH_VIEW, pa.Table.from_batches([item.batch]))
+                    message = diagnose(session, schema, item.batch.schema, item.source_object, item.row_offset)
+                    raise BadValue(message) from exc
                 finally:
                     session.connection.unregister(BATCH_VIEW)
             rows, billed = session.fetchall(

@@ -72,8 +72,23 @@ def check_required(schema: TableSchema, arrow_schema: pa.Schema, source_object: 
         raise MissingColumn(f"{source_object}: missing required column(s): {', '.join(missing)}")
 
 
-def select_sql(schema: TableSchema, arrow_schema: pa.Schema, day_column: str) -> tuple[list[str], str]:
-    """Target columns and the SELECT over the registered batch, keeping rows of ``$day_start``."""
+def row_day_expression(schema: TableSchema, types: dict[str, pa.DataType]) -> str:
+    """The billing day a row belongs to: its usage day, clamped into its billing period when known."""
+    if schema.day_column is None:
+        raise ValueError(f"schema {schema.table} has no day_column")
+
+    def as_date(name: str) -> str:
+        return f"cast({column_expression(schema.column(name), types.get(name))} as date)"
+
+    day = as_date(schema.day_column)
+    if schema.period_start_column and schema.period_end_column:
+        start, end = as_date(schema.period_start_column), as_date(schema.period_end_column)
+        day = f"least(greatest({day}, {start}), {end} - 1)"
+    return day
+
+
+def select_sql(schema: TableSchema, arrow_schema: pa.Schema) -> tuple[list[str], str]:
+    """Target columns and the SELECT over the registered batch, keeping the rows of ``$billing_day``."""
     types = {name: arrow_schema.field(name).type for name in arrow_schema.names}
     targets, expressions = [], []
     for column in export_columns(schema):
@@ -82,8 +97,7 @@ def select_sql(schema: TableSchema, arrow_schema: pa.Schema, day_column: str) ->
     for name in LINEAGE_COLUMNS:
         targets.append(name)
         expressions.append(f"${name}")
-    day_expr = column_expression(schema.column(day_column), types.get(day_column))
-    sql = f"select {', '.join(expressions)} from {BATCH_VIEW} where {day_expr} >= $day_start and {day_expr} < $day_end"
+    sql = f"select {', '.join(expressions)} from {BATCH_VIEW} where {row_day_expression(schema, types)} = $billing_day"
     return targets, sql
 
 

@@ -1,0 +1,111 @@
+"""Test helpers: write CUR 2.0 deliveries (CSV.gz + manifest) in the real S3 layout, run stages."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from cloudcost.pipeline.run_context import RunContext
+
+
+def write_cur2_delivery(
+    landing: Path,
+    rows: list[dict],
+    billing_period: str,
+    prefix: str = "cur",
+    export_name: str = "demo-cur2",
+    execution_id: str = "exec-1",
+    chunks: int = 1,
+) -> Path:
+    """Write ``rows`` as ``chunks`` gzipped CSV files plus the period's Manifest.json; returns the manifest."""
+    base = landing / prefix / export_name
+    data_dir = base / "data" / f"BILLING_PERIOD={billing_period}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    header = sorted({key for row in rows for key in row})
+    keys = []
+    for chunk in range(chunks):
+        part = rows[chunk::chunks]
+        path = data_dir / f"{export_name}-{chunk + 1:05d}.csv.gz"
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(part)
+        path.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8")))
+        keys.append(path.relative_to(landing).as_posix())
+    manifest_dir = base / "metadata" / f"BILLING_PERIOD={billing_period}"
+    manifest_dir.mkdir(parents=True, exist_ok=True)
+    manifest = manifest_dir / f"{export_name}-Manifest.json"
+    manifest.write_text(
+        json.dumps({"executionId": execution_id, "dataFiles": [f"s3://test-bucket/{k}" for k in keys]}),
+        encoding="utf-8",
+    )
+    return manifest
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def run_context(day: date, org: str = "demo", provider: str = "aws", run_id: str = "test__run") -> RunContext:
+    return RunContext(
+        org=org,
+        provider=provider,
+        billing_day=day,
+        run_id=run_id,
+        pipeline_id=f"cloud_{provider}_cost_billing",
+        logical_date=day,
+        credential_id="aws-demo-local",
+        ingested_at=datetime(2026, 11, 23, tzinfo=UTC),
+    )
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+TOP_LEVEL_PRODUCT = {
+    "product_servicecode",
+    "product_region_code",
+    "product_product_family",
+    "product_sku",
+    "product_operation",
+    "product_usagetype",
+    "product_instance_type",
+    "product_location",
+    "product_from_location",
+    "product_to_location",
+}
+
+
+def cur1_row_to_cur2(row: dict) -> dict:
+    """Legacy CUR column names (``lineItem/UnblendedCost``) to CUR 2.0 (``line_item_unblended_cost``).
+
+    Tags and cost categories become JSON maps; product attributes outside CUR 2.0's fixed columns go
+    into the ``product`` map, as Data Exports does.
+    """
+    out: dict = {}
+    product: dict = {}
+    tags: dict = {}
+    for key, value in row.items():
+        if "/" not in key or value in ("", None):
+            continue
+        category, name = key.split("/", 1)
+        if category == "resourceTags":
+            tags[name] = value
+            continue
+        if category == "costCategory":
+            continue
+        column = f"{_snake(category)}_{_snake(name) if name != name.lower() else name.lower()}"
+        if category == "product" and column not in TOP_LEVEL_PRODUCT:
+            product[_snake(name)] = value
+            continue
+        out[column] = value
+    out["resource_tags"] = json.dumps(tags)
+    out["product"] = json.dumps(product)
+    return out

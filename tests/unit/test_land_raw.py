@@ -1,0 +1,182 @@
+"""land_raw: exact decimals, lineage on every row, slice replacement, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cloudcost.config import load_org_by_slug
+from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
+from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.pipeline.land_raw import land_raw
+from cloudcost.pipeline.normalize import BadValue, MissingColumn
+from cloudcost.schemas import load_table_schema
+from cloudcost.sources.base import ExportNotReady
+from cloudcost.sources.readers import UnreadableExportFile
+from cloudcost.sources.registry import open_export
+from cloudcost.warehouse import open_warehouse
+from tests.helpers import run_context, write_cur2_delivery
+
+DAY = date(2026, 11, 5)
+SCHEMA = "raw/aws_cur2.yml"
+
+
+def _row(line_id: str, cost: str, account: str = "111122223333", start: str = "2026-11-05T10:00:00Z") -> dict:
+    return {
+        "identity_line_item_id": line_id,
+        "bill_payer_account_id": account,
+        "bill_billing_period_start_date": "2026-11-01T00:00:00Z",
+        "bill_billing_period_end_date": "2026-12-01T00:00:00Z",
+        "line_item_usage_account_id": "444455556666",
+        "line_item_currency_code": "USD",
+        "line_item_line_item_type": "Usage",
+        "line_item_usage_start_date": start,
+        "line_item_usage_end_date": start.replace("T10", "T11"),
+        "line_item_product_code": "AmazonS3",
+        "line_item_unblended_cost": cost,
+        "resource_tags": '{"user:team": "search"}',
+    }
+
+
+def _land(day: date = DAY, run_id: str = "test__run"):
+    org = load_org_by_slug("demo")
+    return land_raw(
+        open_warehouse(),
+        open_export(org, "aws"),
+        load_table_schema(SCHEMA),
+        "demo_prod",
+        run_context(day, run_id=run_id),
+        "line_item_unblended_cost",
+    )
+
+
+def _raw_rows() -> list[tuple]:
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        return connection.execute(
+            "select identity_line_item_id, line_item_unblended_cost, x_run_id, x_source_object, x_source_version, "
+            "ingestion_date from demo_prod.cloud_aws_billing_raw_daily order by 1"
+        ).fetchall()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def delivery(data_dir: Path) -> Path:
+    rows = [
+        _row("a", "0.0000000001"),
+        _row("b", "12.3456789012"),
+        _row("c", "-3.5", account="999988887777"),
+        _row("d", "1.00", start="2026-11-06T10:00:00Z"),
+    ]
+    return write_cur2_delivery(landing_dir("demo", "aws"), rows, "2026-11", chunks=2)
+
+
+def test_lands_only_the_day_with_exact_decimals_and_lineage(delivery: Path) -> None:
+    result = _land()
+    assert result.rows == 3
+    assert Decimal(result.billed_cost) == Decimal("0.0000000001") + Decimal("12.3456789012") - Decimal("3.5")
+    assert result.objects == 2
+    assert result.source_version == "exec-1"
+    rows = _raw_rows()
+    assert [r[0] for r in rows] == ["a", "b", "c"]
+    assert rows[0][1] == Decimal("0.0000000001")
+    assert {r[2] for r in rows} == {"test__run"}
+    assert all(r[3].startswith("cur/demo-cur2/data/BILLING_PERIOD=2026-11/") for r in rows)
+    assert {r[4] for r in rows} == {"exec-1"} and {r[5] for r in rows} == {DAY}
+
+
+def test_rerun_replaces_the_slice_without_duplicates(delivery: Path) -> None:
+    first = _land(run_id="first")
+    second = _land(run_id="second")
+    assert second.rows == first.rows == 3
+    assert second.replaced_rows == 3
+    assert second.billed_cost == first.billed_cost
+    assert {r[2] for r in _raw_rows()} == {"second"}
+
+
+def test_other_days_are_left_alone(delivery: Path) -> None:
+    _land(DAY)
+    _land(date(2026, 11, 6))
+    _land(DAY, run_id="again")
+    rows = _raw_rows()
+    assert sorted((r[0], r[5]) for r in rows) == [("a", DAY), ("b", DAY), ("c", DAY), ("d", date(2026, 11, 6))]
+
+
+def _corrupt_and_expect(delivery_root: Path, rows: list[dict], error: type[Exception], *words: str) -> None:
+    _land(run_id="good")
+    before = _raw_rows()
+    write_cur2_delivery(delivery_root, rows, "2026-11", execution_id="exec-2")
+    with pytest.raises(error) as caught:
+        _land(run_id="bad")
+    for word in words:
+        assert word in str(caught.value)
+    assert _raw_rows() == before, "a failed load must leave the previous slice untouched"
+
+
+def test_non_numeric_cost_names_file_row_and_column(delivery: Path) -> None:
+    rows = [_row("a", "1.0"), _row("b", "2.0"), _row("x", "twelve dollars")]
+    _corrupt_and_expect(
+        landing_dir("demo", "aws"),
+        rows,
+        BadValue,
+        "demo-cur2-00001.csv.gz",
+        "data row 3",
+        "line_item_unblended_cost",
+        "'twelve dollars'",
+    )
+
+
+def test_unparseable_date_names_column(delivery: Path) -> None:
+    rows = [_row("a", "1.0"), {**_row("b", "2.0"), "bill_billing_period_end_date": "first of December"}]
+    _corrupt_and_expect(landing_dir("demo", "aws"), rows, BadValue, "bill_billing_period_end_date", "data row 2")
+
+
+def test_tag_blob_that_is_not_json_names_column(delivery: Path) -> None:
+    rows = [_row("a", "1.0"), {**_row("b", "2.0"), "resource_tags": "team=search"}]
+    _corrupt_and_expect(landing_dir("demo", "aws"), rows, BadValue, "resource_tags", "data row 2", "'team=search'")
+
+
+def test_missing_required_column_names_file_and_column(delivery: Path) -> None:
+    row = _row("a", "1.0")
+    del row["line_item_unblended_cost"]
+    _corrupt_and_expect(
+        landing_dir("demo", "aws"), [row], MissingColumn, "demo-cur2-00001.csv.gz", "line_item_unblended_cost"
+    )
+
+
+def test_truncated_gzip_names_file(delivery: Path) -> None:
+    _land(run_id="good")
+    before = _raw_rows()
+    data_file = next((landing_dir("demo", "aws") / "cur/demo-cur2/data/BILLING_PERIOD=2026-11").glob("*00001.csv.gz"))
+    data_file.write_bytes(data_file.read_bytes()[:30])
+    with pytest.raises(UnreadableExportFile, match="demo-cur2-00001.csv.gz"):
+        _land(run_id="bad")
+    assert _raw_rows() == before
+
+
+def test_manifest_listing_a_missing_file_is_not_ready(delivery: Path) -> None:
+    next((landing_dir("demo", "aws") / "cur/demo-cur2/data/BILLING_PERIOD=2026-11").glob("*00002.csv.gz")).unlink()
+    status = open_export(load_org_by_slug("demo"), "aws").status(DAY)
+    assert not status.complete
+    assert "demo-cur2-00002.csv.gz" in status.reason
+    with pytest.raises(ExportNotReady, match="not present yet"):
+        _land()
+
+
+def test_no_manifest_means_not_ready(data_dir: Path) -> None:
+    status = open_export(load_org_by_slug("demo"), "aws").status(DAY)
+    assert not status.complete and "manifest not delivered yet" in status.reason
+
+
+def test_parquet_demo_delivery_reconciles_to_the_cent(data_dir: Path) -> None:
+    days = [date(2026, 11, 1), date(2026, 11, 2)]
+    write_delivery(landing_dir("demo", "aws"), days)
+    expected = expected_billed_cost(days)
+    for day in days:
+        result = _land(day)
+        assert Decimal(result.billed_cost) == expected[("111111111111", day)]
