@@ -110,7 +110,7 @@ def test_bad_org_config_names_file_and_key(config_dir: Path, edit, key: str) -> 
 def test_org_file_name_must_match_slug(config_dir: Path) -> None:
     path = config_dir / "orgs" / "acme.yml"
     path.write_text((config_dir / "orgs" / "demo.yml").read_text())
-    with pytest.raises(ConfigError, match="key 'slug': is 'demo' but the file is named acme.yml"):
+    with pytest.raises(ConfigError, match=r"key 'slug': is 'demo' but the file is named acme\.yml"):
         load_org(path)
 
 
@@ -119,5 +119,5 @@ def test_broken_org_only_breaks_providers_it_names(config_dir: Path) -> None:
         "slug: acme\ndisplay_name: Acme\nproviders:\n  gcp:\n    credential_id: x\n    export: {format: 7}\n"
     )
     assert [o.slug for o in load_orgs_for_provider("aws", config_dir)] == ["demo"]
-    with pytest.raises(ConfigError, match="acme.yml"):
+    with pytest.raises(ConfigError, match=r"acme\.yml"):
         load_orgs_for_provider("gcp", config_dir)

@@ -154,7 +154,7 @@ def test_truncated_gzip_names_file(delivery: Path) -> None:
     before = _raw_rows()
     data_file = next((landing_dir("demo", "aws") / "cur/demo-cur2/data/BILLING_PERIOD=2026-11").glob("*00001.csv.gz"))
     data_file.write_bytes(data_file.read_bytes()[:30])
-    with pytest.raises(UnreadableExportFile, match="demo-cur2-00001.csv.gz"):
+    with pytest.raises(UnreadableExportFile, match=r"demo-cur2-00001\.csv\.gz"):
         _land(run_id="bad")
     assert _raw_rows() == before
 
