@@ -24,7 +24,7 @@ def run_days(dag_id: str, days: list[date], org_slug: str | None) -> list[tuple[
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
     if bag.import_errors:
         raise DagRunFailed("DAG import errors: " + "; ".join(f"{k}: {v}" for k, v in bag.import_errors.items()))
-    dag = bag.get_dag(dag_id)
+    dag = bag.dags.get(dag_id)
     if dag is None:
         raise DagRunFailed(f"no DAG {dag_id!r} in dags/")
     results = []

@@ -1,0 +1,125 @@
+"""The AWS DAG run through Airflow itself (`airflow dags test`), then the warehouse checked.
+
+Each run is a real Airflow DAG run against the session's SQLite metadata database; the test process
+only prepares the landing zone and reads the results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
+from cloudcost.paths import landing_dir, warehouse_path
+from tests.conftest import VENV_BIN
+
+pytestmark = pytest.mark.airflow
+DAG_ID = "cloud_aws_cost_billing"
+DAY = date(2026, 11, 2)
+
+
+def dags_test(day: date, conf: dict, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(VENV_BIN / "airflow"), "dags", "test", DAG_ID, day.isoformat(), "-c", json.dumps(conf)],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def focus_slice(day: date) -> tuple[int, Decimal, set[tuple]]:
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        count, billed = connection.execute(
+            "select count(*), sum(BilledCost) from demo_prod.cost_data_standard_1_3 where x_ingestion_date = ?", [day]
+        ).fetchone()
+        lineage = set(
+            connection.execute(
+                "select distinct x_pipeline_id, x_credential_id, x_run_id, x_pipeline_run_date "
+                "from demo_prod.cost_data_standard_1_3 where x_ingestion_date = ? "
+                "union select distinct x_pipeline_id, x_credential_id, x_run_id, x_pipeline_run_date "
+                "from demo_prod.cloud_aws_billing_raw_daily where ingestion_date = ?",
+                [day, day],
+            ).fetchall()
+        )
+        return count, billed, lineage
+    finally:
+        connection.close()
+
+
+def task_states(airflow_home: Path, run_id: str) -> dict[str, str]:
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        rows = db.execute(
+            "select task_id, state from task_instance where dag_id = ? and run_id = ?", (DAG_ID, run_id)
+        ).fetchall()
+    return dict(rows)
+
+
+def run_id_of(output: str) -> str:
+    marker = "run_id="
+    line = next(line for line in output.splitlines() if "DagRun Finished" in line)
+    return line.split(marker, 1)[1].split(",", 1)[0]
+
+
+def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir: Path) -> None:
+    write_delivery(landing_dir("demo", "aws"), [date(2026, 11, 1), DAY, date(2026, 11, 3)])
+    first = dags_test(DAY, {"org_slug": "demo"})
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    count, billed, lineage = focus_slice(DAY)
+    assert count > 1000
+    assert billed == expected_billed_cost([DAY])[("111111111111", DAY)]
+    run_id = run_id_of(first.stdout + first.stderr)
+    assert lineage == {(DAG_ID, "aws-demo-local", run_id, DAY)}, "every raw and FOCUS row carries the run's lineage"
+    assert focus_slice(date(2026, 11, 1))[0] == 0, "a run loads its own billing day only"
+
+    second = dags_test(DAY, {"org_slug": "demo"})
+    assert second.returncode == 0, second.stdout[-4000:]
+    again_count, again_billed, again_lineage = focus_slice(DAY)
+    assert (again_count, again_billed) == (count, billed), "re-running a day replaces its slice exactly"
+    assert {row[2] for row in again_lineage} == {run_id_of(second.stdout + second.stderr)}
+
+
+def test_failed_load_fails_the_run_and_stops_downstream(airflow_home: Path, data_dir: Path, config_dir: Path) -> None:
+    billing = config_dir / "cloud" / "aws" / "cost" / "billing.yml"
+    config = yaml.safe_load(billing.read_text())
+    config["dag"]["retries"] = 0  # fail at once instead of waiting for the retry delay
+    billing.write_text(yaml.safe_dump(config))
+    write_delivery(landing_dir("demo", "aws"), [DAY])
+    data_file = next(landing_dir("demo", "aws").rglob("*.parquet"))
+    data_file.write_bytes(data_file.read_bytes()[: data_file.stat().st_size // 2])  # a half-delivered file
+
+    result = dags_test(DAY, {"org_slug": "demo"})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "demo-cur2-00001.snappy.parquet: cannot be read" in output
+    states = task_states(airflow_home, run_id_of(output))
+    assert states["org.land_raw"] == "failed"
+    assert states["org.convert_to_focus"] == "upstream_failed"
+    assert states["org.check"] == "upstream_failed"
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        raw_rows = connection.execute("select count(*) from demo_prod.cloud_aws_billing_raw_daily").fetchone()[0]
+        focus_tables = connection.execute(
+            "select count(*) from information_schema.tables where table_name = 'cost_data_standard_1_3'"
+        ).fetchone()[0]
+    finally:
+        connection.close()
+    assert raw_rows == 0, "the failed load wrote nothing"
+    assert focus_tables == 0, "convert_to_focus never ran"
+
+
+def test_invalid_org_param_is_refused(airflow_home: Path, data_dir: Path) -> None:
+    result = dags_test(DAY, {"org_slug": "demo; drop schema demo_prod"})
+    assert result.returncode != 0
+    assert "org_slug" in result.stdout + result.stderr
+    assert not warehouse_path().exists()
