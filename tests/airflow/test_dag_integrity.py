@@ -4,6 +4,7 @@ whose trigger rule could let a failed run end green."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_dags_follow_policy(dagbag: DagBag) -> None:
 def test_stages_run_in_order_and_sensor_fails_not_skips(dagbag: DagBag) -> None:
     dag = dagbag.dags["cloud_aws_cost_billing"]
     chain = ["org.wait_for_export", "org.land_raw", "org.convert_to_focus", "org.check"]
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(chain):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     sensor = dag.get_task("org.wait_for_export")
     assert sensor.soft_fail is False
