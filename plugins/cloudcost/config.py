@@ -64,8 +64,8 @@ class Completeness(_Strict):
 class Reconcile(_Strict):
     """Raw-side columns the ``check`` stage sums, independently of the convert procedure."""
 
-    billing_account: str = Field(pattern=r"^[a-z][a-z0-9_]{0,127}$")
-    billed_cost: str = Field(pattern=r"^[a-z][a-z0-9_]{0,127}$")
+    billing_account: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+    billed_cost: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 
 
 class RawFormat(_Strict):

@@ -8,7 +8,7 @@ from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.base import BillingExport
 from cloudcost.sources.object_store import LocalObjectStore, ObjectStore
 
-SUPPORTED = {("aws", "cur2")}
+SUPPORTED = {("aws", "cur2"), ("aws", "focus_1_2")}
 
 
 class UnsupportedExport(ValueError):

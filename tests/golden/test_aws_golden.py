@@ -31,18 +31,14 @@ PROCEDURE = "sp_cloud_1_convert_to_focus/aws_cur2.sql"
 RAW_TABLE = "cloud_aws_billing_raw_daily"
 
 
-def _load_day(day: date, procedure: str = PROCEDURE) -> None:
+def _load_day(
+    day: date, procedure: str = PROCEDURE, schema: str = "raw/aws_cur2.yml", billed: str = "line_item_unblended_cost"
+) -> None:
     run = run_context(day)
     warehouse = open_warehouse()
-    land_raw(
-        warehouse,
-        open_export(load_org_by_slug("demo"), "aws"),
-        load_table_schema("raw/aws_cur2.yml"),
-        "demo_prod",
-        run,
-        "line_item_unblended_cost",
-    )
-    convert_to_focus(warehouse, "demo_prod", RAW_TABLE, procedure, run)
+    raw = load_table_schema(schema)
+    land_raw(warehouse, open_export(load_org_by_slug("demo"), "aws"), raw, "demo_prod", run, billed)
+    convert_to_focus(warehouse, "demo_prod", raw.table, procedure, run)
 
 
 def _focus_rows(where: str = "true") -> list[dict]:
@@ -170,3 +166,34 @@ def test_koku_savings_plan_covered_rows(data_dir: Path, shared_reference: Path) 
     assert sum(r["EffectiveCost"] for r in focus) == sum(
         Decimal(r["savingsPlan/SavingsPlanEffectiveCost"] or "0") for r in source
     )
+
+
+def test_aws_focus_1_2_export_becomes_focus_1_3(data_dir: Path, config_dir: Path) -> None:
+    """AWS's own FOCUS 1.2 export: 1.2 columns carried over, 1.3 columns filled, totals unchanged."""
+    org_file = config_dir / "orgs" / "demo.yml"
+    org_file.write_text(org_file.read_text().replace("format: cur2", "format: focus_1_2"))
+    source = read_csv(GOLDEN.parent / "aws_focus_1_2" / "input.csv")
+    write_cur2_delivery(landing_dir("demo", "aws"), source, "2026-11")
+    day = date(2026, 11, 5)
+    _load_day(day, "sp_cloud_1_convert_to_focus/aws_focus_1_2.sql", "raw/aws_focus_1_2.yml", "BilledCost")
+    result = reconcile(
+        open_warehouse(),
+        "demo_prod",
+        "cloud_aws_focus_billing_raw_daily",
+        "BillingAccountId",
+        "BilledCost",
+        run_context(day),
+    )
+    assert result.accounts == 2 and not result.mismatches
+    check_focus_rules(open_warehouse(), "demo_prod", run_context(day))
+    focus = sorted(_focus_rows(), key=lambda r: (r["BillingAccountId"], r["ChargeCategory"], r["BilledCost"]))
+    assert len(focus) == len(source)
+    assert {(r["ServiceProviderName"], r["HostProviderName"], r["x_source_format"]) for r in focus} == {
+        ("AWS", "AWS", "focus_1_2")
+    }
+    covered = next(r for r in focus if r["CommitmentDiscountStatus"] == "Used")
+    assert (covered["BilledCost"], covered["EffectiveCost"]) == (Decimal(0), Decimal("0.06912"))
+    assert covered["InvoiceIssuerName"] == "Amazon Web Services, Inc."  # empty in the export: PublisherName
+    assert {r["x_UsageType"] for r in focus if r["x_ServiceCode"] == "AmazonS3"} == {"EU-TimedStorage-ByteHrs"}
+    assert sum(r["BilledCost"] for r in focus) == sum(Decimal(r["BilledCost"]) for r in source)
+    assert all(r["AllocatedMethodId"] is None and r["ContractApplied"] is None for r in focus)
