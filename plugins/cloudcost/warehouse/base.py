@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Protocol
 
 from cloudcost.schemas import TableSchema
@@ -33,6 +31,9 @@ class Session(Protocol):
 
 
 class Warehouse(Protocol):
+    """What the stages need from a back end. The DuckDB one is today's only implementation; BigQuery's
+    will add a load path for Arrow batches (DuckDB registers them as views)."""
+
     name: str
 
     def session(self) -> AbstractContextManager[Session]: ...
@@ -42,5 +43,3 @@ class Warehouse(Protocol):
     def transaction(self, session: Session) -> AbstractContextManager[None]: ...
 
     def delete_slice(self, session: Session, key: SliceKey) -> int: ...
-
-    def slice_days(self, session: Session, dataset: str, table: str, day_column: str) -> Iterator[date]: ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -99,16 +98,3 @@ class DuckDBWarehouse:
         (count,) = session.fetchall(f"SELECT count(*) FROM {table} WHERE {conditions}", params)[0]
         session.execute(f"DELETE FROM {table} WHERE {conditions}", params)
         return int(count)
-
-    def slice_days(self, session: DuckDBSession, dataset: str, table: str, day_column: str) -> Iterator[date]:
-        rows = session.fetchall(
-            f"SELECT DISTINCT {quote_column(day_column)} FROM {qualified(dataset, table)} ORDER BY 1"
-        )
-        return iter(row[0] for row in rows)
-
-    def table_exists(self, session: DuckDBSession, dataset: str, table: str) -> bool:
-        rows = session.fetchall(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [dataset, table],
-        )
-        return bool(rows)
