@@ -32,6 +32,7 @@ class Column(BaseModel):
     type: LogicalType
     nullable: bool = True
     required: bool = False
+    source: str | None = Field(default=None, description="where the export has it, e.g. service.id")
     focus: str | None = None
     description: str | None = None
 

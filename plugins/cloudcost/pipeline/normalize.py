@@ -40,12 +40,34 @@ def _is_nested(arrow_type: pa.DataType) -> bool:
     return pa.types.is_map(arrow_type) or pa.types.is_struct(arrow_type) or pa.types.is_list(arrow_type)
 
 
-def column_expression(column: Column, arrow_type: pa.DataType | None, *, lenient: bool = False) -> str:
+def resolve(column: Column, arrow_schema: pa.Schema) -> tuple[str | None, pa.DataType | None]:
+    """Where ``column`` is in the batch: SQL reference and Arrow type, or ``(None, None)`` if absent.
+
+    ``column.source`` (default: the column's name) may be a dotted path: a flattened header such as
+    ``service.id`` (CSV), or a field inside a struct column (``service`` -> ``id``, native exports).
+    """
+    path = column.source or column.name
+    names = arrow_schema.names
+    if path in names:
+        return quote_column(path), arrow_schema.field(path).type
+    head, *rest = path.split(".")
+    if head not in names or not rest:
+        return None, None
+    ref, arrow_type = quote_column(head), arrow_schema.field(head).type
+    for part in rest:
+        if not pa.types.is_struct(arrow_type) or arrow_type.get_field_index(part) < 0:
+            return None, None
+        ref = f"struct_extract({ref}, '{part}')"
+        arrow_type = arrow_type.field(part).type
+    return ref, arrow_type
+
+
+def column_expression(column: Column, arrow_schema: pa.Schema, *, lenient: bool = False) -> str:
     """The SQL that reads ``column`` from the batch; ``lenient`` uses TRY_CAST (for diagnosis only)."""
     target = duckdb_type(column.type)
-    if arrow_type is None:
+    ref, arrow_type = resolve(column, arrow_schema)
+    if ref is None or arrow_type is None:
         return f"cast(null as {target})"
-    ref = quote_column(column.name)
     cast = "try_cast" if lenient else "cast"
     if _is_text(arrow_type):
         text = f"nullif(trim({ref}), '')"
@@ -63,22 +85,23 @@ def export_columns(schema: TableSchema) -> list[Column]:
 
 
 def check_required(schema: TableSchema, arrow_schema: pa.Schema, source_object: str) -> None:
-    present = set(arrow_schema.names)
     duplicated = sorted({n for n in arrow_schema.names if arrow_schema.names.count(n) > 1})
     if duplicated:
         raise BadValue(f"{source_object}: duplicated column(s) in header: {', '.join(duplicated)}")
-    missing = [c.name for c in export_columns(schema) if c.required and c.name not in present]
+    missing = [
+        c.source or c.name for c in export_columns(schema) if c.required and resolve(c, arrow_schema)[0] is None
+    ]
     if missing:
         raise MissingColumn(f"{source_object}: missing required column(s): {', '.join(missing)}")
 
 
-def row_day_expression(schema: TableSchema, types: dict[str, pa.DataType]) -> str:
+def row_day_expression(schema: TableSchema, arrow_schema: pa.Schema) -> str:
     """The billing day a row belongs to: its usage day, clamped into its billing period when known."""
     if schema.day_column is None:
         raise ValueError(f"schema {schema.table} has no day_column")
 
     def as_date(name: str) -> str:
-        return f"cast({column_expression(schema.column(name), types.get(name))} as date)"
+        return f"cast({column_expression(schema.column(name), arrow_schema)} as date)"
 
     day = as_date(schema.day_column)
     if schema.period_start_column and schema.period_end_column:
@@ -89,15 +112,15 @@ def row_day_expression(schema: TableSchema, types: dict[str, pa.DataType]) -> st
 
 def select_sql(schema: TableSchema, arrow_schema: pa.Schema) -> tuple[list[str], str]:
     """Target columns and the SELECT over the registered batch, keeping the rows of ``$billing_day``."""
-    types = {name: arrow_schema.field(name).type for name in arrow_schema.names}
     targets, expressions = [], []
     for column in export_columns(schema):
         targets.append(column.name)
-        expressions.append(column_expression(column, types.get(column.name)))
+        expressions.append(column_expression(column, arrow_schema))
     for name in LINEAGE_COLUMNS:
         targets.append(name)
         expressions.append(f"${name}")
-    sql = f"select {', '.join(expressions)} from {BATCH_VIEW} where {row_day_expression(schema, types)} = $billing_day"
+    day = row_day_expression(schema, arrow_schema)
+    sql = f"select {', '.join(expressions)} from {BATCH_VIEW} where {day} = $billing_day"
     return targets, sql
 
 
@@ -105,15 +128,12 @@ def diagnose(
     session: Session, schema: TableSchema, arrow_schema: pa.Schema, source_object: str, row_offset: int
 ) -> str:
     """Find the first value that does not convert: ``file row N column C: value 'x' is not a <type>``."""
-    types = {name: arrow_schema.field(name).type for name in arrow_schema.names}
     for column in export_columns(schema):
-        arrow_type = types.get(column.name)
-        if arrow_type is None or column.type == "string":
+        ref, arrow_type = resolve(column, arrow_schema)
+        if ref is None or arrow_type is None or column.type == "string":
             continue
-        strict_input = (
-            f"nullif(trim({quote_column(column.name)}), '')" if _is_text(arrow_type) else quote_column(column.name)
-        )
-        lenient = column_expression(column, arrow_type, lenient=True)
+        strict_input = f"nullif(trim({ref}), '')" if _is_text(arrow_type) else ref
+        lenient = column_expression(column, arrow_schema, lenient=True)
         if column.type == "json" and _is_text(arrow_type):
             lenient = f"case when json_valid({strict_input}) then {strict_input} end"
         rows = session.fetchall(
@@ -124,7 +144,7 @@ def diagnose(
             rn, value = rows[0]
             shown = value if len(value) <= 60 else value[:57] + "..."
             return (
-                f"{source_object}: data row {row_offset + rn}, column '{column.name}': "
+                f"{source_object}: data row {row_offset + rn}, column '{column.source or column.name}': "
                 f"value {shown!r} is not a valid {column.type}"
             )
     return f"{source_object}: a value in the batch starting at data row {row_offset + 1} could not be converted"
