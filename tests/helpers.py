@@ -109,3 +109,33 @@ def cur1_row_to_cur2(row: dict) -> dict:
     out["resource_tags"] = json.dumps(tags)
     out["product"] = json.dumps(product)
     return out
+
+
+def koku_gcp_row(row: dict) -> dict:
+    """A koku flattened GCP export row (dotted headers, Python-repr arrays) with its arrays as JSON."""
+    import ast
+
+    out = dict(row)
+    for key in ("labels", "system_labels", "project.labels", "credits"):
+        if out.get(key):
+            out[key] = json.dumps(ast.literal_eval(out[key]))
+    return out
+
+
+def write_gcp_export(landing: Path, rows: list[dict], prefix: str, table: str) -> list[Path]:
+    """Write rows as gzipped CSV, one folder per usage day, the embedded layout of the GCP export."""
+    by_day: dict[str, list[dict]] = {}
+    for row in rows:
+        by_day.setdefault(str(row["usage_start_time"])[:10], []).append(row)
+    written = []
+    for day, day_rows in by_day.items():
+        folder = landing / prefix / table / f"usage_date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(day_rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(day_rows)
+        path = folder / "export-000.csv.gz"
+        path.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8")))
+        written.append(path)
+    return written

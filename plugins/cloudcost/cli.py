@@ -56,25 +56,35 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def cmd_demo_generate(args: argparse.Namespace) -> int:
     from cloudcost.config import load_org_by_slug
-    from cloudcost.demo.aws_cur2 import write_delivery
+    from cloudcost.demo import aws_cur2, gcp_detailed
     from cloudcost.paths import landing_dir
 
     org = load_org_by_slug(args.org)
-    aws = org.providers.get("aws")
-    if aws is None:
-        raise SystemExit(f"org {args.org} does not enable aws; nothing to generate")
     days = _days(args.from_day, args.to_day)
-    manifests = write_delivery(landing_dir(org.slug, "aws"), days, args.seed, aws.export.prefix, aws.export.name)
-    for manifest in manifests:
-        print(f"wrote AWS CUR 2.0 delivery for {days[0]}..{days[-1]}: {manifest}")
+    writers = {
+        "aws": lambda export: aws_cur2.write_delivery(
+            landing_dir(org.slug, "aws"), days, args.seed, export.prefix, export.name
+        ),
+        "gcp": lambda export: gcp_detailed.write_export(
+            landing_dir(org.slug, "gcp"), days, args.seed, export.prefix, export.name
+        ),
+    }
+    for provider, entry in org.providers.items():
+        if not entry.enabled or provider not in writers:
+            continue
+        for path in writers[provider](entry.export):
+            print(f"wrote {provider} export for {days[0]}..{days[-1]}: {path}")
     return 0
 
 
 def cmd_demo_run(args: argparse.Namespace) -> int:
+    from cloudcost.config import load_org_by_slug
     from cloudcost.demo.run import run_days
 
-    for day, state in run_days(args.dag_id, _days(args.from_day, args.to_day), args.org):
-        print(f"{args.dag_id} {day}: {state}")
+    org = load_org_by_slug(args.org)
+    dag_ids = args.dag_ids or [f"cloud_{p}_cost_billing" for p, e in org.providers.items() if e.enabled]
+    for dag_id, day, state in run_days(dag_ids, _days(args.from_day, args.to_day), args.org):
+        print(f"{dag_id} {day}: {state}")
     return 0
 
 
@@ -111,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--to", dest="to_day", type=_day, required=True)
     generate.add_argument("--seed", type=int, default=7)
     generate.set_defaults(func=cmd_demo_generate)
-    run.add_argument("--dag-id", default="cloud_aws_cost_billing")
+    run.add_argument("--dag-id", action="append", dest="dag_ids", help="default: every provider the org enables")
     run.set_defaults(func=cmd_demo_run)
 
     summary = commands.add_parser("summary", help="rows and cost that landed, and the raw vs FOCUS reconciliation")

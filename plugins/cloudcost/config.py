@@ -59,6 +59,7 @@ class Completeness(_Strict):
     mode: Literal["reschedule", "poke"] = "reschedule"
     poke_interval_seconds: int = Field(ge=5, le=86_400)
     timeout_hours: float = Field(gt=0, le=24 * 14)
+    export_lag_hours: float = Field(default=0, ge=0, le=24 * 7, description="GCP: watermark must pass day end + lag")
 
 
 class Reconcile(_Strict):

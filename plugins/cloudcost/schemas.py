@@ -100,6 +100,13 @@ def quote_column(name: str) -> str:
     return f'"{name}"'
 
 
+def quote_header(name: str) -> str:
+    """Quote a column name exactly as an export file spells it (e.g. ``service.id``), escaping quotes."""
+    if not name or "\x00" in name:
+        raise SchemaError(f"invalid header {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
 _DUCKDB_TYPES = {
     "string": "VARCHAR",
     "decimal": f"DECIMAL({DECIMAL_PRECISION},{DECIMAL_SCALE})",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cloudcost.config import load_org_by_slug
+from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.identifiers import qualified
-from cloudcost.schemas import focus_schema
+from cloudcost.schemas import focus_schema, quote_column
 from cloudcost.warehouse import open_warehouse
 
 
@@ -20,7 +20,7 @@ def _table(headers: list[str], rows: list[tuple]) -> str:
 
 
 def summarize(org_slug: str) -> str:
-    """A plain-text report of the org's FOCUS table and its reconciliation with the AWS raw table."""
+    """A plain-text report of the org's FOCUS table and its reconciliation with each raw table."""
     org = load_org_by_slug(org_slug)
     focus = qualified(org.dataset, focus_schema().table)
     with open_warehouse().session() as session:
@@ -34,15 +34,21 @@ def summarize(org_slug: str) -> str:
                 from {focus} group by all order by 1, 2, 3"""
         )
         raw = {}
-        if org.enables("aws"):
-            raw_table = qualified(org.dataset, "cloud_aws_billing_raw_daily")
-            raw = {
-                (d, "aws", a): (n, c)
-                for d, a, n, c in session.fetchall(
-                    f"select ingestion_date, bill_payer_account_id, count(*), sum(line_item_unblended_cost) "
-                    f"from {raw_table} group by all"
-                )
-            }
+        for provider, entry in org.providers.items():
+            if not entry.enabled:
+                continue
+            fmt = load_billing_config(provider).formats[entry.export.format]
+            table = qualified(org.dataset, fmt.table)
+            account, billed = quote_column(fmt.reconcile.billing_account), quote_column(fmt.reconcile.billed_cost)
+            if not session.fetchall(
+                "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+                [org.dataset, fmt.table],
+            ):
+                continue
+            for day, acct, rows, cost in session.fetchall(
+                f"select ingestion_date, {account}, count(*), sum({billed}) from {table} group by all"
+            ):
+                raw[(day, provider, acct)] = (rows, cost)
     recon = [
         (
             d,

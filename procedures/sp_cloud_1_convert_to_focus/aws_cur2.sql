@@ -198,6 +198,7 @@ final as (
         product_code                                            as x_ServiceCode,
         usage_type                                              as x_UsageType,
         operation                                               as x_Operation,
+        cast(null as json)                                      as x_Credits,
         'aws'                                                   as x_cloud_provider,
         ingestion_date                                          as x_ingestion_date,
         'cur2'                                                  as x_source_format,

@@ -90,6 +90,7 @@ final as (
         x_ServiceCode                                       as x_ServiceCode,
         SkuMeter                                            as x_UsageType,
         x_Operation                                         as x_Operation,
+        cast(null as json)                                      as x_Credits,
         'aws'                                               as x_cloud_provider,
         ingestion_date                                      as x_ingestion_date,
         'focus_1_2'                                         as x_source_format,

@@ -15,7 +15,7 @@ class DagRunFailed(RuntimeError):
     """A DAG run did not succeed."""
 
 
-def run_days(dag_id: str, days: list[date], org_slug: str | None) -> list[tuple[date, str]]:
+def run_days(dag_ids: list[str], days: list[date], org_slug: str | None) -> list[tuple[str, date, str]]:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
@@ -24,16 +24,17 @@ def run_days(dag_id: str, days: list[date], org_slug: str | None) -> list[tuple[
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
     if bag.import_errors:
         raise DagRunFailed("DAG import errors: " + "; ".join(f"{k}: {v}" for k, v in bag.import_errors.items()))
-    dag = bag.dags.get(dag_id)
-    if dag is None:
-        raise DagRunFailed(f"no DAG {dag_id!r} in dags/")
+    missing = [dag_id for dag_id in dag_ids if dag_id not in bag.dags]
+    if missing:
+        raise DagRunFailed(f"no DAG {', '.join(missing)} in dags/")
     results = []
     conf = {"org_slug": org_slug} if org_slug else {}
-    for day in days:
-        logical_date, _ = day_interval(day)
-        run = dag.test(logical_date=logical_date, run_conf=conf)
-        state = str(getattr(run, "state", "unknown"))
-        results.append((day, state))
-        if run is None or run.state != DagRunState.SUCCESS:
-            raise DagRunFailed(f"{dag_id} for {day} ended in state {state}")
+    for dag_id in dag_ids:
+        for day in days:
+            logical_date, _ = day_interval(day)
+            run = bag.dags[dag_id].test(logical_date=logical_date, run_conf=conf)
+            state = str(getattr(run, "state", "unknown"))
+            results.append((dag_id, day, state))
+            if run is None or run.state != DagRunState.SUCCESS:
+                raise DagRunFailed(f"{dag_id} for {day} ended in state {state}")
     return results

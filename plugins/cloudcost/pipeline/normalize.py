@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, TableSchema, duckdb_type, quote_column
+from cloudcost.schemas import (
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    Column,
+    TableSchema,
+    duckdb_type,
+    quote_column,
+    quote_header,
+)
 from cloudcost.warehouse.base import Session
 
 BATCH_VIEW = "cloudcost_export_batch"
@@ -49,7 +57,7 @@ def resolve(column: Column, arrow_schema: pa.Schema) -> tuple[str | None, pa.Dat
     path = column.source or column.name
     names = arrow_schema.names
     if path in names:
-        return quote_column(path), arrow_schema.field(path).type
+        return quote_header(path), arrow_schema.field(path).type
     head, *rest = path.split(".")
     if head not in names or not rest:
         return None, None
@@ -88,9 +96,7 @@ def check_required(schema: TableSchema, arrow_schema: pa.Schema, source_object: 
     duplicated = sorted({n for n in arrow_schema.names if arrow_schema.names.count(n) > 1})
     if duplicated:
         raise BadValue(f"{source_object}: duplicated column(s) in header: {', '.join(duplicated)}")
-    missing = [
-        c.source or c.name for c in export_columns(schema) if c.required and resolve(c, arrow_schema)[0] is None
-    ]
+    missing = [c.source or c.name for c in export_columns(schema) if c.required and resolve(c, arrow_schema)[0] is None]
     if missing:
         raise MissingColumn(f"{source_object}: missing required column(s): {', '.join(missing)}")
 

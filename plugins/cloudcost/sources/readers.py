@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 BATCH_ROWS = 131_072
@@ -41,7 +42,13 @@ def iter_batches(
                 ),
             )
             yield from reader
+        elif lower.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz")):
+            # newline-delimited JSON, as BigQuery extracts it
+            source = gzip.GzipFile(fileobj=stream) if lower.endswith(".gz") else stream
+            yield from pajson.open_json(source, read_options=pajson.ReadOptions(block_size=8 << 20))
         else:
-            raise UnreadableExportFile(f"{name}: unsupported file type (expected .parquet, .csv or .csv.gz)")
+            raise UnreadableExportFile(
+                f"{name}: unsupported file type (expected .parquet, .csv(.gz) or newline-delimited .json(l)(.gz))"
+            )
     except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
         raise UnreadableExportFile(f"{name}: cannot be read: {exc}") from exc

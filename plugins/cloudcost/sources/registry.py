@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from cloudcost.config import OrgConfig
+from cloudcost.config import OrgConfig, load_billing_config
 from cloudcost.paths import landing_dir
 from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.base import BillingExport
+from cloudcost.sources.gcp import GcpBillingExportFiles
 from cloudcost.sources.object_store import LocalObjectStore, ObjectStore
 
-SUPPORTED = {("aws", "cur2"), ("aws", "focus_1_2")}
+SUPPORTED = {("aws", "cur2"), ("aws", "focus_1_2"), ("gcp", "detailed")}
 
 
 class UnsupportedExport(ValueError):
@@ -29,4 +30,8 @@ def open_export(org: OrgConfig, provider: str) -> BillingExport:
     export = entry.export
     if (provider, export.format) not in SUPPORTED:
         raise UnsupportedExport(f"org {org.slug}: no reader for {provider} export format {export.format!r}")
-    return AwsDataExport(object_store_for(org, provider), export.prefix, export.name, export.format)
+    store = object_store_for(org, provider)
+    if provider == "gcp":
+        lag = load_billing_config("gcp").completeness.export_lag_hours
+        return GcpBillingExportFiles(store, export.prefix, export.name, export.format, lag)
+    return AwsDataExport(store, export.prefix, export.name, export.format)

@@ -10,7 +10,7 @@ from typing import Any
 
 from cloudcost.identifiers import qualified, quote_identifier
 from cloudcost.paths import warehouse_path
-from cloudcost.schemas import TableSchema, duckdb_create_table, quote_column
+from cloudcost.schemas import TableSchema, duckdb_create_table, duckdb_type, quote_column
 from cloudcost.warehouse.base import SliceKey
 
 # Another task process may hold DuckDB's single-writer lock; wait for it rather than fail.
@@ -19,6 +19,10 @@ LOCK_WAIT_SECONDS = 600
 
 class WarehouseLocked(RuntimeError):
     """The DuckDB file stayed locked by another process for longer than ``LOCK_WAIT_SECONDS``."""
+
+
+class SchemaMigrationNeeded(RuntimeError):
+    """An existing table cannot be brought to the current schema automatically."""
 
 
 class DuckDBSession:
@@ -88,8 +92,25 @@ class DuckDBWarehouse:
         session.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(dataset)}")
 
     def ensure_table(self, session: DuckDBSession, dataset: str, schema: TableSchema) -> None:
+        """Create the table, or add columns a newer schema introduced (nullable ones only)."""
         self.ensure_dataset(session, dataset)
-        session.execute(duckdb_create_table(schema, qualified(dataset, schema.table)))
+        table = qualified(dataset, schema.table)
+        session.execute(duckdb_create_table(schema, table))
+        existing = {
+            name
+            for (name,) in session.fetchall(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                [dataset, schema.table],
+            )
+        }
+        for column in schema.columns:
+            if column.name in existing:
+                continue
+            if not column.nullable:
+                raise SchemaMigrationNeeded(
+                    f"{table} lacks NOT NULL column {column.name}: migrate it explicitly (no default exists)"
+                )
+            session.execute(f"alter table {table} add column {quote_column(column.name)} {duckdb_type(column.type)}")
 
     def delete_slice(self, session: DuckDBSession, key: SliceKey) -> int:
         conditions = " AND ".join(f"{quote_column(col)} = ?" for col, _ in key.where)
