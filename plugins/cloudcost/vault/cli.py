@@ -1,0 +1,134 @@
+"""``cloudcost credentials add|list|rotate|remove``: manage the vault from the shell.
+
+Secrets are read from a file or stdin (``--from-file -``), never from the command line, where they would
+land in shell history and in every process listing. Output names credentials and dates, never secrets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from cloudcost.config import PROVIDERS
+
+
+def _vault() -> Any:
+    from cloudcost.vault import default_vault
+
+    return default_vault()
+
+
+def _credential_id(args: argparse.Namespace) -> str:
+    """``--id``, or else the ``credential_id`` the org file gives the provider."""
+    if args.id:
+        return args.id
+    from cloudcost.config import ConfigError, load_org_by_slug
+
+    try:
+        entry = load_org_by_slug(args.org).providers.get(args.provider)
+    except (ConfigError, ValueError) as exc:
+        raise SystemExit(f"no --id given and the org file could not supply one: {exc}") from None
+    if entry is None:
+        raise SystemExit(f"no --id given and configs/orgs/{args.org}.yml has no {args.provider} credential_id")
+    return entry.credential_id
+
+
+def _read_secret(source: str) -> bytes:
+    """The secret, byte for byte (a trailing newline is kept), from ``source`` or stdin for ``-``."""
+    try:
+        if source == "-":
+            return sys.stdin.buffer.read()
+        with open(source, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise SystemExit(f"cannot read the secret from {source}: {exc.strerror}") from None
+
+
+def _run(action: Any) -> Any:
+    """Run ``action``; vault errors become a one-line exit message (they never contain secret bytes)."""
+    from cloudcost.vault.errors import VaultError
+
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            return action(args)
+        except VaultError as exc:
+            raise SystemExit(f"error: {exc}") from None
+
+    return handler
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    vault, credential_id = _vault(), _credential_id(args)
+    info = vault.add(args.org, args.provider, credential_id, _read_secret(args.from_file))
+    print(
+        f"added {info.org}/{info.provider}/{info.credential_id} (key provider {info.key_provider}) "
+        f"to {vault.store.path(info.org)}"
+    )
+    return 0
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    vault, credential_id = _vault(), _credential_id(args)
+    info = vault.rotate(args.org, args.provider, credential_id, _read_secret(args.from_file))
+    print(f"rotated {info.org}/{info.provider}/{info.credential_id} at {info.rotated_at}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    credential_id = _credential_id(args)
+    _vault().remove(args.org, args.provider, credential_id)
+    print(f"removed {args.org}/{args.provider}/{credential_id}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    infos = [info for info in _vault().list(args.org) if args.provider in (None, info.provider)]
+    if not infos:
+        print(f"no credentials for org {args.org}" + (f" and provider {args.provider}" if args.provider else ""))
+        return 0
+    print("provider  id  created_at  rotated_at  key_provider")
+    for info in infos:
+        key = info.key_provider + (f" ({info.key_ref})" if info.key_ref else "")
+        print(f"{info.provider}  {info.credential_id}  {info.created_at}  {info.rotated_at or '-'}  {key}")
+    return 0
+
+
+def add_vault_commands(subparsers: Any) -> None:
+    """Register ``credentials add|list|rotate|remove`` on the ``cloudcost`` parser's subcommands."""
+    credentials = subparsers.add_parser("credentials", help="cloud credentials in the encrypted vault")
+    actions = credentials.add_subparsers(dest="action", required=True)
+    specs = (
+        ("add", "store a new credential", cmd_add, True),
+        ("rotate", "replace a credential's secret (new data key)", cmd_rotate, True),
+        ("remove", "delete a credential", cmd_remove, False),
+    )
+    for name, help_text, action, reads_secret in specs:
+        sub = actions.add_parser(name, help=help_text)
+        sub.add_argument("--org", required=True)
+        sub.add_argument("--provider", required=True, choices=PROVIDERS)
+        sub.add_argument("--id", help="credential id (default: the provider's credential_id in the org file)")
+        if reads_secret:
+            sub.add_argument(
+                "--from-file",
+                required=True,
+                metavar="PATH",
+                help="the secret's file, kept byte for byte; '-' reads stdin (never pass a secret as an argument)",
+            )
+        sub.set_defaults(func=_run(action))
+    listing = actions.add_parser("list", help="credential ids, providers and dates (never secrets)")
+    listing.add_argument("--org", required=True)
+    listing.add_argument("--provider", choices=PROVIDERS)
+    listing.set_defaults(func=_run(cmd_list))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m cloudcost.vault.cli credentials ...``) until ``cloudcost`` wires it in."""
+    parser = argparse.ArgumentParser(prog="cloudcost")
+    add_vault_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

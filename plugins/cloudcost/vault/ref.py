@@ -1,0 +1,56 @@
+"""What names one stored credential, validated, and the associated data that binds ciphertext to it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from cloudcost.config import PROVIDERS
+from cloudcost.identifiers import InvalidIdentifier, validate_org_slug
+from cloudcost.vault.errors import InvalidCredentialName
+
+CREDENTIAL_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+_CREDENTIAL_ID = re.compile(CREDENTIAL_ID_PATTERN)
+FORMAT = "cloudcost-vault/1"
+
+
+@dataclass(frozen=True)
+class CredentialRef:
+    """``(org, provider, credential_id)``; constructing one validates all three."""
+
+    org: str
+    provider: str
+    credential_id: str
+
+    def __post_init__(self) -> None:
+        try:
+            validate_org_slug(self.org)
+        except InvalidIdentifier as exc:
+            raise InvalidCredentialName(str(exc)) from None
+        if self.provider not in PROVIDERS:
+            raise InvalidCredentialName(f"unknown provider {self.provider!r}; expected one of {', '.join(PROVIDERS)}")
+        if not isinstance(self.credential_id, str) or not _CREDENTIAL_ID.fullmatch(self.credential_id):
+            raise InvalidCredentialName(
+                f"invalid credential id {self.credential_id!r}: use 1-64 characters from A-Z, a-z, 0-9, '_' and '-'"
+            )
+
+    def describe(self) -> str:
+        return f"org {self.org!r}, provider {self.provider!r}, credential id {self.credential_id!r}"
+
+    def aad(self, purpose: str) -> bytes:
+        """Associated data for AES-GCM: the format, what is being sealed (``purpose``) and the three names.
+
+        Any change to org, provider or id gives different bytes, so a record copied elsewhere fails to
+        authenticate. JSON keeps the encoding unambiguous whatever the names contain.
+        """
+        return json.dumps([FORMAT, purpose, self.org, self.provider, self.credential_id]).encode()
+
+    def encryption_context(self) -> dict[str, str]:
+        """The same binding as a KMS encryption context (visible, by design, in KMS audit logs)."""
+        return {
+            "cloudcost:format": FORMAT,
+            "cloudcost:org": self.org,
+            "cloudcost:provider": self.provider,
+            "cloudcost:credential_id": self.credential_id,
+        }
