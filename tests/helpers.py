@@ -139,3 +139,20 @@ def write_gcp_export(landing: Path, rows: list[dict], prefix: str, table: str) -
         path.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8")))
         written.append(path)
     return written
+
+
+def write_azure_run(landing: Path, prefix: str, export: str, folder: str, run_id: str, csv_bytes: bytes) -> Path:
+    """One partitioned Azure export run: the blob, then its manifest.json (row count from the CSV)."""
+    base = landing / prefix / export / folder / run_id
+    base.mkdir(parents=True, exist_ok=True)
+    blob = base / "part_0_0001.csv"
+    blob.write_bytes(csv_bytes)
+    rows = len(list(csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig")))))
+    key = blob.relative_to(landing).as_posix()
+    manifest = base / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {"dataRowCount": rows, "runInfo": {"runId": run_id}, "blobs": [{"blobName": key, "dataRowCount": rows}]}
+        )
+    )
+    return manifest

@@ -67,6 +67,9 @@ class Reconcile(_Strict):
 
     billing_account: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
     billed_cost: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+    only_where: dict[str, str] = Field(
+        default_factory=dict, description="raw rows that make up the invoice, e.g. {x_cost_dataset: actual}"
+    )
 
 
 class RawFormat(_Strict):
@@ -117,6 +120,11 @@ class ExportLocation(_Strict):
     location: Literal["landing"] = "landing"
     prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_\-./]*$")
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,128}$")
+    companion: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_\-]{1,128}$",
+        description="Azure: the actual-cost export beside the amortized one",
+    )
 
 
 class OrgProvider(_Strict):

@@ -33,6 +33,9 @@ class Column(BaseModel):
     nullable: bool = True
     required: bool = False
     source: str | None = Field(default=None, description="where the export has it, e.g. service.id")
+    aliases: list[str] = Field(default_factory=list, description="other spellings, matched case-insensitively")
+    formats: list[str] = Field(default_factory=list, description="strptime formats tried when text is not ISO 8601")
+    wrap_json_object: bool = Field(default=False, description="text may be a JSON object without its braces")
     focus: str | None = None
     description: str | None = None
 
@@ -45,6 +48,7 @@ class TableSchema(BaseModel):
     day_column: str | None = None
     period_start_column: str | None = None
     period_end_column: str | None = None
+    period_end_inclusive: bool = False
     partition_by: str | None = None
     cluster_by: list[str] = Field(default_factory=list)
     columns: list[Column]

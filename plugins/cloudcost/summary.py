@@ -45,8 +45,11 @@ def summarize(org_slug: str) -> str:
                 [org.dataset, fmt.table],
             ):
                 continue
+            filters = sorted(fmt.reconcile.only_where.items())
+            where = " and ".join(f"{quote_column(c)} = ?" for c, _ in filters) or "true"
             for day, acct, rows, cost in session.fetchall(
-                f"select ingestion_date, {account}, count(*), sum({billed}) from {table} group by all"
+                f"select ingestion_date, {account}, count(*), sum({billed}) from {table} where {where} group by all",
+                [v for _, v in filters],
             ):
                 raw[(day, provider, acct)] = (rows, cost)
     recon = [

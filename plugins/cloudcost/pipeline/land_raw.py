@@ -40,6 +40,7 @@ def land_raw(
     dataset: str,
     run: RunContext,
     billed_cost_column: str,
+    only_where: dict[str, str] | None = None,
 ) -> LandResult:
     """Delete the day's partition and insert the export's rows for that day, in one transaction."""
     day_start = run.billing_day
@@ -84,11 +85,14 @@ def land_raw(
                     raise BadValue(message) from exc
                 finally:
                     session.connection.unregister(BATCH_VIEW)
-            rows, billed = session.fetchall(
-                f"select count(*), coalesce(sum({quote_column(billed_cost_column)}), 0) from {table} "
-                "where ingestion_date = ?",
-                [day_start],
-            )[0]
+            filters = sorted((only_where or {}).items())
+            invoice_rows = "".join(f" and {quote_column(column)} = ?" for column, _ in filters)
+            billed = session.fetchall(
+                f"select coalesce(sum({quote_column(billed_cost_column)}), 0) from {table} "
+                f"where ingestion_date = ?{invoice_rows}",
+                [day_start, *(value for _, value in filters)],
+            )[0][0]
+            rows = session.fetchall(f"select count(*) from {table} where ingestion_date = ?", [day_start])[0][0]
     result = LandResult(int(rows), str(Decimal(billed)), replaced, len(objects), version)
     log.info(
         "land_raw %s/%s %s: %d rows, billed %s, from %d object(s), replaced %d rows, source version %s",

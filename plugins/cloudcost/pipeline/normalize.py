@@ -58,6 +58,11 @@ def resolve(column: Column, arrow_schema: pa.Schema) -> tuple[str | None, pa.Dat
     names = arrow_schema.names
     if path in names:
         return quote_header(path), arrow_schema.field(path).type
+    folded = {name.lower(): name for name in names}
+    for candidate in (path, *column.aliases):
+        if candidate.lower() in folded:
+            found = folded[candidate.lower()]
+            return quote_header(found), arrow_schema.field(found).type
     head, *rest = path.split(".")
     if head not in names or not rest:
         return None, None
@@ -79,7 +84,16 @@ def column_expression(column: Column, arrow_schema: pa.Schema, *, lenient: bool 
     cast = "try_cast" if lenient else "cast"
     if _is_text(arrow_type):
         text = f"nullif(trim({ref}), '')"
-        return text if column.type == "string" else f"{cast}({text} as {target})"
+        if column.type == "string":
+            return text
+        if column.type == "json" and column.wrap_json_object:
+            text = f"case when left({text}, 1) in ('{{', '[') then {text} else '{{' || {text} || '}}' end"
+        if column.type in ("timestamp", "date") and column.formats:
+            formats = ", ".join("'" + f.replace("'", "''") + "'" for f in column.formats)
+            parse = "try_strptime" if lenient else "strptime"
+            parsed = f"coalesce(try_cast({text} as {target}), {parse}({text}, [{formats}])::{target})"
+            return f"case when {text} is null then null else {parsed} end"
+        return f"{cast}({text} as {target})"
     if column.type == "json" and _is_nested(arrow_type):
         return f"to_json({ref})"
     if column.type == "decimal" and pa.types.is_floating(arrow_type):
@@ -112,7 +126,8 @@ def row_day_expression(schema: TableSchema, arrow_schema: pa.Schema) -> str:
     day = as_date(schema.day_column)
     if schema.period_start_column and schema.period_end_column:
         start, end = as_date(schema.period_start_column), as_date(schema.period_end_column)
-        day = f"least(greatest({day}, {start}), {end} - 1)"
+        last = end if schema.period_end_inclusive else f"{end} - 1"
+        day = f"least(greatest({day}, {start}), {last})"
     return day
 
 

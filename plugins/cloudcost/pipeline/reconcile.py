@@ -36,15 +36,18 @@ def reconcile(
     account_column: str,
     billed_cost_column: str,
     run: RunContext,
+    only_where: dict[str, str] | None = None,
 ) -> ReconcileResult:
     """Compare sum(BilledCost) per BillingAccountId with the raw table's billed cost; raise on any gap."""
     raw = qualified(dataset, raw_table)
+    filters = sorted((only_where or {}).items())
+    raw_filter = "".join(f" and {quote_column(column)} = $only_{i}" for i, (column, _) in enumerate(filters))
     focus = qualified(dataset, focus_schema().table)
     sql = f"""
         with raw_side as (
             select {quote_column(account_column)} as account, count(*) as n,
                    sum({quote_column(billed_cost_column)}) as cost
-            from {raw} where ingestion_date = $day group by 1
+            from {raw} where ingestion_date = $day {raw_filter} group by 1
         ),
         focus_side as (
             select BillingAccountId as account, count(*) as n, sum(BilledCost) as cost
@@ -55,7 +58,9 @@ def reconcile(
         order by 1
     """
     with warehouse.session() as session:
-        rows = session.fetchall(sql, {"day": run.billing_day, "provider": run.provider})
+        params = {"day": run.billing_day, "provider": run.provider}
+        params.update({f"only_{i}": value for i, (_, value) in enumerate(filters)})
+        rows = session.fetchall(sql, params)
     mismatches = [
         {"account": account, "raw_cost": str(raw_cost), "focus_cost": str(focus_cost)}
         for account, _, _, raw_cost, focus_cost in rows

@@ -58,7 +58,13 @@ def run_land_raw(run: RunContext) -> dict:
     fmt = _format(config, org, run.provider)
     schema = load_table_schema(fmt.schema_file)
     result = land_raw(
-        open_warehouse(), open_export(org, run.provider), schema, org.dataset, run, fmt.reconcile.billed_cost
+        open_warehouse(),
+        open_export(org, run.provider),
+        schema,
+        org.dataset,
+        run,
+        fmt.reconcile.billed_cost,
+        fmt.reconcile.only_where,
     )
     return result.as_dict()
 
@@ -78,6 +84,14 @@ def run_checks(run: RunContext) -> dict:
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
     fmt = _format(config, org, run.provider)
     warehouse = open_warehouse()
-    result = reconcile(warehouse, org.dataset, fmt.table, fmt.reconcile.billing_account, fmt.reconcile.billed_cost, run)
+    result = reconcile(
+        warehouse,
+        org.dataset,
+        fmt.table,
+        fmt.reconcile.billing_account,
+        fmt.reconcile.billed_cost,
+        run,
+        fmt.reconcile.only_where,
+    )
     rules = check_focus_rules(warehouse, org.dataset, run)
     return {**result.as_dict(), "focus_rules_checked": len(rules)}

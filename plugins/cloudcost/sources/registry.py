@@ -5,11 +5,12 @@ from __future__ import annotations
 from cloudcost.config import OrgConfig, load_billing_config
 from cloudcost.paths import landing_dir
 from cloudcost.sources.aws import AwsDataExport
+from cloudcost.sources.azure import AzureCostExport
 from cloudcost.sources.base import BillingExport
 from cloudcost.sources.gcp import GcpBillingExportFiles
 from cloudcost.sources.object_store import LocalObjectStore, ObjectStore
 
-SUPPORTED = {("aws", "cur2"), ("aws", "focus_1_2"), ("gcp", "detailed")}
+SUPPORTED = {("aws", "cur2"), ("aws", "focus_1_2"), ("gcp", "detailed"), ("azure", "cost_details")}
 
 
 class UnsupportedExport(ValueError):
@@ -31,6 +32,13 @@ def open_export(org: OrgConfig, provider: str) -> BillingExport:
     if (provider, export.format) not in SUPPORTED:
         raise UnsupportedExport(f"org {org.slug}: no reader for {provider} export format {export.format!r}")
     store = object_store_for(org, provider)
+    if provider == "azure":
+        if not export.companion:
+            raise UnsupportedExport(
+                f"configs/orgs/{org.slug}.yml: key 'providers.azure.export.companion': name the actual-cost export "
+                "beside the amortized one (commitment purchases and refunds are only in the actual export)"
+            )
+        return AzureCostExport(store, export.prefix, export.name, export.companion, export.format)
     if provider == "gcp":
         lag = load_billing_config("gcp").completeness.export_lag_hours
         return GcpBillingExportFiles(store, export.prefix, export.name, export.format, lag)
