@@ -28,6 +28,7 @@ airflow-home: install
 		|| (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 
 demo: airflow-home
+	$(BIN)/cloudcost demo credentials --org $(DEMO_ORG)
 	$(BIN)/cloudcost demo generate --org $(DEMO_ORG) --from $(DEMO_FROM) --to $(DEMO_TO)
 	$(BIN)/cloudcost demo run --org $(DEMO_ORG) --from $(DEMO_FROM) --to $(DEMO_TO) > $(AIRFLOW_HOME)/demo-run.log 2>&1 \
 		|| (tail -n 60 $(AIRFLOW_HOME)/demo-run.log; exit 1)

@@ -34,7 +34,16 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("CLOUDCOST_DATA_DIR", str(path))
     monkeypatch.delenv("CLOUDCOST_WAREHOUSE", raising=False)
+    monkeypatch.delenv("CLOUDCOST_KEY_FILE", raising=False)
     return path
+
+
+@pytest.fixture
+def demo_credentials(data_dir: Path) -> list[str]:
+    """The demo org's credentials stored in the test's own vault (as `make demo` does)."""
+    from cloudcost.demo.credentials import store_demo_credentials
+
+    return store_demo_credentials("demo")
 
 
 @pytest.fixture

@@ -80,6 +80,14 @@ def cmd_demo_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_credentials(args: argparse.Namespace) -> int:
+    from cloudcost.demo.credentials import store_demo_credentials
+
+    added = store_demo_credentials(args.org)
+    print(f"demo credentials for {args.org}: " + (", ".join(added) + " stored" if added else "already in the vault"))
+    return 0
+
+
 def cmd_demo_run(args: argparse.Namespace) -> int:
     from cloudcost.config import load_org_by_slug
     from cloudcost.demo.run import run_days
@@ -130,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="rows and cost that landed, and the raw vs FOCUS reconciliation")
     summary.add_argument("--org", default="demo")
     summary.set_defaults(func=cmd_summary)
+
+    from cloudcost.vault.cli import add_vault_commands
+
+    add_vault_commands(commands)
+    creds = demo.add_parser("credentials", help="store a random demo credential per enabled provider (vault)")
+    creds.add_argument("--org", default="demo")
+    creds.set_defaults(func=cmd_demo_credentials)
 
     airflow = commands.add_parser("airflow-config", help="write airflow.cfg for a local Airflow home")
     airflow.add_argument("--home", default=".airflow")

@@ -22,7 +22,7 @@ from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
 from cloudcost.paths import landing_dir, warehouse_path
 from tests.conftest import VENV_BIN
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("demo_credentials")]
 DAG_ID = "cloud_aws_cost_billing"
 DAY = date(2026, 11, 2)
 

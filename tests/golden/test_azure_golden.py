@@ -26,6 +26,8 @@ from tests.helpers import run_context, write_azure_run
 
 PROCEDURE = "sp_cloud_1_convert_to_focus/azure_cost_details.sql"
 
+pytestmark = pytest.mark.usefixtures("demo_credentials")
+
 
 def _focus() -> list[dict]:
     connection = duckdb.connect(str(warehouse_path()), read_only=True)

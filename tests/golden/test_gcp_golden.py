@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 import yaml
 
 from cloudcost.config import load_org_by_slug
@@ -19,6 +20,8 @@ from cloudcost.sources.registry import open_export
 from tests.helpers import koku_gcp_row, write_gcp_export
 
 TABLE = "gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9"
+
+pytestmark = pytest.mark.usefixtures("demo_credentials")
 
 
 def _run(day: date) -> dict:
