@@ -56,7 +56,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def cmd_demo_generate(args: argparse.Namespace) -> int:
     from cloudcost.config import load_org_by_slug
-    from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed
+    from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
     from cloudcost.paths import landing_dir
 
     org = load_org_by_slug(args.org)
@@ -67,6 +67,9 @@ def cmd_demo_generate(args: argparse.Namespace) -> int:
         ),
         "azure": lambda export: azure_cost_details.write_exports(
             landing_dir(org.slug, "azure"), days, args.seed, export.prefix, export.name, export.companion
+        ),
+        "oci": lambda export: oci_cost_reports.write_reports(
+            landing_dir(org.slug, "oci"), days, args.seed, f"{export.prefix}/{export.name}"
         ),
         "gcp": lambda export: gcp_detailed.write_export(
             landing_dir(org.slug, "gcp"), days, args.seed, export.prefix, export.name

@@ -36,6 +36,7 @@ class Column(BaseModel):
     aliases: list[str] = Field(default_factory=list, description="other spellings, matched case-insensitively")
     formats: list[str] = Field(default_factory=list, description="strptime formats tried when text is not ISO 8601")
     wrap_json_object: bool = Field(default=False, description="text may be a JSON object without its braces")
+    collect_prefix: str | None = Field(default=None, description="json: gather columns named <prefix><key>")
     focus: str | None = None
     description: str | None = None
 

@@ -39,7 +39,7 @@ def test_dag_files_only_wire(dag_file: Path) -> None:
 
 
 def test_expected_dags_exist(dagbag: DagBag) -> None:
-    assert {"cloud_aws_cost_billing", "cloud_gcp_cost_billing", "cloud_azure_cost_billing"} <= set(dagbag.dag_ids)
+    assert set(dagbag.dag_ids) == {f"cloud_{p}_cost_billing" for p in ("aws", "gcp", "azure", "oci")}
 
 
 def test_dags_follow_policy(dagbag: DagBag) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -84,7 +85,9 @@ def land_raw(
                     message = diagnose(session, schema, item.batch.schema, item.source_object, item.row_offset)
                     raise BadValue(message) from exc
                 finally:
-                    session.connection.unregister(BATCH_VIEW)
+                    # after a failed statement the connection refuses even this; the real error is raised
+                    with contextlib.suppress(Exception):
+                        session.connection.unregister(BATCH_VIEW)
             filters = sorted((only_where or {}).items())
             invoice_rows = "".join(f" and {quote_column(column)} = ?" for column, _ in filters)
             billed = session.fetchall(

@@ -78,6 +78,8 @@ def resolve(column: Column, arrow_schema: pa.Schema) -> tuple[str | None, pa.Dat
 def column_expression(column: Column, arrow_schema: pa.Schema, *, lenient: bool = False) -> str:
     """The SQL that reads ``column`` from the batch; ``lenient`` uses TRY_CAST (for diagnosis only)."""
     target = duckdb_type(column.type)
+    if column.collect_prefix:
+        return collected_object(column.collect_prefix, arrow_schema)
     ref, arrow_type = resolve(column, arrow_schema)
     if ref is None or arrow_type is None:
         return f"cast(null as {target})"
@@ -100,6 +102,21 @@ def column_expression(column: Column, arrow_schema: pa.Schema, *, lenient: bool 
         # Parquet exports carry doubles; round once, at ingestion, to the decimal they stand for.
         return f"{cast}(round({ref}, {DECIMAL_SCALE}) as decimal({DECIMAL_PRECISION}, {DECIMAL_SCALE}))"
     return f"{cast}({ref} as {target})"
+
+
+def collected_object(prefix: str, arrow_schema: pa.Schema) -> str:
+    """A JSON object of every non-empty ``<prefix><key>`` column (OCI writes one column per tag)."""
+    names = [name for name in arrow_schema.names if name.startswith(prefix) and len(name) > len(prefix)]
+    if not names:
+        return "cast(null as json)"
+    entries = ", ".join(
+        "struct_pack(k := '{}', v := nullif(trim(cast({} as varchar)), ''))".format(
+            name[len(prefix) :].replace("'", "''"), quote_header(name)
+        )
+        for name in names
+    )
+    pairs = f"list_filter([{entries}], lambda x: x.v is not null)"
+    return f"case when len({pairs}) = 0 then null else to_json(map_from_entries({pairs})) end"
 
 
 def export_columns(schema: TableSchema) -> list[Column]:

@@ -9,8 +9,15 @@ from cloudcost.sources.azure import AzureCostExport
 from cloudcost.sources.base import BillingExport
 from cloudcost.sources.gcp import GcpBillingExportFiles
 from cloudcost.sources.object_store import LocalObjectStore, ObjectStore
+from cloudcost.sources.oci import OciCostReports
 
-SUPPORTED = {("aws", "cur2"), ("aws", "focus_1_2"), ("gcp", "detailed"), ("azure", "cost_details")}
+SUPPORTED = {
+    ("aws", "cur2"),
+    ("aws", "focus_1_2"),
+    ("gcp", "detailed"),
+    ("azure", "cost_details"),
+    ("oci", "cost_report"),
+}
 
 
 class UnsupportedExport(ValueError):
@@ -39,6 +46,9 @@ def open_export(org: OrgConfig, provider: str) -> BillingExport:
                 "beside the amortized one (commitment purchases and refunds are only in the actual export)"
             )
         return AzureCostExport(store, export.prefix, export.name, export.companion, export.format)
+    if provider == "oci":
+        lag = load_billing_config("oci").completeness.export_lag_hours
+        return OciCostReports(store, f"{export.prefix}/{export.name}", export.format, lag)
     if provider == "gcp":
         lag = load_billing_config("gcp").completeness.export_lag_hours
         return GcpBillingExportFiles(store, export.prefix, export.name, export.format, lag)
