@@ -1,0 +1,61 @@
+"""``cloudcost validate --org ORG``: the FOCUS referee's verdict per provider; exit 1 unless all pass."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from cloudcost.validate.conformance import ConformanceConfigError
+    from cloudcost.validate.export import ExportError
+    from cloudcost.validate.referee import RefereeFailed, RefereeUnavailable
+    from cloudcost.validate.run import run_validation
+
+    try:
+        report = run_validation(
+            args.org,
+            providers=args.provider or None,
+            first_day=args.from_day,
+            last_day=args.to_day,
+            keep_dir=args.keep,
+            details=not args.no_details,
+            include_custom=not args.focus_only,
+            timeout=args.timeout,
+        )
+    except (RefereeUnavailable, RefereeFailed, ConformanceConfigError, ExportError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(report.format())
+    return 0 if report.passed else 1
+
+
+def add_validate_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``validate`` on the ``cloudcost`` command's subparsers."""
+    parser = subparsers.add_parser(
+        "validate",
+        help="referee the org's FOCUS table with the FinOps Foundation's focus-validator",
+        description=(
+            "Export each provider's FOCUS 1.3 rows to Parquet and run focus-validator (from .venv-validator, "
+            "offline rules) with the applicability criteria claimed in configs/focus_conformance.yml. "
+            "Exit 0 if every provider passes, 1 if one fails, 2 if the referee cannot run."
+        ),
+    )
+    parser.add_argument("--org", default="demo")
+    parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
+    parser.add_argument("--from", dest="from_day", type=_day, help="first billing day (default: all)")
+    parser.add_argument("--to", dest="to_day", type=_day, help="last billing day (default: all)")
+    parser.add_argument("--keep", type=Path, help="keep the Parquet, JUnit XML and validator logs in this folder")
+    parser.add_argument("--no-details", action="store_true", help="skip the second run that explains failures")
+    parser.add_argument("--focus-only", action="store_true", help="export only the 65 FOCUS columns (drop x_)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per validator run")
+    parser.set_defaults(func=cmd_validate)
+    return parser

@@ -1,0 +1,188 @@
+"""``run_validation(org)``: export each provider's FOCUS rows, let focus-validator referee them, judge.
+
+One Parquet file and one validator run per provider, because the applicability criteria we claim differ by
+provider (``configs/focus_conformance.yml``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from cloudcost.config import load_org_by_slug
+from cloudcost.validate.conformance import Conformance, check_against_model, conformance_path, load_conformance
+from cloudcost.validate.export import export_focus, providers_with_rows
+from cloudcost.validate.junit import ERRORED, FAILED, PASSED, SKIPPED
+from cloudcost.validate.model import RulesModel, load_model
+from cloudcost.validate.referee import DEFAULT_TIMEOUT_SECONDS, Referee
+from cloudcost.validate.verdict import (
+    FAIL,
+    FAILURE,
+    NO_DATA,
+    PASS,
+    UNCLAIMED,
+    ErratumCheck,
+    ProviderVerdict,
+    classify,
+    format_verdict,
+)
+from cloudcost.warehouse.duckdb import DuckDBWarehouse
+
+
+@dataclass
+class ValidationReport:
+    org: str
+    validator_version: str
+    model_version: str
+    rules_dir: Path
+    verdicts: list[ProviderVerdict] = field(default_factory=list)
+    workdir: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        """Every provider with rows passes, and at least one had rows."""
+        return any(v.status != NO_DATA for v in self.verdicts) and all(v.passed for v in self.verdicts)
+
+    def verdict(self, provider: str) -> ProviderVerdict:
+        for verdict in self.verdicts:
+            if verdict.provider == provider:
+                return verdict
+        raise KeyError(f"no verdict for provider {provider!r}")
+
+    def format(self) -> str:
+        lines = [
+            f"FOCUS conformance of org {self.org}: focus-validator {self.validator_version}, "
+            f"rules model {self.model_version} (offline, {self.rules_dir})"
+        ]
+        lines += [format_verdict(v) for v in self.verdicts] or ["no provider has FOCUS rows"]
+        lines.append(f"overall: {'PASS' if self.passed else 'FAIL'}")
+        if self.workdir:
+            lines.append(f"artifacts (Parquet, JUnit XML, validator logs): {self.workdir}")
+        return "\n".join(lines)
+
+
+def check_errata(data_file: Path, conformance: Conformance, model: RulesModel, claims: list[str]) -> list[ErratumCheck]:
+    """Run each erratum's corrected predicate over the exported rows, where the rule applies."""
+    checks = []
+    with duckdb.connect() as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        for rule_id, erratum in sorted(conformance.errata.items()):
+            applicable = model.applicable(rule_id, claims)
+            violations = None
+            if applicable and erratum.violation:
+                try:
+                    sql = f"select count(*) from read_parquet(?) as focus where {erratum.violation}"
+                    (violations,) = connection.execute(sql, [str(data_file)]).fetchone()
+                except duckdb.Error as exc:
+                    raise ValueError(f"{conformance_path()}: key 'errata.{rule_id}.violation': {exc}") from exc
+            checks.append(ErratumCheck(rule_id, erratum.reason, erratum.violation, applicable, violations))
+    return checks
+
+
+def _validate_provider(
+    warehouse: DuckDBWarehouse,
+    dataset: str,
+    provider: str,
+    referee: Referee,
+    model: RulesModel,
+    conformance: Conformance,
+    workdir: Path,
+    *,
+    details: bool,
+    include_custom: bool,
+    first_day: date | None,
+    last_day: date | None,
+) -> ProviderVerdict:
+    claim = conformance.claim(provider)
+    claims = sorted(claim.claims) if claim else []
+    export = export_focus(
+        warehouse,
+        dataset,
+        provider,
+        workdir / provider / f"{dataset}_{provider}_focus_1_3.parquet",
+        include_custom=include_custom,
+        first_day=first_day,
+        last_day=last_day,
+    )
+    verdict = ProviderVerdict(provider, NO_DATA, rows=export.rows, formats=export.formats, claims=claims)
+    if export.rows == 0:
+        return verdict
+    if claim is None:
+        verdict.warnings.append(
+            f"no claim for {provider} in {conformance_path()}: validated with no applicability criteria"
+        )
+    elif claim.formats and set(export.formats) - set(claim.formats):
+        verdict.warnings.append(
+            f"rows of format(s) {sorted(set(export.formats) - set(claim.formats))} are validated against a claim "
+            f"worked out for {claim.formats}"
+        )
+    run = referee.run(export.path, claims, workdir / provider, details=details)
+    verdict.errata = check_errata(export.path, conformance, model, claims)
+    verdict.outcomes = classify(run, model, claims, conformance.errata, verdict.errata)
+    verdict.totals = {
+        "tests": len(run.junit.cases),
+        PASSED: run.junit.count(PASSED),
+        FAILED: run.junit.count(FAILED),
+        SKIPPED: run.junit.count(SKIPPED),
+        ERRORED: run.junit.count(ERRORED),
+    }
+    verdict.seconds = run.seconds
+    verdict.data_file = export.path
+    if any(o.classification == FAILURE for o in verdict.outcomes):
+        verdict.status = FAIL
+    else:
+        verdict.status = PASS if claim is not None else UNCLAIMED
+    return verdict
+
+
+def run_validation(
+    org: str,
+    *,
+    providers: list[str] | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    keep_dir: Path | None = None,
+    details: bool = True,
+    include_custom: bool = True,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> ValidationReport:
+    """Referee the org's FOCUS table, one verdict per provider (those named, else every provider the org
+    enables or that has rows). Artifacts go to ``keep_dir`` if given, else to a temporary folder removed
+    afterwards."""
+    org_config = load_org_by_slug(org)
+    conformance = load_conformance()
+    referee = Referee.locate(timeout=timeout)
+    model = load_model(referee.rules_dir, referee.focus_version)
+    check_against_model(conformance, model.criteria)
+    warehouse = DuckDBWarehouse.from_environment()
+    counts = providers_with_rows(warehouse, org_config.dataset)
+    enabled = [name for name, entry in org_config.providers.items() if entry.enabled]
+    chosen = providers or sorted(set(enabled) | set(counts))
+    report = ValidationReport(org, referee.version(), model.version, referee.rules_dir)
+    with tempfile.TemporaryDirectory(prefix="cloudcost-validate-") as scratch:
+        workdir = Path(keep_dir) if keep_dir else Path(scratch)
+        report.workdir = workdir if keep_dir else None
+        for provider in chosen:
+            if not counts.get(provider):
+                report.verdicts.append(ProviderVerdict(provider, NO_DATA))
+                continue
+            report.verdicts.append(
+                _validate_provider(
+                    warehouse,
+                    org_config.dataset,
+                    provider,
+                    referee,
+                    model,
+                    conformance,
+                    workdir,
+                    details=details,
+                    include_custom=include_custom,
+                    first_day=first_day,
+                    last_day=last_day,
+                )
+            )
+    return report
