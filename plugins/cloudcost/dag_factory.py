@@ -113,6 +113,14 @@ def build_billing_dag(provider: str) -> DAG:
 
             return [run_checks(run) for run in _run_context(org_slug, provider, context)]
 
+        @task
+        def record(org_slug: str, landed: list[dict], checked: list[dict], **context: Any) -> list[dict]:
+            """Only after the checks pass: the slice's load_state row (what rollups and freshness read)."""
+            from cloudcost.pipeline.stages import run_record
+
+            runs = _run_context(org_slug, provider, context)
+            return [run_record(run, land, chk) for run, land, chk in zip(runs, landed, checked, strict=True)]
+
         @task_group(group_id="org")
         def per_org(org_slug: str) -> None:
             wait = ExportCompleteSensor(
@@ -123,7 +131,10 @@ def build_billing_dag(provider: str) -> DAG:
                 poke_interval=config.completeness.poke_interval_seconds,
                 timeout=config.completeness.timeout_hours * 3600,
             )
-            wait >> land_raw(org_slug) >> convert_to_focus(org_slug) >> check(org_slug)
+            landed = land_raw(org_slug)
+            checked = check(org_slug)
+            wait >> landed >> convert_to_focus(org_slug) >> checked
+            record(org_slug, landed, checked)
 
         per_org.expand(org_slug=select_orgs())
 

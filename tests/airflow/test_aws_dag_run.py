@@ -81,6 +81,16 @@ def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir:
     run_id = run_id_of(first.stdout + first.stderr)
     assert lineage == {(DAG_ID, "aws-demo-local", run_id, DAY)}, "every raw and FOCUS row carries the run's lineage"
     assert focus_slice(date(2026, 11, 1))[0] == 0, "a run loads its own billing day only"
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        state = connection.execute(
+            "select status, focus_rows, billed_cost, run_id, source_version from demo_prod.load_state "
+            "where provider = 'aws' and billing_day = ?",
+            [DAY],
+        ).fetchall()
+    finally:
+        connection.close()
+    assert len(state) == 1 and state[0][:4] == ("succeeded", count, billed, run_id) and state[0][4]
 
     second = dags_test(DAY, {"org_slug": "demo"})
     assert second.returncode == 0, second.stdout[-4000:]
@@ -106,6 +116,7 @@ def test_failed_load_fails_the_run_and_stops_downstream(airflow_home: Path, data
     assert states["org.land_raw"] == "failed"
     assert states["org.convert_to_focus"] == "upstream_failed"
     assert states["org.check"] == "upstream_failed"
+    assert states["org.record"] == "upstream_failed"
     connection = duckdb.connect(str(warehouse_path()), read_only=True)
     try:
         raw_rows = connection.execute("select count(*) from demo_prod.cloud_aws_billing_raw_daily").fetchone()[0]

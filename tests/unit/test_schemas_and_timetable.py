@@ -99,3 +99,13 @@ def test_timetable_schedules_each_day_after_it_ends() -> None:
     assert info.data_interval.end == datetime(2026, 11, 2, tzinfo=UTC)
     assert info.run_after >= info.data_interval.end
     assert BillingDayTimetable.deserialize(timetable.serialize()).summary == timetable.summary
+
+
+def test_every_schema_file_loads() -> None:
+    from cloudcost.paths import schemas_dir
+
+    files = sorted(p.relative_to(schemas_dir()).as_posix() for p in schemas_dir().rglob("*.yml"))
+    tables = [f for f in files if not f.endswith(("_lineage.yml", "allowed_values.yml"))]
+    assert len(tables) >= 7
+    for relative in tables:
+        assert load_table_schema(relative).columns, relative

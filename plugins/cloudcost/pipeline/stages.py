@@ -99,3 +99,11 @@ def run_checks(run: RunContext) -> dict:
     )
     rules = check_focus_rules(warehouse, org.dataset, run)
     return {**result.as_dict(), "focus_rules_checked": len(rules)}
+
+
+def run_record(run: RunContext, landed: dict, checked: dict) -> dict:
+    from cloudcost.pipeline.load_state import record_load
+
+    org = load_org_by_slug(run.org)
+    fmt_name = org.providers[run.provider].export.format  # type: ignore[index]
+    return record_load(open_warehouse(), org.dataset, run, fmt_name, landed, checked)
