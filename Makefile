@@ -11,7 +11,7 @@ DEMO_TO ?= 2026-11-03
 export AIRFLOW_HOME
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test lint install lock airflow-home clean
+.PHONY: demo test lint install lock airflow-home validator azurite clean
 
 install: $(VENV)/.installed
 
@@ -35,10 +35,19 @@ demo: airflow-home
 	@grep -E "^cloud_" $(AIRFLOW_HOME)/demo-run.log
 	$(BIN)/cloudcost summary --org $(DEMO_ORG)
 
+# The FinOps Foundation's focus-validator needs Python >= 3.12 and pyarrow < 22: its own venv, used as a tool.
+validator: install
+	tools/focus-validator/install.sh .venv-validator
+
+# Azurite (Azure Blob Storage emulator, npm) for the object-store tests; repo-local, git-ignored.
+azurite:
+	@test -x .cache/azurite/node_modules/.bin/azurite-blob || npm install --silent --prefix .cache/azurite \
+		--no-audit --no-fund azurite@3.35.0
+
 lint: install
 	$(BIN)/ruff check .
 
-test: install
+test: install validator azurite
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -47,4 +56,4 @@ lock: install
 	$(BIN)/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header
 
 clean:
-	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-validator .cache .airflow data .pytest_cache .ruff_cache
