@@ -1,7 +1,8 @@
 -- sp_cloud_1_convert_to_focus, AWS part: CUR 2.0 raw rows of one billing day -> FOCUS 1.3 rows.
 --
--- Inputs: {{raw_table}} (<org>_prod.cloud_aws_billing_raw_daily), lookups {{aws_services}} and
--- {{aws_regions}} (configs/lookups/), and the bound parameter $billing_day (the run's data interval).
+-- Inputs: {{raw_table}} (<org>_prod.cloud_aws_billing_raw_daily), lookups {{aws_services}},
+-- {{aws_regions}} and {{aws_pricing_units}} (configs/lookups/), and the bound parameter $billing_day
+-- (the run's data interval).
 -- The caller deletes the (aws, billing day) slice of the FOCUS table and inserts this SELECT in one
 -- transaction. Conventions (FOCUS spec examples): commitment-covered usage has BilledCost 0 and its
 -- amortised cost in EffectiveCost; commitment purchases have EffectiveCost 0 (the unused part of a
@@ -49,6 +50,7 @@ renamed as (
         pricing_term                                            as pricing_term,
         pricing_purchase_option                                 as purchase_option,
         pricing_unit                                            as pricing_unit,
+        product_product_family                                  as product_family,
         product ->> 'product_name'                              as product_name,
         resource_tags                                           as resource_tags,
         -- money and quantities (all DECIMAL(38,10) in raw)
@@ -98,10 +100,12 @@ enriched as (
         services.service_name                                   as lookup_service_name,
         services.service_category                               as lookup_service_category,
         services.service_subcategory                            as lookup_service_subcategory,
-        regions.region_name                                     as lookup_region_name
+        regions.region_name                                     as lookup_region_name,
+        coalesce(units.focus_unit, classified.pricing_unit)     as focus_unit
     from classified
     left join {{aws_services}} as services on services.product_code = classified.product_code
     left join {{aws_regions}} as regions on regions.region_code = classified.region_code
+    left join {{aws_pricing_units}} as units on units.aws_unit = classified.pricing_unit
 ),
 
 final as (
@@ -142,7 +146,7 @@ final as (
         commitment_type                                         as CommitmentDiscountType,
         cast(null as varchar)                                   as CommitmentDiscountUnit,
         case when charge_category = 'Usage' then usage_amount end as ConsumedQuantity,
-        case when charge_category = 'Usage' then pricing_unit end as ConsumedUnit,
+        case when charge_category = 'Usage' then focus_unit end as ConsumedUnit,
         cast(null as json)                                      as ContractApplied,
         case when line_item_type = 'DiscountedUsage' then coalesce(public_on_demand_cost, 0) else unblended_cost end
                                                                 as ContractedCost,
@@ -174,20 +178,21 @@ final as (
         cast(null as decimal(38, 10))                           as PricingCurrencyEffectiveCost,
         cast(null as decimal(38, 10))                           as PricingCurrencyListUnitPrice,
         case when charge_category in ('Usage', 'Purchase') then usage_amount end as PricingQuantity,
-        case when charge_category in ('Usage', 'Purchase') then pricing_unit end as PricingUnit,
+        case when charge_category in ('Usage', 'Purchase') then focus_unit end as PricingUnit,
         'AWS'                                                   as ProviderName,
         case when billing_entity = 'AWS Marketplace' then legal_entity else 'AWS' end as PublisherName,
         region_code                                             as RegionId,
         lookup_region_name                                      as RegionName,
         nullif(resource_id, '')                                 as ResourceId,
         cast(null as varchar)                                   as ResourceName,
-        cast(null as varchar)                                   as ResourceType,
+        case when nullif(resource_id, '') is not null then coalesce(product_family, commitment_type) end
+                                                                as ResourceType,
         case when billing_entity = 'AWS Marketplace' then legal_entity else 'AWS' end as ServiceProviderName,
         coalesce(lookup_service_category, 'Other')              as ServiceCategory,
         coalesce(lookup_service_name, product_name, product_code) as ServiceName,
         coalesce(lookup_service_subcategory, 'Other (Other)') as ServiceSubcategory,
         sku_id                                                  as SkuId,
-        usage_type                                              as SkuMeter,
+        case when sku_id is not null then usage_type end        as SkuMeter,
         cast(null as json)                                      as SkuPriceDetails,
         sku_price_id                                            as SkuPriceId,
         sub_account_id                                          as SubAccountId,

@@ -40,10 +40,6 @@ KNOWN_DEFECTS = {
             "CAU-ContractedUnitPrice-C-014-C",
         ],
     ),
-    "unit-format": (
-        "PricingUnit/ConsumedUnit carry AWS units (GB-Mo, Lambda-GB-Second, DPU-Hour, 1K tokens), not FOCUS UnitFormat",
-        ["CAU-ConsumedUnit-C-003-O", "CAU-PricingUnit-C-003-O"],
-    ),
     "unit-price-times-quantity": (
         "cost != unit price x PricingQuantity: DiscountedUsage has ContractedUnitPrice 0 (the RI rate) but "
         "ContractedCost = public on-demand cost; the generator rounds costs to 8 decimals while rates have 10",
@@ -59,8 +55,6 @@ KNOWN_DEFECTS = {
         "and a Usage row with CommitmentDiscountStatus 'Unused'",
         ["CAU-EffectiveCost-C-005-C"],
     ),
-    "resource-type": ("ResourceType is NULL where ResourceId is set", ["CAU-ResourceType-C-005-C"]),
-    "sku-meter": ("SkuMeter is set on rows without SkuId (commitment fees)", ["CAU-SkuMeter-C-004-C"]),
     "purchase-and-discount-rows": (
         "commitment fee (Purchase) rows lack SkuId, SkuPriceId, ListUnitPrice, ContractedUnitPrice, PricingCategory; "
         "EdpDiscount rows are mapped as Usage without SKU, price or quantity",
