@@ -150,7 +150,10 @@ final as (
         cast(null as json)                                      as ContractApplied,
         case when line_item_type = 'DiscountedUsage' then coalesce(public_on_demand_cost, 0) else unblended_cost end
                                                                 as ContractedCost,
-        case when charge_category = 'Usage' then unblended_rate end as ContractedUnitPrice,
+        case
+            when line_item_type = 'DiscountedUsage' then public_on_demand_rate  -- the RI's rate is 0: price before it
+            when charge_category = 'Usage' then unblended_rate
+        end                                                     as ContractedUnitPrice,
         case
             when line_item_type = 'SavingsPlanCoveredUsage' then coalesce(sp_effective_cost, 0)
             when line_item_type = 'DiscountedUsage' then coalesce(ri_effective_cost, 0)

@@ -40,16 +40,6 @@ KNOWN_DEFECTS = {
             "CAU-ContractedUnitPrice-C-014-C",
         ],
     ),
-    "unit-price-times-quantity": (
-        "cost != unit price x PricingQuantity: DiscountedUsage has ContractedUnitPrice 0 (the RI rate) but "
-        "ContractedCost = public on-demand cost; the generator rounds costs to 8 decimals while rates have 10",
-        [
-            "CAU-ContractedCost-C-011-C",
-            "CAU-ContractedUnitPrice-C-013-C",
-            "CAU-ListCost-C-011-C",
-            "CAU-ListUnitPrice-C-014-C",
-        ],
-    ),
     "commitment-fee-effective-cost": (
         "RIFee/SavingsPlanRecurringFee (Purchase) keep the unused commitment in EffectiveCost; FOCUS wants 0 there "
         "and a Usage row with CommitmentDiscountStatus 'Unused'",

@@ -28,7 +28,7 @@ SP_ARN = "arn:aws:savingsplans::111111111111:savingsplan/5e1d6c3b-demo-compute-s
 RI_ARN = "arn:aws:ec2:us-east-1:111111111111:reserved-instances/7f3a9e21-demo-ri"
 TEAMS = ["payments", "search", "platform", "data-eng", "ml"]
 TAG_KEY_VARIANTS = {"team": ["user:team", "user:Team", "user:squad"], "env": ["user:env", "user:Environment"]}
-Q = Decimal("0.00000001")  # generated amounts carry 8 decimals, exact in a double round trip
+Q = Decimal("0.0000000001")  # 10 decimals, as the rates: exact in a double round trip at these magnitudes
 
 
 @dataclass(frozen=True)
