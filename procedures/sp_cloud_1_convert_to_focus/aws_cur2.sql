@@ -5,8 +5,8 @@
 -- (the run's data interval).
 -- The caller deletes the (aws, billing day) slice of the FOCUS table and inserts this SELECT in one
 -- transaction. Conventions (FOCUS spec examples): commitment-covered usage has BilledCost 0 and its
--- amortised cost in EffectiveCost; commitment purchases have EffectiveCost 0 (the unused part of a
--- recurring commitment fee stays in EffectiveCost); SavingsPlanNegation rows only cancel the on-demand
+-- amortised cost in EffectiveCost; commitment purchases have EffectiveCost 0, and the unused part of a
+-- recurring commitment fee is its own Usage row (status Unused); SavingsPlanNegation rows only cancel the on-demand
 -- cost of covered usage, so they are folded away (their BilledCost and the covered rows' on-demand
 -- BilledCost sum to zero per day).
 
@@ -90,7 +90,13 @@ classified as (
             when sp_arn is not null or line_item_type like 'SavingsPlan%' then 'Savings Plan'
             when ri_arn is not null or line_item_type in ('DiscountedUsage', 'RIFee') then 'Reserved Instance'
         end as commitment_type,
-        coalesce(sp_arn, ri_arn) as commitment_id
+        coalesce(sp_arn, ri_arn) as commitment_id,
+        case
+            when line_item_type = 'SavingsPlanRecurringFee'
+                then coalesce(sp_total_commitment, 0) - coalesce(sp_used_commitment, 0)
+            when line_item_type = 'RIFee' then coalesce(ri_unused_upfront_fee, 0) + coalesce(ri_unused_recurring_fee, 0)
+            else 0
+        end as unused_commitment_cost
     from renamed
 ),
 
@@ -106,6 +112,30 @@ enriched as (
     left join {{aws_services}} as services on services.product_code = classified.product_code
     left join {{aws_regions}} as regions on regions.region_code = classified.region_code
     left join {{aws_pricing_units}} as units on units.aws_unit = classified.pricing_unit
+),
+
+split as (
+    -- A recurring commitment fee becomes two FOCUS rows: the purchase (billed, EffectiveCost 0) and, when
+    -- part of the commitment went unused, a Usage row with status Unused carrying that part as its
+    -- EffectiveCost and billed 0 (the spec's unused-commitment example).
+    select *
+    from enriched
+    union all
+    select * replace (
+        'UnusedCommitment'                                      as line_item_type,
+        'Usage'                                                 as charge_category,
+        'Unused commitment: ' || coalesce(description, commitment_id) as description,
+        line_item_id || '#unused'                               as line_item_id,
+        commitment_id                                           as resource_id,
+        cast(0 as decimal(38, 10))                              as unblended_cost,
+        cast(0 as decimal(38, 10))                              as public_on_demand_cost,
+        cast(null as decimal(38, 10))                           as unblended_rate,
+        cast(null as decimal(38, 10))                           as public_on_demand_rate,
+        cast(null as decimal(38, 10))                           as usage_amount,
+        cast(null as varchar)                                   as focus_unit
+    )
+    from enriched
+    where line_item_type in ('RIFee', 'SavingsPlanRecurringFee') and unused_commitment_cost > 0
 ),
 
 final as (
@@ -142,7 +172,8 @@ final as (
         commitment_id                                           as CommitmentDiscountId,
         cast(null as varchar)                                   as CommitmentDiscountName,
         cast(null as decimal(38, 10))                           as CommitmentDiscountQuantity,
-        case when is_commitment_covered then 'Used' end         as CommitmentDiscountStatus,
+        case when is_commitment_covered then 'Used' when line_item_type = 'UnusedCommitment' then 'Unused' end
+                                                                as CommitmentDiscountStatus,
         commitment_type                                         as CommitmentDiscountType,
         cast(null as varchar)                                   as CommitmentDiscountUnit,
         case when charge_category = 'Usage' then usage_amount end as ConsumedQuantity,
@@ -157,10 +188,8 @@ final as (
         case
             when line_item_type = 'SavingsPlanCoveredUsage' then coalesce(sp_effective_cost, 0)
             when line_item_type = 'DiscountedUsage' then coalesce(ri_effective_cost, 0)
-            when line_item_type = 'SavingsPlanRecurringFee'
-                then coalesce(sp_total_commitment, 0) - coalesce(sp_used_commitment, 0)
-            when line_item_type = 'RIFee' then coalesce(ri_unused_upfront_fee, 0) + coalesce(ri_unused_recurring_fee, 0)
-            when line_item_type = 'SavingsPlanUpfrontFee' then 0
+            when line_item_type = 'UnusedCommitment' then unused_commitment_cost
+            when line_item_type in ('SavingsPlanRecurringFee', 'RIFee', 'SavingsPlanUpfrontFee') then 0
             when line_item_type = 'Fee' and ri_arn is not null then 0
             else unblended_cost
         end                                                     as EffectiveCost,
@@ -171,7 +200,7 @@ final as (
         case when charge_category = 'Usage' then public_on_demand_rate end as ListUnitPrice,
         case
             when charge_category <> 'Usage' then null
-            when is_commitment_covered or pricing_term = 'Reserved' then 'Committed'
+            when is_commitment_covered or pricing_term = 'Reserved' or line_item_type = 'UnusedCommitment' then 'Committed'
             when pricing_term = 'Spot' or purchase_option = 'Spot' then 'Dynamic'
             when pricing_term = 'OnDemand' then 'Standard'
             else 'Other'
@@ -212,7 +241,7 @@ final as (
         'cur2'                                                  as x_source_format,
         line_item_id                                            as x_source_line_item_id,
         x_pipeline_id, x_credential_id, x_run_id, x_ingested_at, x_pipeline_run_date
-    from enriched
+    from split
 )
 
 select * from final

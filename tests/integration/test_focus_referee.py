@@ -40,11 +40,6 @@ KNOWN_DEFECTS = {
             "CAU-ContractedUnitPrice-C-014-C",
         ],
     ),
-    "commitment-fee-effective-cost": (
-        "RIFee/SavingsPlanRecurringFee (Purchase) keep the unused commitment in EffectiveCost; FOCUS wants 0 there "
-        "and a Usage row with CommitmentDiscountStatus 'Unused'",
-        ["CAU-EffectiveCost-C-005-C"],
-    ),
     "purchase-and-discount-rows": (
         "commitment fee (Purchase) rows lack SkuId, SkuPriceId, ListUnitPrice, ContractedUnitPrice, PricingCategory; "
         "EdpDiscount rows are mapped as Usage without SKU, price or quantity",
