@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ import yaml
 
 from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
 from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.vault import default_vault
 from tests.conftest import VENV_BIN
 
 pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("demo_credentials")]
@@ -71,10 +73,23 @@ def run_id_of(output: str) -> str:
     return line.split(marker, 1)[1].split(",", 1)[0]
 
 
+def _files_containing(root: Path, needle: bytes) -> list[str]:
+    return [str(p) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
 def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir: Path) -> None:
+    secret = f"cloudcost-leak-canary-{uuid.uuid4().hex}"
+    default_vault().rotate("demo", "aws", "aws-demo-local", secret.encode())
     write_delivery(landing_dir("demo", "aws"), [date(2026, 11, 1), DAY, date(2026, 11, 3)])
     first = dags_test(DAY, {"org_slug": "demo"})
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    # the run decrypted the secret (land_raw fails without it), yet it is nowhere: not in the task logs, the
+    # Airflow metadata database (XCom, params, rendered fields), the warehouse, or the vault file's plaintext.
+    # `airflow dags test` streams the task logs to its own output, which is searched first.
+    assert secret not in first.stdout + first.stderr
+    assert _files_containing(airflow_home, secret.encode()) == []
+    assert _files_containing(data_dir, secret.encode()) == []
+    assert default_vault().decrypt("demo", "aws", "aws-demo-local").reveal() == secret.encode()
     count, billed, lineage = focus_slice(DAY)
     assert count > 1000
     assert billed == expected_billed_cost([DAY])[("111111111111", DAY)]
