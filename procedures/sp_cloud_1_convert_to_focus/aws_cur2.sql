@@ -63,6 +63,7 @@ renamed as (
         reservation_effective_cost                              as ri_effective_cost,
         reservation_unused_amortized_upfront_fee_for_billing_period as ri_unused_upfront_fee,
         reservation_unused_recurring_fee                        as ri_unused_recurring_fee,
+        reservation_unused_quantity                             as ri_unused_quantity,
         nullif(reservation_reservation_a_r_n, '')               as ri_arn,
         savings_plan_savings_plan_effective_cost                as sp_effective_cost,
         savings_plan_total_commitment_to_date                   as sp_total_commitment,
@@ -80,7 +81,9 @@ classified as (
         case
             when line_item_type = 'Tax' then 'Tax'
             when line_item_type in ('Fee', 'RIFee', 'SavingsPlanUpfrontFee', 'SavingsPlanRecurringFee') then 'Purchase'
-            when line_item_type = 'Credit' then 'Credit'
+            -- negotiated and bundled discounts are credits against usage, not usage
+            when line_item_type in ('Credit', 'EdpDiscount', 'BundledDiscount', 'PrivateRateDiscount', 'SppDiscount', 'Discount')
+                then 'Credit'
             when line_item_type = 'Refund' then 'Adjustment'
             else 'Usage'
         end as charge_category,
@@ -121,20 +124,29 @@ split as (
     select *
     from enriched
     union all
-    select * replace (
+    select * exclude (unused_quantity) replace (
         'UnusedCommitment'                                      as line_item_type,
         'Usage'                                                 as charge_category,
         'Unused commitment: ' || coalesce(description, commitment_id) as description,
         line_item_id || '#unused'                               as line_item_id,
         commitment_id                                           as resource_id,
         cast(0 as decimal(38, 10))                              as unblended_cost,
-        cast(0 as decimal(38, 10))                              as public_on_demand_cost,
-        cast(null as decimal(38, 10))                           as unblended_rate,
-        cast(null as decimal(38, 10))                           as public_on_demand_rate,
-        cast(null as decimal(38, 10))                           as usage_amount,
-        cast(null as varchar)                                   as focus_unit
+        -- the unused hours, priced at the commitment's own hourly rate
+        unused_quantity * unblended_rate                        as public_on_demand_cost,
+        unblended_rate                                          as public_on_demand_rate,
+        unused_quantity                                         as usage_amount
     )
-    from enriched
+    from (
+        select
+            *,
+            cast(
+                case
+                    when commitment_type = 'Reserved Instance' and ri_unused_quantity is not null then ri_unused_quantity
+                    else unused_commitment_cost / nullif(unblended_rate, 0)
+                end as decimal(38, 10)
+            ) as unused_quantity
+        from enriched
+    )
     where line_item_type in ('RIFee', 'SavingsPlanRecurringFee') and unused_commitment_cost > 0
 ),
 
@@ -171,19 +183,36 @@ final as (
                                                                 as CommitmentDiscountCategory,
         commitment_id                                           as CommitmentDiscountId,
         cast(null as varchar)                                   as CommitmentDiscountName,
-        cast(null as decimal(38, 10))                           as CommitmentDiscountQuantity,
+        case
+            when sku_price_id is null or commitment_id is null or charge_category not in ('Usage', 'Purchase') then null
+            when line_item_type = 'SavingsPlanCoveredUsage' then coalesce(sp_effective_cost, 0)
+            when line_item_type = 'SavingsPlanRecurringFee' then coalesce(sp_total_commitment, 0)
+            when line_item_type in ('DiscountedUsage', 'RIFee') then usage_amount
+            when line_item_type = 'UnusedCommitment' and commitment_type = 'Savings Plan' then unused_commitment_cost
+            when line_item_type = 'UnusedCommitment' then ri_unused_quantity
+        end                                                     as CommitmentDiscountQuantity,
         case when is_commitment_covered then 'Used' when line_item_type = 'UnusedCommitment' then 'Unused' end
                                                                 as CommitmentDiscountStatus,
         commitment_type                                         as CommitmentDiscountType,
-        cast(null as varchar)                                   as CommitmentDiscountUnit,
-        case when charge_category = 'Usage' then usage_amount end as ConsumedQuantity,
-        case when charge_category = 'Usage' then focus_unit end as ConsumedUnit,
-        cast(null as json)                                      as ContractApplied,
-        case when line_item_type = 'DiscountedUsage' then coalesce(public_on_demand_cost, 0) else unblended_cost end
-                                                                as ContractedCost,
         case
+            when sku_price_id is null or commitment_id is null or charge_category not in ('Usage', 'Purchase') then null
+            when commitment_type = 'Savings Plan' then billing_currency
+            else 'Hours'
+        end                                                     as CommitmentDiscountUnit,
+        -- quantities and unit prices only where a SKU price identifies them (FOCUS: null without SkuPriceId)
+        case when charge_category = 'Usage' and sku_price_id is not null and line_item_type <> 'UnusedCommitment'
+            then usage_amount end                               as ConsumedQuantity,
+        case when charge_category = 'Usage' and sku_price_id is not null and line_item_type <> 'UnusedCommitment'
+            then focus_unit end                                 as ConsumedUnit,
+        cast(null as json)                                      as ContractApplied,
+        case
+            when line_item_type in ('DiscountedUsage', 'UnusedCommitment') then coalesce(public_on_demand_cost, 0)
+            else unblended_cost
+        end                                                     as ContractedCost,
+        case
+            when sku_price_id is null then null
             when line_item_type = 'DiscountedUsage' then public_on_demand_rate  -- the RI's rate is 0: price before it
-            when charge_category = 'Usage' then unblended_rate
+            when charge_category in ('Usage', 'Purchase') then unblended_rate
         end                                                     as ContractedUnitPrice,
         case
             when line_item_type = 'SavingsPlanCoveredUsage' then coalesce(sp_effective_cost, 0)
@@ -197,8 +226,14 @@ final as (
         invoice_id                                              as InvoiceId,
         coalesce(invoicing_entity, legal_entity)                as InvoiceIssuerName,
         coalesce(public_on_demand_cost, unblended_cost)         as ListCost,
-        case when charge_category = 'Usage' then public_on_demand_rate end as ListUnitPrice,
         case
+            when sku_price_id is null then null
+            when charge_category = 'Usage' then public_on_demand_rate
+            when charge_category = 'Purchase' then unblended_rate
+        end                                                     as ListUnitPrice,
+        case
+            when sku_price_id is null then null
+            when charge_category = 'Purchase' then 'Standard'
             when charge_category <> 'Usage' then null
             when is_commitment_covered or pricing_term = 'Reserved' or line_item_type = 'UnusedCommitment' then 'Committed'
             when pricing_term = 'Spot' or purchase_option = 'Spot' then 'Dynamic'
@@ -209,8 +244,10 @@ final as (
         cast(null as decimal(38, 10))                           as PricingCurrencyContractedUnitPrice,
         cast(null as decimal(38, 10))                           as PricingCurrencyEffectiveCost,
         cast(null as decimal(38, 10))                           as PricingCurrencyListUnitPrice,
-        case when charge_category in ('Usage', 'Purchase') then usage_amount end as PricingQuantity,
-        case when charge_category in ('Usage', 'Purchase') then focus_unit end as PricingUnit,
+        case when charge_category in ('Usage', 'Purchase') and sku_price_id is not null then usage_amount end
+                                                                as PricingQuantity,
+        case when charge_category in ('Usage', 'Purchase') and sku_price_id is not null then focus_unit end
+                                                                as PricingUnit,
         'AWS'                                                   as ProviderName,
         case when billing_entity = 'AWS Marketplace' then legal_entity else 'AWS' end as PublisherName,
         region_code                                             as RegionId,

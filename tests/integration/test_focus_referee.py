@@ -4,8 +4,8 @@ The demo CUR 2.0 delivery for 2026-11-01..03 is generated, landed and converted 
 ``run_validation`` exports the FOCUS rows and runs the validator from ``.venv-validator`` (created by
 ``tools/focus-validator/install.sh`` if missing) with the claims and errata of configs/focus_conformance.yml.
 
-Known mapping defects are xfail(strict) per defect: fixing one turns its test into an unexpected pass, which
-fails the run until its mark is removed here. A failure outside them fails at once.
+The eight AWS mapping defects the referee found on 2026-11-23 are fixed (docs/focus-conformance.md); any
+failed rule other than a listed erratum fails the test, with the rule and its message.
 """
 
 from __future__ import annotations
@@ -22,42 +22,6 @@ from cloudcost.validate.referee import INSTALL_SCRIPT, Referee, RefereeUnavailab
 from cloudcost.validate.verdict import PASS, ProviderVerdict
 
 DAYS = [date(2026, 11, 1) + timedelta(days=i) for i in range(3)]
-
-# Defects of procedures/sp_cloud_1_convert_to_focus/aws_cur2.sql and plugins/cloudcost/demo/aws_cur2.py found by
-# the referee (2026-11-23); the fixes are in docs/focus-conformance.md. Rule ids include our corrected checks
-# of "false pass" errata.
-KNOWN_DEFECTS = {
-    "sku-price-id": (
-        "SkuPriceId is NULL on every row: the demo generator writes no pricing_rate_code/pricing_rate_id, and the "
-        "mapping keeps ListUnitPrice, ContractedUnitPrice, PricingQuantity, PricingCategory, ConsumedQuantity "
-        "where SkuPriceId is NULL",
-        [
-            "CAU-SkuPriceId-C-005-C",
-            "CAU-ConsumedQuantity-C-009-C",
-            "CAU-PricingQuantity-C-011-C",
-            "CAU-ListUnitPrice-C-012-C",
-            "CAU-PricingCategory-C-012-C",
-            "CAU-ContractedUnitPrice-C-014-C",
-        ],
-    ),
-    "purchase-and-discount-rows": (
-        "commitment fee (Purchase) rows lack SkuId, SkuPriceId, ListUnitPrice, ContractedUnitPrice, PricingCategory; "
-        "EdpDiscount rows are mapped as Usage without SKU, price or quantity",
-        [
-            "CAU-SkuId-C-005-C",
-            "CAU-ListUnitPrice-C-005-C",
-            "CAU-ContractedUnitPrice-C-006-C",
-            "CAU-PricingCategory-C-004-C",
-            "CAU-PricingQuantity-C-005-C",
-            "CAU-ConsumedQuantity-C-006-C",
-        ],
-    ),
-    "commitment-quantity": (
-        "CommitmentDiscountQuantity/Unit are never filled",
-        ["CAU-CommitmentDiscountQuantity-C-005-C"],
-    ),
-}
-ALL_DEFECT_REASONS = "; ".join(reason for reason, _ in KNOWN_DEFECTS.values())
 
 
 def _unavailable(message: str) -> None:
@@ -130,40 +94,21 @@ def test_errata_excused_by_the_referee_hold_as_the_spec_states_them(aws_verdict:
     assert {rule_id: checks[rule_id].violations for rule_id in excused} == dict.fromkeys(excused, 0)
 
 
-def test_no_failure_beyond_the_known_defects(aws_verdict: ProviderVerdict, referee: Referee) -> None:
+def test_aws_output_passes_the_referee(aws_verdict: ProviderVerdict, referee: Referee) -> None:
+    """Zero failed rules for AWS other than the errata listed in configs/focus_conformance.yml (and rules of
+    criteria we do not claim); a failing composite rule is reported through its failing children."""
     from cloudcost.validate.model import load_model
 
     model = load_model(referee.rules_dir, referee.focus_version)
-    known = {rule_id for _, rules in KNOWN_DEFECTS.values() for rule_id in rules}
     failed = {o.rule_id for o in aws_verdict.failures}
 
-    def explained(rule_id: str) -> bool:  # a composite fails when a child does: explained by that child
+    def leaf(rule_id: str) -> bool:
         rule = model.get(rule_id)
-        return rule_id in known or bool(rule and any(explained(c) for c in set(rule.children) & failed))
+        return not (rule and set(rule.children) & failed)
 
-    unexplained = {o.rule_id for o in aws_verdict.failures if not explained(o.rule_id)}
-    assert not unexplained, "new FOCUS failures:\n" + "\n".join(
-        f"{o.rule_id}: {o.requirement} ({o.message})" for o in aws_verdict.failures if o.rule_id in unexplained
+    assert not failed, "FOCUS failures:\n" + "\n".join(
+        f"{o.rule_id}: {o.requirement} ({o.message})" for o in aws_verdict.failures if leaf(o.rule_id)
     )
-
-
-@pytest.mark.parametrize(
-    "defect",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-        for name, (reason, _) in KNOWN_DEFECTS.items()
-    ],
-)
-def test_known_defect_is_fixed(aws_verdict: ProviderVerdict, defect: str) -> None:
-    _, rules = KNOWN_DEFECTS[defect]
-    still_failing = sorted(set(rules) & {o.rule_id for o in aws_verdict.failures})
-    assert not still_failing, f"{defect}: {still_failing}"
-
-
-@pytest.mark.xfail(strict=True, reason=f"mapping defects: {ALL_DEFECT_REASONS}")
-def test_aws_output_passes_the_referee(aws_verdict: ProviderVerdict) -> None:
-    """Zero failed rules for AWS other than the errata listed in configs/focus_conformance.yml (and rules of
-    criteria we do not claim)."""
     assert aws_verdict.failed_rule_ids == []
     assert aws_verdict.status == PASS
 

@@ -304,6 +304,9 @@ def _usage_rows(day: date, resource: Resource, rng: random.Random) -> Iterator[d
                 "product_region_code": None if service.region == "global" else service.region,
                 "product_product_family": service.family,
                 "product_sku": f"SKU{zlib.crc32(f'{service.code}/{service.usage_type}'.encode()) % 10**8:08d}",
+                "pricing_rate_code": f"SKU{zlib.crc32(f'{service.code}/{service.usage_type}'.encode()) % 10**8:08d}"
+                ".JRTCKXETXF.6YS6EN2CT7",
+                "pricing_rate_id": str(zlib.crc32(f"{service.code}/{service.usage_type}/od".encode())),
                 "product": {"product_name": service.name, "region": service.region},
                 "resource_tags": resource.tags,
             }
@@ -372,7 +375,8 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
         ),
         Decimal(0),
     )
-    commitment = q(max(used * Decimal("1.15"), Decimal("5")))
+    hourly = q(max(used * Decimal("1.15"), Decimal("5")) / 24)
+    commitment = hourly * 24  # a whole number of hours at the plan's hourly rate
     fee = _base_row(day, prod, day_start, day_end)
     fee.update(
         {
@@ -381,8 +385,11 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
             "line_item_product_code": "ComputeSavingsPlans",
             "line_item_usage_type": "ComputeSP:1yrNoUpfront",
             "line_item_unblended_cost": commitment,
+            "line_item_unblended_rate": str(hourly),
             "line_item_usage_amount": Decimal(24),
             "pricing_unit": "Hrs",
+            "product_sku": "SP-COMPUTE-1YR-NU",
+            "pricing_rate_code": "SP-COMPUTE-1YR-NU.COMMIT.HOURLY",
             "savings_plan_savings_plan_a_r_n": SP_ARN,
             "savings_plan_total_commitment_to_date": commitment,
             "savings_plan_used_commitment": used,
@@ -392,7 +399,8 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
     ri_rows = [r for r in rows if r["line_item_line_item_type"] == "DiscountedUsage"]
     if ri_rows:
         ri_fee = _base_row(day, prod, day_start, day_end)
-        ri_cost = q(sum((r["reservation_effective_cost"] for r in ri_rows), Decimal(0)) * Decimal("1.1"))
+        ri_hourly = q(sum((r["reservation_effective_cost"] for r in ri_rows), Decimal(0)) * Decimal("1.1") / 24)
+        ri_cost = ri_hourly * 24
         ri_fee.update(
             {
                 "line_item_line_item_type": "RIFee",
@@ -400,6 +408,9 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
                 "line_item_product_code": "AmazonEC2",
                 "line_item_usage_type": "HeavyUsage:m5.large",
                 "line_item_unblended_cost": ri_cost,
+                "line_item_unblended_rate": str(ri_hourly),
+                "product_sku": "RI-M5L-1YR-NU",
+                "pricing_rate_code": "RI-M5L-1YR-NU.COMMIT.HOURLY",
                 "line_item_usage_amount": Decimal(24),
                 "pricing_unit": "Hrs",
                 "product_region_code": "us-east-1",
@@ -408,6 +419,9 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
                     ri_cost - sum((r["reservation_effective_cost"] for r in ri_rows), Decimal(0))
                 ),
                 "reservation_unused_amortized_upfront_fee_for_billing_period": Decimal(0),
+                "reservation_unused_quantity": q(
+                    (ri_cost - sum((r["reservation_effective_cost"] for r in ri_rows), Decimal(0))) / ri_hourly
+                ),
             }
         )
         yield ri_fee
