@@ -114,10 +114,14 @@ class BillingConfig(_Strict):
 
 
 class ExportLocation(_Strict):
-    """Where an org's export lives. ``landing`` is the embedded default: ``data/landing/<org>/<provider>/``."""
+    """Where an org's export lives: ``landing`` (the embedded default, ``data/landing/<org>/<provider>/``)
+    or, for AWS, ``s3://<bucket>`` read with the org's stored credential."""
 
     format: Identifier
-    location: Literal["landing"] = "landing"
+    location: str = Field(default="landing", pattern=r"^(landing|s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])$")
+    endpoint_url: str | None = Field(
+        default=None, pattern=r"^https?://[A-Za-z0-9.\-]+(:[0-9]+)?/?$", description="S3-compatible endpoint"
+    )
     prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_\-./]*$")
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,128}$")
     companion: str | None = Field(

@@ -94,7 +94,7 @@ def test_missing_procedure_is_reported_by_key(config_dir: Path) -> None:
     [
         (lambda d: d.update(slug="Demo"), "slug"),
         (lambda d: d["providers"]["aws"].update(credential_id="has spaces"), "providers.aws.credential_id"),
-        (lambda d: d["providers"]["aws"]["export"].update(location="s3://nope"), "providers.aws.export.location"),
+        (lambda d: d["providers"]["aws"]["export"].update(location="ftp://nope"), "providers.aws.export.location"),
         (lambda d: d["providers"].update(ibm={}), "providers.ibm"),
     ],
 )

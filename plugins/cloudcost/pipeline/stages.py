@@ -57,13 +57,13 @@ def run_land_raw(run: RunContext) -> dict:
 
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
     # Decrypted on use, cached in this process for at most 5 minutes, never returned or logged. The
-    # embedded landing zone reads local files and does not use it; cloud object stores take it.
-    default_vault().decrypt(run.org, run.provider, run.credential_id)
+    # embedded landing zone reads local files and does not use it; cloud object stores are built from it.
+    secret = default_vault().decrypt(run.org, run.provider, run.credential_id)
     fmt = _format(config, org, run.provider)
     schema = load_table_schema(fmt.schema_file)
     result = land_raw(
         open_warehouse(),
-        open_export(org, run.provider),
+        open_export(org, run.provider, secret.reveal()),
         schema,
         org.dataset,
         run,

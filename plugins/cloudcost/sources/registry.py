@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cloudcost.config import OrgConfig, load_billing_config
 from cloudcost.paths import landing_dir
 from cloudcost.sources.aws import AwsDataExport
@@ -10,6 +12,7 @@ from cloudcost.sources.base import BillingExport
 from cloudcost.sources.gcp import GcpBillingExportFiles
 from cloudcost.sources.object_store import LocalObjectStore, ObjectStore
 from cloudcost.sources.oci import OciCostReports
+from cloudcost.sources.s3_store import S3ObjectStore, s3_client
 
 SUPPORTED = {
     ("aws", "cur2"),
@@ -24,21 +27,50 @@ class UnsupportedExport(ValueError):
     """No reader exists (yet) for this provider and format."""
 
 
-def object_store_for(org: OrgConfig, provider: str) -> ObjectStore:
-    location = org.providers[provider].export.location  # type: ignore[index]
-    if location == "landing":
+def object_store_for(org: OrgConfig, provider: str, secret: bytes | None = None) -> ObjectStore:
+    """The store an org's export lives in; cloud stores are built from the org's decrypted credential."""
+    export = org.providers[provider].export  # type: ignore[index]
+    if export.location == "landing":
         return LocalObjectStore(landing_dir(org.slug, provider))
-    raise UnsupportedExport(f"org {org.slug}, provider {provider}: export location {location!r} is not supported")
+    if export.location.startswith("s3://") and provider == "aws":
+        return S3ObjectStore(export.location[len("s3://") :], _s3_client(org, secret, export.endpoint_url))
+    raise UnsupportedExport(
+        f"org {org.slug}, provider {provider}: export location {export.location!r} is not supported"
+    )
 
 
-def open_export(org: OrgConfig, provider: str) -> BillingExport:
+def _s3_client(org: OrgConfig, secret: bytes | None, endpoint_url: str | None) -> object:
+    """AWS keys from the credential JSON (``aws_access_key_id``, ``aws_secret_access_key``, optional
+    ``aws_session_token`` and ``region``); errors name the org and key, never a value."""
+    import boto3
+
+    if secret is None:
+        raise UnsupportedExport(f"org {org.slug}: an s3:// export location needs the org's aws credential")
+    try:
+        keys = json.loads(secret)
+        session = boto3.Session(
+            aws_access_key_id=keys["aws_access_key_id"],
+            aws_secret_access_key=keys["aws_secret_access_key"],
+            aws_session_token=keys.get("aws_session_token"),
+            region_name=keys.get("region", "us-east-1"),
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        missing = f" (missing key {exc.args[0]!r})" if isinstance(exc, KeyError) else ""
+        raise UnsupportedExport(
+            f"org {org.slug}: the stored aws credential is not JSON with aws_access_key_id and "
+            f"aws_secret_access_key{missing}"
+        ) from None
+    return s3_client(session=session, endpoint_url=endpoint_url)
+
+
+def open_export(org: OrgConfig, provider: str, secret: bytes | None = None) -> BillingExport:
     entry = org.providers.get(provider)  # type: ignore[call-overload]
     if entry is None or not entry.enabled:
         raise UnsupportedExport(f"org {org.slug} does not enable provider {provider}")
     export = entry.export
     if (provider, export.format) not in SUPPORTED:
         raise UnsupportedExport(f"org {org.slug}: no reader for {provider} export format {export.format!r}")
-    store = object_store_for(org, provider)
+    store = object_store_for(org, provider, secret)
     if provider == "azure":
         if not export.companion:
             raise UnsupportedExport(
