@@ -156,3 +156,19 @@ def write_azure_run(landing: Path, prefix: str, export: str, folder: str, run_id
         )
     )
     return manifest
+
+
+def focus_rows(provider: str | None = None) -> list[dict]:
+    """The demo org's FOCUS rows (of one provider, or all) as dicts, read from the warehouse file."""
+    import duckdb
+
+    from cloudcost.paths import warehouse_path
+
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        where, params = ("x_cloud_provider = ?", [provider]) if provider else ("true", [])
+        cursor = connection.execute(f"select * from demo_prod.cost_data_standard_1_3 where {where}", params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        connection.close()

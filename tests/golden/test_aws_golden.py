@@ -12,11 +12,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from cloudcost.config import load_org_by_slug
-from cloudcost.paths import landing_dir, procedures_dir, warehouse_path
+from cloudcost.paths import landing_dir, procedures_dir
 from cloudcost.pipeline.convert_to_focus import convert_to_focus
 from cloudcost.pipeline.focus_rules import check_focus_rules
 from cloudcost.pipeline.land_raw import land_raw
@@ -24,7 +23,7 @@ from cloudcost.pipeline.reconcile import ReconciliationFailed, reconcile
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
-from tests.helpers import cur1_row_to_cur2, read_csv, run_context, write_cur2_delivery
+from tests.helpers import cur1_row_to_cur2, focus_rows, read_csv, run_context, write_cur2_delivery
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "aws_cur2"
 PROCEDURE = "sp_cloud_1_convert_to_focus/aws_cur2.sql"
@@ -41,16 +40,6 @@ def _load_day(
     convert_to_focus(warehouse, "demo_prod", raw.table, procedure, run)
 
 
-def _focus_rows(where: str = "true") -> list[dict]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
-    try:
-        cursor = connection.execute(f"select * from demo_prod.cost_data_standard_1_3 where {where}")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        connection.close()
-
-
 def _same(column: str, expected: str, actual: object) -> bool:
     if expected == "":
         return actual is None
@@ -65,7 +54,7 @@ def test_line_item_types_become_the_expected_focus_rows(data_dir: Path) -> None:
     write_cur2_delivery(landing_dir("demo", "aws"), read_csv(GOLDEN / "input.csv"), "2026-11")
     for day in (date(2026, 11, 1), date(2026, 11, 5), date(2026, 11, 6)):
         _load_day(day)
-    actual = {row["x_source_line_item_id"]: row for row in _focus_rows()}
+    actual = {row["x_source_line_item_id"]: row for row in focus_rows()}
     expected = read_csv(GOLDEN / "expected.csv")
     assert sorted(actual) == sorted(e["x_source_line_item_id"] for e in expected)
     differences = []
@@ -134,7 +123,7 @@ def test_focus_converters_sample_cur1(data_dir: Path, shared_reference: Path) ->
             run_context(day),
         )
         check_focus_rules(open_warehouse(), "demo_prod", run_context(day))
-    focus = _focus_rows()
+    focus = focus_rows()
     assert len(focus) == len(source)
     total = sum(Decimal(r["lineItem/UnblendedCost"]) for r in source)
     assert sum(r["BilledCost"] for r in focus) == total.quantize(Decimal("1e-10"))
@@ -155,7 +144,7 @@ def test_koku_savings_plan_covered_rows(data_dir: Path, shared_reference: Path) 
         source = list(csv.DictReader(handle))
     write_cur2_delivery(landing_dir("demo", "aws"), [cur1_row_to_cur2(r) for r in source], "2023-06")
     _load_day(date(2023, 6, 1))
-    focus = _focus_rows()
+    focus = focus_rows()
     assert len(focus) == len(source) == 3
     for row in focus:
         assert row["BilledCost"] == 0
@@ -186,7 +175,7 @@ def test_aws_focus_1_2_export_becomes_focus_1_3(data_dir: Path, config_dir: Path
     )
     assert result.accounts == 2 and not result.mismatches
     check_focus_rules(open_warehouse(), "demo_prod", run_context(day))
-    focus = sorted(_focus_rows(), key=lambda r: (r["BillingAccountId"], r["ChargeCategory"], r["BilledCost"]))
+    focus = sorted(focus_rows(), key=lambda r: (r["BillingAccountId"], r["ChargeCategory"], r["BilledCost"]))
     assert len(focus) == len(source)
     assert {(r["ServiceProviderName"], r["HostProviderName"], r["x_source_format"]) for r in focus} == {
         ("AWS", "AWS", "focus_1_2")

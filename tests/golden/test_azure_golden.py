@@ -8,12 +8,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from cloudcost.config import load_org_by_slug
 from cloudcost.demo.azure_cost_details import expected_billed_cost, write_exports
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir
 from cloudcost.pipeline.convert_to_focus import convert_to_focus
 from cloudcost.pipeline.focus_rules import check_focus_rules
 from cloudcost.pipeline.land_raw import land_raw
@@ -22,21 +21,11 @@ from cloudcost.schemas import load_table_schema
 from cloudcost.sources.base import BadExport
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
-from tests.helpers import run_context, write_azure_run
+from tests.helpers import focus_rows, run_context, write_azure_run
 
 PROCEDURE = "sp_cloud_1_convert_to_focus/azure_cost_details.sql"
 
 pytestmark = pytest.mark.usefixtures("demo_credentials")
-
-
-def _focus() -> list[dict]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
-    try:
-        cursor = connection.execute("select * from demo_prod.cost_data_standard_1_3 where x_cloud_provider = 'azure'")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        connection.close()
 
 
 @pytest.fixture
@@ -72,7 +61,7 @@ def test_ea_samples_follow_the_finops_toolkit_conversion(ea_samples) -> None:
     days = sorted({datetime.strptime(r["Date"], "%m/%d/%Y").date() for r in amortized + actual})
     for day in days:
         _load(day)
-    focus = _focus()
+    focus = focus_rows("azure")
     purchases = [r for r in actual if r["ChargeType"] == "Purchase"]
     assert len(focus) == len(amortized) + len(purchases), "amortized rows + commitment purchases from actual"
     purchase = next(r for r in focus if r["ChargeCategory"] == "Purchase")
@@ -132,6 +121,6 @@ def test_demo_exports_reconcile_to_the_actual_invoice(data_dir: Path) -> None:
         converted = run_convert_to_focus(run)
         assert Decimal(converted["billed_cost"]) == Decimal(landed["billed_cost"])
         run_checks(run)
-    focus = _focus()
+    focus = focus_rows("azure")
     assert {r["CommitmentDiscountStatus"] for r in focus} >= {"Used", "Unused"}
     assert sum(1 for r in focus if r["ChargeCategory"] == "Purchase") == 1

@@ -8,16 +8,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
 from cloudcost.config import load_org_by_slug
 from cloudcost.demo.gcp_detailed import expected_billed_cost, write_export
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
 from cloudcost.sources.registry import open_export
-from tests.helpers import koku_gcp_row, write_gcp_export
+from tests.helpers import focus_rows, koku_gcp_row, write_gcp_export
 
 TABLE = "gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9"
 
@@ -34,16 +33,6 @@ def _run(day: date) -> dict:
     return landed
 
 
-def _focus(where: str = "x_cloud_provider = 'gcp'") -> list[dict]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
-    try:
-        cursor = connection.execute(f"select * from demo_prod.cost_data_standard_1_3 where {where}")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        connection.close()
-
-
 def _no_lag(config_dir: Path) -> None:
     path = config_dir / "cloud" / "gcp" / "cost" / "billing.yml"
     config = yaml.safe_load(path.read_text())
@@ -58,7 +47,7 @@ def test_koku_resource_export(data_dir: Path, config_dir: Path, shared_reference
     write_gcp_export(landing_dir("demo", "gcp"), source, "billing_export", TABLE)
     landed = _run(date(2022, 8, 1))
     assert landed["rows"] == len(source)
-    focus = _focus()
+    focus = focus_rows("gcp")
     assert len(focus) == len(source)
     assert sum(r["BilledCost"] for r in focus) == sum(Decimal(r["cost"]) for r in source)
     row = focus[0]
@@ -83,7 +72,7 @@ def test_koku_standard_export_credits_and_watermark(data_dir: Path, config_dir: 
     assert not late.complete and "has not reached 2020-11-12T00:00:00+00:00" in late.reason
     for day in (date(2020, 11, 8), date(2020, 11, 9), date(2020, 11, 10)):
         _run(day)
-    focus = _focus()
+    focus = focus_rows("gcp")
     loaded = [r for r in source if r["usage_start_time"][:10] in {"2020-11-08", "2020-11-09", "2020-11-10"}]
     assert len(focus) == len(loaded)
     credits = sum(Decimal(str(c["amount"])) for r in loaded for c in json.loads(r["credits"]))
@@ -104,7 +93,7 @@ def test_demo_export_tax_correction_credits_and_labels(data_dir: Path) -> None:
     for day in days:
         landed = _run(day)
         assert Decimal(landed["billed_cost"]) == expected_billed_cost(days)[("01A2B3-C4D5E6-F7A8B9", day)]
-    focus = _focus()
+    focus = focus_rows("gcp")
     tax = [r for r in focus if r["ChargeCategory"] == "Tax"]
     assert len(tax) == 1 and tax[0]["PricingCategory"] is None and tax[0]["x_ingestion_date"] == days[0]
     corrections = [r for r in focus if r["ChargeClass"] == "Correction"]

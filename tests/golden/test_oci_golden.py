@@ -10,14 +10,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from cloudcost.config import load_org_by_slug
 from cloudcost.demo.oci_cost_reports import expected_billed_cost, write_reports
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
 from cloudcost.sources.registry import open_export
+from tests.helpers import focus_rows
 
 pytestmark = pytest.mark.usefixtures("demo_credentials")
 REPORTS = "reports/cost-csv"
@@ -29,16 +29,6 @@ def _run(day: date) -> dict:
     run_convert_to_focus(run)
     run_checks(run)
     return landed
-
-
-def _focus() -> list[dict]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
-    try:
-        cursor = connection.execute("select * from demo_prod.cost_data_standard_1_3 where x_cloud_provider = 'oci'")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        connection.close()
 
 
 def _place(source: Path, name: str) -> None:
@@ -76,7 +66,7 @@ def test_koku_report_with_tags_and_missing_currency(data_dir: Path, shared_refer
     _place(next_report, "reports_cost-csv_0001000000603748")
     landed = _run(date(2022, 4, 21))
     assert landed["rows"] == len(rows)
-    focus = _focus()
+    focus = focus_rows("oci")
     assert sum(r["BilledCost"] for r in focus) == sum(Decimal(r["cost/myCost"]) for r in rows)
     assert {r["BillingCurrency"] for r in focus} == {"GBP"}, "empty currency of zero-cost rows is filled per tenancy"
     tagged = {r["x_source_line_item_id"]: json.loads(r["Tags"]) for r in focus if r["Tags"]}
@@ -101,7 +91,7 @@ def test_demo_reports_correction_arrives_later(data_dir: Path) -> None:
         Decimal(again["billed_cost"])
         == expected_billed_cost(days)[("ocid1.tenancy.oc1..aaaaaaaademotenancy0001", days[0])]
     )
-    corrections = [r for r in _focus() if r["ChargeClass"] == "Correction"]
+    corrections = [r for r in focus_rows("oci") if r["ChargeClass"] == "Correction"]
     assert len(corrections) == 1 and corrections[0]["BilledCost"] == Decimal("-0.05")
     assert again["source_version"] != first["source_version"], "the set of report objects is the version"
     shutil.rmtree(landing_dir("demo", "oci"))
