@@ -18,7 +18,7 @@ from datetime import date
 
 from cloudcost.sources.base import BadExport, ExportBatch, ExportNotReady, ExportStatus
 from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.readers import iter_batches
+from cloudcost.sources.streaming import require_complete, stream_objects
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,4 @@ class AwsDataExport:
 
     def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
         """Every record batch of the period's files; the caller keeps the rows of ``day``."""
-        status = self.status(day)
-        if not status.complete:
-            raise ExportNotReady(status.reason)
-        for key in status.objects:
-            offset = 0
-            with self.store.open(key) as handle:
-                for batch in iter_batches(handle, key, string_columns):
-                    yield ExportBatch(key, offset, batch)
-                    offset += batch.num_rows
+        yield from stream_objects(self.store, require_complete(self.status(day)).objects, string_columns)

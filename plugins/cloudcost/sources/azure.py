@@ -21,9 +21,9 @@ from datetime import date
 
 import pyarrow as pa
 
-from cloudcost.sources.base import BadExport, ExportBatch, ExportNotReady, ExportStatus
+from cloudcost.sources.base import BadExport, ExportBatch, ExportStatus
 from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.readers import iter_batches
+from cloudcost.sources.streaming import require_complete, stream_objects
 
 DATASET_COLUMN = "x_cost_dataset"
 
@@ -98,18 +98,15 @@ class AzureCostExport:
         return ExportStatus(True, "both manifests and all their blobs present", ";".join(versions), tuple(objects))
 
     def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        status = self.status(day)
-        if not status.complete:
-            raise ExportNotReady(status.reason)
+        require_complete(self.status(day))
         for dataset in ("amortized", "actual"):
             run = self.latest_run(dataset, day)
             assert run is not None
             for name, expected_rows in run.blobs:
-                offset = 0
-                with self.store.open(name) as handle:
-                    for batch in iter_batches(handle, name, string_columns):
-                        tag = pa.array([dataset] * batch.num_rows, type=pa.string())
-                        yield ExportBatch(name, offset, batch.append_column(DATASET_COLUMN, tag))
-                        offset += batch.num_rows
-                if expected_rows is not None and offset != expected_rows:
-                    raise BadExport(f"{name}: {offset} data rows, but {run.manifest_key} says {expected_rows}")
+                rows = 0
+                for item in stream_objects(self.store, [name], string_columns):
+                    tag = pa.array([dataset] * item.batch.num_rows, type=pa.string())
+                    yield ExportBatch(name, item.row_offset, item.batch.append_column(DATASET_COLUMN, tag))
+                    rows += item.batch.num_rows
+                if expected_rows is not None and rows != expected_rows:
+                    raise BadExport(f"{name}: {rows} data rows, but {run.manifest_key} says {expected_rows}")

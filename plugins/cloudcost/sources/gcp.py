@@ -15,11 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
-import pyarrow.compute as pc
-
-from cloudcost.sources.base import ExportBatch, ExportNotReady, ExportStatus
+from cloudcost.sources.base import ExportBatch, ExportStatus
 from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.readers import iter_batches
+from cloudcost.sources.streaming import latest_value, require_complete, stream_objects
 
 SUFFIXES = (".parquet", ".jsonl.gz", ".json.gz", ".jsonl", ".json", ".csv", ".csv.gz")
 
@@ -50,17 +48,7 @@ class GcpBillingExportFiles:
 
     def watermark(self, day: date) -> datetime | None:
         """Latest ``export_time`` among the day's rows."""
-        latest = None
-        for key in self._objects(day):
-            with self.store.open(key) as handle:
-                for batch in iter_batches(handle, key, ["export_time"]):
-                    if "export_time" not in batch.schema.names or batch.num_rows == 0:
-                        continue
-                    value = pc.max(batch.column("export_time")).as_py()
-                    if value is not None:
-                        moment = parse_export_time(value)
-                        latest = moment if latest is None or moment > latest else latest
-        return latest
+        return latest_value(self.store, self._objects(day), "export_time", parse_export_time)
 
     def status(self, day: date) -> ExportStatus:
         objects = self._objects(day)
@@ -80,12 +68,4 @@ class GcpBillingExportFiles:
         return ExportStatus(True, f"watermark {mark.isoformat()} past day end + lag", mark.isoformat(), tuple(objects))
 
     def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        status = self.status(day)
-        if not status.complete:
-            raise ExportNotReady(status.reason)
-        for key in status.objects:
-            offset = 0
-            with self.store.open(key) as handle:
-                for batch in iter_batches(handle, key, string_columns):
-                    yield ExportBatch(key, offset, batch)
-                    offset += batch.num_rows
+        yield from stream_objects(self.store, require_complete(self.status(day)).objects, string_columns)

@@ -12,12 +12,10 @@ import hashlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
-import pyarrow.compute as pc
-
-from cloudcost.sources.base import ExportBatch, ExportNotReady, ExportStatus
+from cloudcost.sources.base import ExportBatch, ExportStatus
 from cloudcost.sources.gcp import parse_export_time
 from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.readers import iter_batches
+from cloudcost.sources.streaming import latest_value, require_complete, stream_objects
 
 END_COLUMN = "lineItem/intervalUsageEnd"
 
@@ -42,17 +40,7 @@ class OciCostReports:
         return sorted(o.key for o in self.store.list(self.prefix) if o.key.lower().endswith((".csv", ".csv.gz")))
 
     def watermark(self, reports: list[str]) -> datetime | None:
-        latest = None
-        for key in reports:
-            with self.store.open(key) as handle:
-                for batch in iter_batches(handle, key, [END_COLUMN]):
-                    if END_COLUMN not in batch.schema.names or batch.num_rows == 0:
-                        continue
-                    value = pc.max(batch.column(END_COLUMN)).as_py()
-                    if value:
-                        moment = _parse_oci_time(value)
-                        latest = moment if latest is None or moment > latest else latest
-        return latest
+        return latest_value(self.store, reports, END_COLUMN, _parse_oci_time)
 
     def status(self, day: date) -> ExportStatus:
         reports = self.reports()
@@ -67,12 +55,4 @@ class OciCostReports:
         return ExportStatus(True, f"reports cover usage up to {mark.isoformat()}", version, tuple(reports))
 
     def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        status = self.status(day)
-        if not status.complete:
-            raise ExportNotReady(status.reason)
-        for key in status.objects:
-            offset = 0
-            with self.store.open(key) as handle:
-                for batch in iter_batches(handle, key, string_columns):
-                    yield ExportBatch(key, offset, batch)
-                    offset += batch.num_rows
+        yield from stream_objects(self.store, require_complete(self.status(day)).objects, string_columns)

@@ -1,0 +1,44 @@
+"""The loops every export reader shares: stream a list of objects as batches, find a column's latest value."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+
+import pyarrow.compute as pc
+
+from cloudcost.sources.base import ExportBatch, ExportNotReady, ExportStatus
+from cloudcost.sources.object_store import ObjectStore
+from cloudcost.sources.readers import iter_batches
+
+
+def require_complete(status: ExportStatus) -> ExportStatus:
+    """Loading an incomplete export is refused with the reason the sensor would give."""
+    if not status.complete:
+        raise ExportNotReady(status.reason)
+    return status
+
+
+def stream_objects(store: ObjectStore, keys: Iterable[str], string_columns: list[str]) -> Iterator[ExportBatch]:
+    """Every record batch of ``keys`` in order, each with its object name and row offset in that object."""
+    for key in keys:
+        offset = 0
+        with store.open(key) as handle:
+            for batch in iter_batches(handle, key, string_columns):
+                yield ExportBatch(key, offset, batch)
+                offset += batch.num_rows
+
+
+def latest_value(
+    store: ObjectStore, keys: Iterable[str], column: str, parse: Callable[[object], datetime]
+) -> datetime | None:
+    """The greatest ``column`` value across ``keys`` (a completeness watermark), parsed; None if none."""
+    latest = None
+    for item in stream_objects(store, keys, [column]):
+        if column not in item.batch.schema.names or item.batch.num_rows == 0:
+            continue
+        value = pc.max(item.batch.column(column)).as_py()
+        if value:
+            moment = parse(value)
+            latest = moment if latest is None or moment > latest else latest
+    return latest
