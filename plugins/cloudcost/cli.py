@@ -15,6 +15,13 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
 def _days(start: date, end: date) -> list[date]:
     if end < start:
         raise SystemExit(f"--to {end} is before --from {start}")
@@ -61,18 +68,19 @@ def cmd_demo_generate(args: argparse.Namespace) -> int:
 
     org = load_org_by_slug(args.org)
     days = _days(args.from_day, args.to_day)
+    volume = {"scale": args.scale, "incomplete_day": days[-1] if args.incomplete_last_day else None}
     writers = {
         "aws": lambda export: aws_cur2.write_delivery(
-            landing_dir(org.slug, "aws"), days, args.seed, export.prefix, export.name
+            landing_dir(org.slug, "aws"), days, args.seed, export.prefix, export.name, **volume
         ),
         "azure": lambda export: azure_cost_details.write_exports(
-            landing_dir(org.slug, "azure"), days, args.seed, export.prefix, export.name, export.companion
+            landing_dir(org.slug, "azure"), days, args.seed, export.prefix, export.name, export.companion, **volume
         ),
         "oci": lambda export: oci_cost_reports.write_reports(
-            landing_dir(org.slug, "oci"), days, args.seed, f"{export.prefix}/{export.name}"
+            landing_dir(org.slug, "oci"), days, args.seed, f"{export.prefix}/{export.name}", **volume
         ),
         "gcp": lambda export: gcp_detailed.write_export(
-            landing_dir(org.slug, "gcp"), days, args.seed, export.prefix, export.name
+            landing_dir(org.slug, "gcp"), days, args.seed, export.prefix, export.name, **volume
         ),
     }
     for provider, entry in org.providers.items():
@@ -100,6 +108,23 @@ def cmd_demo_run(args: argparse.Namespace) -> int:
     for dag_id, day, state in run_days(dag_ids, _days(args.from_day, args.to_day), args.org):
         print(f"{dag_id} {day}: {state}")
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """What the wait_for_export sensor would decide now; exit 1 if any day is incomplete."""
+    from cloudcost.config import load_org_by_slug
+    from cloudcost.pipeline.stages import export_status
+
+    org = load_org_by_slug(args.org)
+    incomplete = 0
+    for day in _days(args.from_day, args.to_day):
+        for provider, entry in org.providers.items():
+            if not entry.enabled:
+                continue
+            status = export_status(org.slug, provider, day)
+            incomplete += not status.complete
+            print(f"{day}  {provider:<5}  {'complete' if status.complete else 'NOT READY'}  {status.reason}")
+    return 1 if incomplete else 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -134,9 +159,23 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--from", dest="from_day", type=_day, required=True)
         sub.add_argument("--to", dest="to_day", type=_day, required=True)
     generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument(
+        "--scale", type=_positive, default=1, help="replicas of the estate per day (volume for benchmarks)"
+    )
+    generate.add_argument(
+        "--incomplete-last-day",
+        action="store_true",
+        help="plant the last day as still being exported: partial rows, and a delivery the sensors refuse",
+    )
     generate.set_defaults(func=cmd_demo_generate)
     run.add_argument("--dag-id", action="append", dest="dag_ids", help="default: every provider the org enables")
     run.set_defaults(func=cmd_demo_run)
+
+    status = commands.add_parser("status", help="is each provider's export complete for each day? (the sensor)")
+    status.add_argument("--org", default="demo")
+    status.add_argument("--from", dest="from_day", type=_day, required=True)
+    status.add_argument("--to", dest="to_day", type=_day, required=True)
+    status.set_defaults(func=cmd_status)
 
     summary = commands.add_parser("summary", help="rows and cost that landed, and the raw vs FOCUS reconciliation")
     summary.add_argument("--org", default="demo")

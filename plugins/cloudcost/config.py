@@ -59,7 +59,13 @@ class Completeness(_Strict):
     mode: Literal["reschedule", "poke"] = "reschedule"
     poke_interval_seconds: int = Field(ge=5, le=86_400)
     timeout_hours: float = Field(gt=0, le=24 * 14)
-    export_lag_hours: float = Field(default=0, ge=0, le=24 * 7, description="GCP: watermark must pass day end + lag")
+    export_lag_hours: float = Field(
+        default=0,
+        ge=0,
+        le=24 * 7,
+        description="the delivery (AWS manifest, Azure run) or watermark (GCP export_time, OCI usage end) "
+        "must pass the day's end by this many hours",
+    )
 
 
 class Reconcile(_Strict):

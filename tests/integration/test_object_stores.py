@@ -27,7 +27,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -208,6 +208,7 @@ def test_s3_list_follows_pages_past_1000_keys(moto_endpoint: str) -> None:
     listed = S3ObjectStore(bucket, client).list("exports/")
     assert [info.key for info in listed] == keys
     assert [info.size for info in listed] == [len(k) for k in keys]
+    assert all(abs(info.modified - datetime.now(UTC)) < timedelta(minutes=10) for info in listed)  # LastModified
     assert len(pages) >= 2, "a single ListObjectsV2 request cannot return 1050 keys"
 
 
@@ -439,6 +440,7 @@ def test_azure_list_follows_pages(azure_container: tuple[ContainerClient, _Azure
     before = fetches.list_requests
     listed = store.list("paging/")
     assert [(i.key, i.size) for i in listed] == [(f"paging/blob-{i}.csv", i + 1) for i in range(5)]
+    assert all(abs(i.modified - datetime.now(UTC)) < timedelta(minutes=10) for i in listed)  # Last-Modified
     assert fetches.list_requests - before == 3  # 2 + 2 + 1 blobs
     everything = {info.key for info in AzureBlobObjectStore(container).list("")}
     assert {"paging-old/blob.csv", BIG_KEY} <= everything
@@ -522,6 +524,7 @@ class OciDouble:
         self.bucket = bucket
         self.page_size = page_size
         self.objects: dict[str, bytes] = {}
+        self.modified: dict[str, str] = {}  # RFC 3339, as OCI writes timeModified
         self.requests: list[tuple[str, str, dict]] = []  # (method, path + query, headers)
         self.truncate_next_gets = 0
         double = self
@@ -541,6 +544,7 @@ class OciDouble:
 
     def put(self, name: str, data: bytes) -> None:
         self.objects[name] = data
+        self.modified[name] = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def etag(self, name: str) -> str:
         return hashlib.md5(self.objects[name]).hexdigest()
@@ -622,7 +626,14 @@ class OciDouble:
         fields = {f.strip().lower() for f in query.get("fields", ["name"])[0].split(",")}
         names = [n for n in sorted(self.objects) if n.startswith(prefix) and n >= start]
         page, rest = names[: self.page_size], names[self.page_size :]
-        objects = [{"name": n, **({"size": len(self.objects[n])} if "size" in fields else {})} for n in page]
+        objects = [
+            {
+                "name": n,
+                **({"size": len(self.objects[n])} if "size" in fields else {}),
+                **({"timeModified": self.modified[n]} if "timemodified" in fields else {}),
+            }
+            for n in page
+        ]
         document: dict = {"objects": objects, "prefixes": []}
         if rest:
             document["nextStartWith"] = rest[0]
@@ -675,6 +686,7 @@ def test_oci_list_follows_next_start_with(oci_double: OciDouble, oci_client: obj
     assert [(i.key, i.size) for i in listed] == [
         (f"reports/cost/2026-11/report_{i:03d}.csv.gz", i + 10) for i in range(7)
     ]
+    assert all(abs(i.modified - datetime.now(UTC)) < timedelta(minutes=10) for i in listed)  # timeModified
     pages = [urlsplit(path) for method, path, _ in oci_double.requests[before:] if method == "GET"]
     assert len(pages) == 3  # 3 + 3 + 1 objects
     assert [parse_qs(p.query).get("start") for p in pages] == [

@@ -16,7 +16,13 @@ import yaml
 from moto.server import ThreadedMotoServer
 
 from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
-from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
+from cloudcost.pipeline.stages import (
+    export_status,
+    make_run_context,
+    run_checks,
+    run_convert_to_focus,
+    run_land_raw,
+)
 from cloudcost.sources.store_errors import ObjectStoreAccessError
 from cloudcost.vault import default_vault
 
@@ -73,6 +79,23 @@ def test_export_in_s3_lands_and_reconciles(org_in_s3: str) -> None:
     assert Decimal(landed["billed_cost"]) == expected_billed_cost([DAY])[("111111111111", DAY)]
     run_convert_to_focus(_run())
     assert run_checks(_run())["mismatches"] == []
+
+
+def test_sensor_lists_the_bucket_with_the_orgs_credential(org_in_s3: str, tmp_path: Path) -> None:
+    """wait_for_export decrypts the org's credential too, and reads the manifest's LastModified from S3."""
+    assert export_status("demo", "aws", DAY).complete
+    assert "manifest not delivered yet" in export_status("demo", "aws", date(2026, 12, 1)).reason
+    # a delivery uploaded now holds today only in part: S3's LastModified (now) is before today's end + lag
+    today, local = datetime.now(UTC).date(), tmp_path / "today"
+    write_delivery(local, [today])
+    client = boto3.client(
+        "s3", endpoint_url=org_in_s3, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    for path in local.rglob("*"):
+        if path.is_file():
+            client.upload_file(str(path), BUCKET, path.relative_to(local).as_posix())
+    status = export_status("demo", "aws", today)
+    assert not status.complete and "may still be partial" in status.reason, status.reason
 
 
 def test_credential_that_is_not_aws_keys_is_named_not_shown(org_in_s3: str) -> None:

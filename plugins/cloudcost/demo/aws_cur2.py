@@ -4,12 +4,14 @@ Deterministic: every day's rows depend only on (seed, day), so generating a long
 changes the rows of a day already generated. The shapes follow CUR 2.0 (maps for product, tags, cost
 categories and discounts; costs as doubles, as AWS writes them) and its line item types: on-demand,
 spot, Savings Plan covered usage with its negation and recurring fee, Reserved Instance discounted
-usage with its fee, EDP discount, credit, refund and tax.
+usage with its fee, EDP discount, credit, refund and tax. ``scale`` and the incomplete day: see
+``cloudcost.demo.volume``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import uuid
 import zlib
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from cloudcost.demo.volume import check_incomplete_day, delivered_at, partial_end, relabel_table
 
 PAYER = ("111111111111", "Demo Corp Payer")
 ACCOUNTS = [("222222222222", "demo-prod"), ("333333333333", "demo-staging"), ("444444444444", "demo-data")]
@@ -273,12 +277,12 @@ def _base_row(day: date, account: tuple[str, str], start: datetime, end: datetim
     }
 
 
-def _usage_rows(day: date, resource: Resource, rng: random.Random) -> Iterator[dict]:
+def _usage_rows(day: date, resource: Resource, rng: random.Random, hours: int = 24) -> Iterator[dict]:
     service = resource.service
     day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    slots = [(day_start + timedelta(hours=h), day_start + timedelta(hours=h + 1)) for h in range(24)]
+    slots = [(day_start + timedelta(hours=h), day_start + timedelta(hours=h + 1)) for h in range(hours)]
     if not service.hourly:
-        slots = [(day_start, day_start + timedelta(days=1))]
+        slots = [(day_start, day_start + timedelta(days=1))] if hours == 24 else []
     for start, end in slots:
         amount = Decimal(1) if service.hourly else q(resource.scale * Decimal(rng.randint(*service.daily)))
         on_demand = q(amount * service.rate)
@@ -477,12 +481,15 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
             yield tax
 
 
-def rows_for_day(seed: int, day: date) -> list[dict]:
+def rows_for_day(seed: int, day: date, partial: bool = False) -> list[dict]:
+    """The day's line items; ``partial``: only the hourly usage exported so far (no daily lines yet)."""
     rng = random.Random(f"{seed}-{day.isoformat()}")
+    hours = partial_end(day).hour if partial else 24
     rows: list[dict] = []
     for resource in _resources(seed):
-        rows.extend(_usage_rows(day, resource, rng))
-    rows.extend(_daily_extras(day, rows, rng))
+        rows.extend(_usage_rows(day, resource, rng, hours))
+    if not partial:
+        rows.extend(_daily_extras(day, rows, rng))
     for index, row in enumerate(rows):
         row["identity_line_item_id"] = uuid.uuid5(uuid.NAMESPACE_URL, f"cloudcost-demo/{seed}/{day}/{index}").hex
     return rows
@@ -520,10 +527,30 @@ def _to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
+ID_COLUMNS = ("identity_line_item_id", "line_item_resource_id")
+
+
+def day_tables(seed: int, day: date, scale: int = 1, partial: bool = False) -> Iterator[pa.Table]:
+    """The day's rows as ``scale`` replicas, one Arrow table each (memory: one day of the base rows)."""
+    base = _to_table(rows_for_day(seed, day, partial), _arrow_schema())
+    for replica in range(scale):
+        yield relabel_table(base, replica, ID_COLUMNS)
+
+
 def write_delivery(
-    root: Path, days: list[date], seed: int = 7, prefix: str = "cur", export_name: str = "demo-cur2"
+    root: Path,
+    days: list[date],
+    seed: int = 7,
+    prefix: str = "cur",
+    export_name: str = "demo-cur2",
+    scale: int = 1,
+    incomplete_day: date | None = None,
 ) -> list[Path]:
-    """Write one delivery per billing period covering ``days``; returns the manifest paths."""
+    """Write one delivery per billing period covering ``days``; returns the manifest paths.
+
+    Each manifest's modification time is the delivery's time (``cloudcost.demo.volume.delivered_at``):
+    the sensor reads it as S3's LastModified."""
+    check_incomplete_day(days, incomplete_day)
     schema = _arrow_schema()
     manifests = []
     by_period: dict[str, list[date]] = {}
@@ -538,12 +565,15 @@ def write_delivery(
         data_file = data_dir / f"{export_name}-00001.snappy.parquet"
         with pq.ParquetWriter(data_file, schema, compression="snappy") as writer:
             for day in period_days:
-                writer.write_table(_to_table(rows_for_day(seed, day), schema))
+                for table in day_tables(seed, day, scale, partial=day == incomplete_day):
+                    writer.write_table(table)
         period_start, period_end = _period(period_days[0])
         key = data_file.relative_to(root).as_posix()
         manifest = {
             "exportArn": f"arn:aws:bcm-data-exports:us-east-1:{PAYER[0]}:export/{export_name}-0c3e5d9a",
-            "executionId": uuid.uuid5(uuid.NAMESPACE_URL, f"cloudcost-demo/{seed}/{period}/{len(period_days)}").hex,
+            "executionId": uuid.uuid5(
+                uuid.NAMESPACE_URL, f"cloudcost-demo/{seed}/{period}/{len(period_days)}/{scale}/{incomplete_day}"
+            ).hex,
             "billingPeriod": {
                 "start": f"{period_start:%Y-%m-%dT%H:%M:%S.000Z}",
                 "end": f"{period_end:%Y-%m-%dT%H:%M:%S.000Z}",
@@ -555,16 +585,19 @@ def write_delivery(
         metadata_dir.mkdir(parents=True, exist_ok=True)
         manifest_path = metadata_dir / f"{export_name}-Manifest.json"
         manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        stamp = delivered_at(period_days, incomplete_day if incomplete_day in period_days else None).timestamp()
+        for path in (data_file, manifest_path):
+            os.utime(path, (stamp, stamp))
         manifests.append(manifest_path)
     return manifests
 
 
-def expected_billed_cost(days: list[date], seed: int = 7) -> dict[tuple[str, date], Decimal]:
+def expected_billed_cost(days: list[date], seed: int = 7, scale: int = 1) -> dict[tuple[str, date], Decimal]:
     """Sum of line_item_unblended_cost per (payer account, usage-start day): the figure FOCUS must match."""
     totals: dict[tuple[str, date], Decimal] = {}
     for day in days:
         for row in rows_for_day(seed, day):
             usage_day = row["line_item_usage_start_date"].date()
             key = (row["bill_payer_account_id"], usage_day)
-            totals[key] = totals.get(key, Decimal(0)) + row["line_item_unblended_cost"]
+            totals[key] = totals.get(key, Decimal(0)) + row["line_item_unblended_cost"] * scale
     return totals

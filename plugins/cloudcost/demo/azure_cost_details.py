@@ -16,11 +16,13 @@ import io
 import json
 import random
 import uuid
-from datetime import date
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from cloudcost.demo.aws_cur2 import q
+from cloudcost.demo.volume import check_incomplete_day, delivered_at, relabel_rows
 from cloudcost.sources.azure import month_folder
 
 BILLING_ACCOUNT = ("87654321", "Demo Corp EA")
@@ -145,11 +147,12 @@ def _base(day: date, subscription: tuple[str, str]) -> dict:
     }
 
 
-def rows_for_day(seed: int, day: date) -> tuple[list[dict], list[dict]]:
-    """(amortized rows, actual rows) of one day."""
+def rows_for_day(seed: int, day: date, partial: bool = False) -> tuple[list[dict], list[dict]]:
+    """(amortized rows, actual rows) of one day; ``partial``: the usage of half the resources, as a run
+    submitted during the day holds it."""
     rng = random.Random(f"{seed}-azure-{day.isoformat()}")
     amortized, actual = [], []
-    for index in range(18):
+    for index in range(9 if partial else 18):
         service, rtype, category, meter, unit, price, qty = METERS[index % len(METERS)]
         subscription = SUBSCRIPTIONS[index % 2]
         name = f"demo-{category.lower().replace(' ', '')}-{index}"
@@ -207,6 +210,8 @@ def rows_for_day(seed: int, day: date) -> tuple[list[dict], list[dict]]:
         else:
             amortized.append(row)
             actual.append(dict(row))
+    if partial:
+        return amortized, actual
     unused = _base(day, SUBSCRIPTIONS[0]) | {
         "ProductName": "Reservation-Base VM",
         "MeterCategory": "Virtual Machines",
@@ -261,22 +266,31 @@ def rows_for_day(seed: int, day: date) -> tuple[list[dict], list[dict]]:
     return amortized, actual
 
 
-def _write_run(root: Path, prefix: str, export: str, folder: str, run_id: str, rows: list[dict]) -> Path:
+def _write_run(
+    root: Path, prefix: str, export: str, folder: str, run_id: str, rows: Iterable[dict], submitted: datetime
+) -> Path:
+    """The run's blob, streamed (rows may be millions), then its manifest with the row count."""
     base = f"{prefix}/{export}/{folder}/{run_id}"
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
     blob = f"{base}/part_0_0001.csv.gz"
     (root / base).mkdir(parents=True, exist_ok=True)
-    (root / blob).write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
+    count = 0
+    with (
+        (root / blob).open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped,
+        io.TextIOWrapper(zipped, encoding="utf-8", newline="") as text,
+    ):
+        writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            count += 1
     manifest = {
         "manifestVersion": "2024-04-01",
-        "dataRowCount": len(rows),
+        "dataRowCount": count,
         "blobCount": 1,
         "exportConfig": {"exportName": export, "type": "AmortizedCost" if "amortized" in export else "ActualCost"},
-        "runInfo": {"runId": run_id, "submittedTime": f"{folder[:4]}-{folder[4:6]}-28T00:00:00Z"},
-        "blobs": [{"blobName": blob, "dataRowCount": len(rows), "byteCount": (root / blob).stat().st_size}],
+        "runInfo": {"runId": run_id, "submittedTime": submitted.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")},
+        "blobs": [{"blobName": blob, "dataRowCount": count, "byteCount": (root / blob).stat().st_size}],
     }
     path = root / base / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -290,25 +304,38 @@ def write_exports(
     prefix: str = "costexports",
     amortized: str = "demo-amortized",
     actual: str = "demo-actual",
+    scale: int = 1,
+    incomplete_day: date | None = None,
 ) -> list[Path]:
     """One run per export and month covering ``days``; returns the manifests (written last)."""
+    check_incomplete_day(days, incomplete_day)
     by_month: dict[str, list[date]] = {}
     for day in sorted(days):
         by_month.setdefault(month_folder(day), []).append(day)
     manifests = []
     for folder, month_days in by_month.items():
-        pairs = [rows_for_day(seed, day) for day in month_days]
-        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"azure-run/{seed}/{folder}/{len(month_days)}"))
-        manifests.append(_write_run(root, prefix, amortized, folder, run_id, [r for a, _ in pairs for r in a]))
-        manifests.append(_write_run(root, prefix, actual, folder, run_id, [r for _, b in pairs for r in b]))
+        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"azure-run/{seed}/{folder}/{len(month_days)}/{incomplete_day}"))
+        partial = incomplete_day if incomplete_day in month_days else None
+        submitted = delivered_at(month_days, partial)
+        for export, which in ((amortized, 0), (actual, 1)):
+            rows = _replicated(seed, month_days, partial, scale, which)
+            manifests.append(_write_run(root, prefix, export, folder, run_id, rows, submitted))
     return manifests
 
 
-def expected_billed_cost(days: list[date], seed: int = 7) -> dict[tuple[str, date], Decimal]:
+def _replicated(seed: int, days: list[date], partial: date | None, scale: int, which: int) -> Iterator[dict]:
+    """Amortized (``which`` 0) or actual (1) rows of ``days``, each day as ``scale`` replicas."""
+    for day in days:
+        rows = rows_for_day(seed, day, partial=day == partial)[which]
+        for replica in range(scale):
+            yield from relabel_rows(rows, replica, ("ResourceId", "ResourceName"))
+
+
+def expected_billed_cost(days: list[date], seed: int = 7, scale: int = 1) -> dict[tuple[str, date], Decimal]:
     """The actual export's cost per (billing account, day): what FOCUS BilledCost must add up to."""
     totals: dict[tuple[str, date], Decimal] = {}
     for day in days:
         for row in rows_for_day(seed, day)[1]:
             key = (row["BillingAccountId"], day)
-            totals[key] = totals.get(key, Decimal(0)) + Decimal(row["CostInBillingCurrency"])
+            totals[key] = totals.get(key, Decimal(0)) + Decimal(row["CostInBillingCurrency"]) * scale
     return totals

@@ -3,7 +3,8 @@
 Rows have the BigQuery export's nested shape (service, sku, project, labels, credits, usage, invoice,
 location, resource, adjustment_info, export_time) and its habits: hourly VM rows with sustained-use
 credits, storage and network daily, a promotional credit, tax on the first of the month, and a
-correction (cost_type adjustment with adjustment_info). Deterministic per (seed, day).
+correction (cost_type adjustment with adjustment_info). Deterministic per (seed, day). ``scale`` and
+the incomplete day: see ``cloudcost.demo.volume``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cloudcost.demo.aws_cur2 import q
+from cloudcost.demo.volume import check_incomplete_day, partial_end, suffix
 
 BILLING_ACCOUNT = "01A2B3-C4D5E6-F7A8B9"
 PROJECTS = [("demo-prod-4821", "Demo Prod", "418290134521"), ("demo-data-1177", "Demo Data", "598112043377")]
@@ -215,11 +218,15 @@ def _row(
     }
 
 
-def rows_for_day(seed: int, day: date) -> list[dict]:
+def rows_for_day(seed: int, day: date, partial: bool = False) -> list[dict]:
+    """The day's rows; ``partial``: the hourly rows exported so far, with that export's ``export_time``."""
     rng = random.Random(f"{seed}-gcp-{day.isoformat()}")
     layout = random.Random(f"{seed}-gcp-resources")
     day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     export_time = day_start + timedelta(days=1, hours=9, minutes=layout.randint(0, 59))
+    hours = 24
+    if partial:
+        export_time, hours = partial_end(day) + timedelta(minutes=20), partial_end(day).hour
     rows: list[dict] = []
     for index in range(24):
         sku = SKUS[index % len(SKUS)]
@@ -227,7 +234,7 @@ def rows_for_day(seed: int, day: date) -> list[dict]:
         labels = _labels(random.Random(f"{seed}-gcp-labels-{index}"))
         resource = f"instances/demo-vm-{index}" if sku.hourly else None
         if sku.hourly:
-            for hour in range(24):
+            for hour in range(hours):
                 start = day_start + timedelta(hours=hour)
                 row = _row(
                     day, sku, project, start, start + timedelta(hours=1), Decimal(1), labels, resource, export_time
@@ -243,7 +250,7 @@ def rows_for_day(seed: int, day: date) -> list[dict]:
                         }
                     ]
                 rows.append(row)
-        else:
+        elif not partial:
             amount = q(Decimal(rng.randint(*sku.daily)))
             rows.append(
                 _row(day, sku, project, day_start, day_start + timedelta(days=1), amount, labels, resource, export_time)
@@ -263,6 +270,8 @@ def rows_for_day(seed: int, day: date) -> list[dict]:
         }
     )
     rows[0] = promo
+    if partial:
+        return rows
     if day.day == 1:
         tax = _row(
             day, SKUS[0], PROJECTS[0], day_start, day_start + timedelta(days=1), Decimal(0), [], None, export_time
@@ -376,14 +385,30 @@ def _schema() -> pa.Schema:
     )
 
 
+def _replica(table: pa.Table, replica: int) -> pa.Table:
+    """The day's rows as replica ``replica``: resource names get the replica's suffix."""
+    if not replica:
+        return table
+    resource = table["resource"].combine_chunks()
+    renamed = pa.StructArray.from_arrays(
+        [pc.binary_join_element_wise(resource.field(f.name), suffix(replica), "") for f in resource.type],
+        fields=list(resource.type),
+        mask=resource.is_null(),
+    )
+    return table.set_column(table.schema.get_field_index("resource"), "resource", renamed)
+
+
 def write_export(
     root: Path,
     days: list[date],
     seed: int = 7,
     prefix: str = "billing_export",
     table: str = "gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9",
+    scale: int = 1,
+    incomplete_day: date | None = None,
 ) -> list[Path]:
     """Write one Parquet file per usage day under ``<prefix>/<table>/usage_date=<day>/``."""
+    check_incomplete_day(days, incomplete_day)
     schema = _schema()
     written = []
     for day in days:
@@ -392,16 +417,19 @@ def write_export(
         for stale in folder.glob("*.parquet"):
             stale.unlink()
         path = folder / "export-000.parquet"
-        pq.write_table(pa.Table.from_pylist(rows_for_day(seed, day), schema=schema), path)
+        base = pa.Table.from_pylist(rows_for_day(seed, day, partial=day == incomplete_day), schema=schema)
+        with pq.ParquetWriter(path, schema) as writer:
+            for replica in range(scale):
+                writer.write_table(_replica(base, replica))
         written.append(path)
     return written
 
 
-def expected_billed_cost(days: list[date], seed: int = 7) -> dict[tuple[str, date], Decimal]:
+def expected_billed_cost(days: list[date], seed: int = 7, scale: int = 1) -> dict[tuple[str, date], Decimal]:
     """sum(cost) per (billing account, usage day), computed from the generated rows."""
     totals: dict[tuple[str, date], Decimal] = {}
     for day in days:
         for row in rows_for_day(seed, day):
             key = (row["billing_account_id"], row["usage_start_time"].date())
-            totals[key] = totals.get(key, Decimal(0)) + q(Decimal(repr(row["cost"])))
+            totals[key] = totals.get(key, Decimal(0)) + q(Decimal(repr(row["cost"]))) * scale
     return totals

@@ -2,7 +2,8 @@
 
 As Oracle writes them under ``reports/cost-csv/`` (sequence-numbered object names, no manifest), with
 compartments, tag namespaces (``Oracle-Tags``, a free-form ``team`` tag, inconsistently spelled), and a
-correction row that arrives in a later report. Deterministic per (seed, day).
+correction row that arrives in a later report. Deterministic per (seed, day). ``scale`` and the
+incomplete day: see ``cloudcost.demo.volume``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cloudcost.demo.aws_cur2 import q
+from cloudcost.demo.volume import check_incomplete_day, partial_end, relabel_rows
 
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaademotenancy0001"
 COMPARTMENTS = [("ocid1.compartment.oc1..aaaademoprod", "prod"), ("ocid1.compartment.oc1..aaaademodata", "data")]
@@ -120,13 +122,26 @@ def rows_for_window(seed: int, start: datetime) -> list[dict]:
     return rows
 
 
-def write_reports(root: Path, days: list[date], seed: int = 7, prefix: str = "reports/cost-csv") -> list[Path]:
-    """Four reports per day (6-hour windows); a correction for day 1 arrives in day 2's first report."""
+ID_COLUMNS = ("lineItem/referenceNo", "lineItem/backreferenceNo", "product/resourceId")
+
+
+def write_reports(
+    root: Path,
+    days: list[date],
+    seed: int = 7,
+    prefix: str = "reports/cost-csv",
+    scale: int = 1,
+    incomplete_day: date | None = None,
+) -> list[Path]:
+    """Four reports per day (6-hour windows); a correction for day 1 arrives in day 2's first report.
+    The incomplete day has only the reports whose window ended before ``volume.PARTIAL_UNTIL``."""
+    check_incomplete_day(days, incomplete_day)
     written = []
     folder = root / prefix
     folder.mkdir(parents=True, exist_ok=True)
     for day in sorted(days):
-        for window in range(4):
+        windows = partial_end(day).hour // 6 if day == incomplete_day else 4
+        for window in range(windows):
             start = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=6 * window)
             rows = rows_for_window(seed, start)
             if day.day == 2 and window == 0:
@@ -144,14 +159,15 @@ def write_reports(root: Path, days: list[date], seed: int = 7, prefix: str = "re
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=HEADER, lineterminator="\n")
             writer.writeheader()
-            writer.writerows(rows)
+            for replica in range(scale):
+                writer.writerows(relabel_rows(rows, replica, ID_COLUMNS))
             path = folder / f"reports_cost-csv_{sequence:016d}.csv.gz"
             path.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
             written.append(path)
     return written
 
 
-def expected_billed_cost(days: list[date], seed: int = 7) -> dict[tuple[str, date], Decimal]:
+def expected_billed_cost(days: list[date], seed: int = 7, scale: int = 1) -> dict[tuple[str, date], Decimal]:
     """sum(myCost) per (tenancy, usage day) over every report written for ``days``."""
     totals: dict[tuple[str, date], Decimal] = {}
     for day in days:
@@ -159,8 +175,8 @@ def expected_billed_cost(days: list[date], seed: int = 7) -> dict[tuple[str, dat
             start = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=6 * window)
             for row in rows_for_window(seed, start):
                 key = (TENANCY, day)
-                totals[key] = totals.get(key, Decimal(0)) + Decimal(row["cost/myCost"])
+                totals[key] = totals.get(key, Decimal(0)) + Decimal(row["cost/myCost"]) * scale
         if day.day == 2 and date(day.year, day.month, 1) in days:
             key = (TENANCY, date(day.year, day.month, 1))
-            totals[key] = totals.get(key, Decimal(0)) - Decimal("0.05")
+            totals[key] = totals.get(key, Decimal(0)) - Decimal("0.05") * scale
     return totals

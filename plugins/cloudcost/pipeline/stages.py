@@ -48,7 +48,15 @@ def make_run_context(
 
 
 def export_status(org_slug: str, provider: str, day: date) -> ExportStatus:
-    return open_export(load_org_by_slug(org_slug), provider).status(day)
+    """What ``wait_for_export`` decides. A cloud location is listed with the org's decrypted credential."""
+    org = load_org_by_slug(org_slug)
+    entry = org.providers[provider]  # type: ignore[index]
+    if entry.export.location == "landing":
+        return open_export(org, provider).status(day)
+    from cloudcost.vault import default_vault
+
+    secret = default_vault().decrypt(org.slug, provider, entry.credential_id)
+    return open_export(org, provider, secret.reveal()).status(day)
 
 
 def run_land_raw(run: RunContext) -> dict:

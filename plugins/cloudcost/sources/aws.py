@@ -7,6 +7,8 @@ Layout (AWS documentation, "Understanding export delivery")::
 
 The manifest is written after every data file and always points at the latest refresh, so it is the
 only list of files we trust (an overwrite refresh may leave stale chunks behind in the folder).
+A refresh is month to date: the day it was written on is still partial. A day counts as delivered in
+full once the manifest was (re)written after the day's end plus ``export_lag_hours``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import date
 
 from cloudcost.sources.base import BadExport, ExportBatch, ExportNotReady, ExportStatus
 from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.streaming import require_complete, stream_objects
+from cloudcost.sources.streaming import day_closed, modified_at, require_complete, stream_objects
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ def _object_key(entry: object, manifest_key: str) -> str:
 class AwsDataExport:
     """One Data Exports export (CUR 2.0 or FOCUS 1.2) of one org."""
 
-    def __init__(self, store: ObjectStore, prefix: str, export_name: str, format: str) -> None:
+    def __init__(self, store: ObjectStore, prefix: str, export_name: str, format: str, lag_hours: float = 0) -> None:
         self.store = store
+        self.lag_hours = lag_hours
         self.root = f"{prefix.strip('/')}/{export_name}" if prefix.strip("/") else export_name
         self.export_name = export_name
         self.format = format
@@ -86,6 +89,14 @@ class AwsDataExport:
             return ExportStatus(
                 False,
                 f"{manifest.key} lists {len(missing)} data file(s) not present yet, first: {missing[0]}",
+                manifest.execution_id,
+            )
+        delivered, due = modified_at(self.store, manifest.key), day_closed(day, self.lag_hours)
+        if delivered is not None and delivered < due:
+            return ExportStatus(
+                False,
+                f"{manifest.key} was delivered at {delivered.isoformat()}, before {due.isoformat()} "
+                f"(the end of {day} + {self.lag_hours:g} h): {day} may still be partial",
                 manifest.execution_id,
             )
         return ExportStatus(True, "manifest and all data files present", manifest.execution_id, manifest.data_files)

@@ -8,7 +8,8 @@ Following the FinOps toolkit's conversion, an org exports both *amortized* cost 
 commitments spread over the usage they cover) and *actual* cost (what is invoiced, including
 commitment purchases and refunds). Each run's manifest lists its blobs and row counts: the export is
 complete for a month when both manifests exist and every blob they list is present; while reading,
-each blob's row count must match the manifest.
+each blob's row count must match the manifest. A run covers the month to date, so a day is complete
+once both runs were submitted (``runInfo.submittedTime``) after the day's end plus ``export_lag_hours``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import calendar
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 
 from cloudcost.sources.base import BadExport, ExportBatch, ExportStatus
 from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.streaming import require_complete, stream_objects
+from cloudcost.sources.streaming import day_closed, require_complete, stream_objects
 
 DATASET_COLUMN = "x_cost_dataset"
 
@@ -34,6 +35,7 @@ class AzureRun:
     manifest_key: str
     run_id: str
     blobs: tuple[tuple[str, int | None], ...]  # (blob name, dataRowCount)
+    submitted: datetime | None = None  # runInfo.submittedTime
 
 
 def month_folder(day: date) -> str:
@@ -41,11 +43,26 @@ def month_folder(day: date) -> str:
     return f"{day:%Y%m}01-{day:%Y%m}{last:02d}"
 
 
+def _parse_time(text: str, manifest_key: str) -> datetime | None:
+    """``runInfo.submittedTime`` (ISO 8601, ``Z``, up to 7 fractional digits as .NET writes them)."""
+    if not text:
+        return None
+    main, _, fraction = text.strip().removesuffix("Z").partition(".")
+    try:
+        moment = datetime.fromisoformat(main + (f".{fraction[:6]}" if fraction else ""))
+    except ValueError:
+        raise BadExport(f"{manifest_key}: key 'runInfo.submittedTime': {text!r} is not an ISO 8601 time") from None
+    return moment.replace(tzinfo=moment.tzinfo or UTC)
+
+
 class AzureCostExport:
     """One org's pair of Azure cost-details exports (amortized + actual) for a billing month."""
 
-    def __init__(self, store: ObjectStore, prefix: str, amortized: str, actual: str, format: str) -> None:
+    def __init__(
+        self, store: ObjectStore, prefix: str, amortized: str, actual: str, format: str, lag_hours: float = 0
+    ) -> None:
         self.store = store
+        self.lag_hours = lag_hours
         self.prefix = prefix.strip("/")
         self.exports = {"amortized": amortized, "actual": actual}
         self.format = format
@@ -75,9 +92,8 @@ class AzureCostExport:
             counts = [count for _, count in listed]
             if "dataRowCount" in document and None not in counts and sum(counts) != document["dataRowCount"]:
                 raise BadExport(f"{key}: blob row counts do not add up to dataRowCount {document['dataRowCount']}")
-            runs.append(
-                (submitted, key, AzureRun(dataset, key, str(run_info.get("runId") or key.rsplit("/", 2)[-2]), listed))
-            )
+            run_id = str(run_info.get("runId") or key.rsplit("/", 2)[-2])
+            runs.append((submitted, key, AzureRun(dataset, key, run_id, listed, _parse_time(submitted, key))))
         return max(runs)[2] if runs else None
 
     def status(self, day: date) -> ExportStatus:
@@ -92,6 +108,13 @@ class AzureCostExport:
             if missing:
                 return ExportStatus(
                     False, f"{run.manifest_key} lists {len(missing)} blob(s) not present, first: {missing[0]}"
+                )
+            due = day_closed(day, self.lag_hours)
+            if run.submitted is not None and run.submitted < due:
+                return ExportStatus(
+                    False,
+                    f"{run.manifest_key}: run {run.run_id} was submitted at {run.submitted.isoformat()}, before "
+                    f"{due.isoformat()} (the end of {day} + {self.lag_hours:g} h): {day} may still be partial",
                 )
             objects += [name for name, _ in run.blobs]
             versions.append(f"{dataset}:{run.run_id}")

@@ -67,7 +67,7 @@ class AzureBlobObjectStore:
         """Every blob whose name starts with ``prefix``, all pages, sorted by name."""
         try:
             blobs = [
-                ObjectInfo(blob.name, int(blob.size))
+                ObjectInfo(blob.name, int(blob.size), blob.last_modified)
                 for blob in self.container.list_blobs(name_starts_with=prefix or None, results_per_page=self.page_size)
                 if not blob.name.endswith("/")
             ]

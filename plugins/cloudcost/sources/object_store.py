@@ -7,6 +7,7 @@ never knows which one it reads from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -15,6 +16,7 @@ from typing import BinaryIO, Protocol
 class ObjectInfo:
     key: str
     size: int
+    modified: datetime | None = None  # when the object was (last) written: a delivery's timestamp
 
 
 class ObjectStore(Protocol):
@@ -49,11 +51,11 @@ class LocalObjectStore:
     def list(self, prefix: str) -> list[ObjectInfo]:
         base = self._path(prefix) if prefix else self.root
         if base.is_file():
-            return [ObjectInfo(prefix, base.stat().st_size)]
+            return [_info(prefix, base)]
         if not base.is_dir():
             return []
         return sorted(
-            (ObjectInfo(p.relative_to(self.root).as_posix(), p.stat().st_size) for p in base.rglob("*") if p.is_file()),
+            (_info(p.relative_to(self.root).as_posix(), p) for p in base.rglob("*") if p.is_file()),
             key=lambda info: info.key,
         )
 
@@ -65,3 +67,8 @@ class LocalObjectStore:
         if not path.is_file():
             raise ObjectNotFound(f"{self.uri}/{key}: no such object")
         return path.open("rb")
+
+
+def _info(key: str, path: Path) -> ObjectInfo:
+    stat = path.stat()
+    return ObjectInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))

@@ -71,12 +71,14 @@ class OciObjectStore:
         while True:
             try:
                 response = self.client.list_objects(
-                    self.namespace, self.bucket, prefix=prefix or None, start=start, fields="name,size"
+                    self.namespace, self.bucket, prefix=prefix or None, start=start, fields="name,size,timeModified"
                 )
             except ServiceError as error:
                 self._raise_for(error, None, f"list {prefix!r} in")
             found.extend(
-                ObjectInfo(item.name, int(item.size)) for item in response.data.objects if not item.name.endswith("/")
+                ObjectInfo(item.name, int(item.size), getattr(item, "time_modified", None))
+                for item in response.data.objects
+                if not item.name.endswith("/")
             )
             start = response.data.next_start_with
             if not start:

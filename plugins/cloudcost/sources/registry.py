@@ -77,11 +77,13 @@ def open_export(org: OrgConfig, provider: str, secret: bytes | None = None) -> B
                 f"configs/orgs/{org.slug}.yml: key 'providers.azure.export.companion': name the actual-cost export "
                 "beside the amortized one (commitment purchases and refunds are only in the actual export)"
             )
-        return AzureCostExport(store, export.prefix, export.name, export.companion, export.format)
+        lag = load_billing_config("azure").completeness.export_lag_hours
+        return AzureCostExport(store, export.prefix, export.name, export.companion, export.format, lag)
     if provider == "oci":
         lag = load_billing_config("oci").completeness.export_lag_hours
         return OciCostReports(store, f"{export.prefix}/{export.name}", export.format, lag)
     if provider == "gcp":
         lag = load_billing_config("gcp").completeness.export_lag_hours
         return GcpBillingExportFiles(store, export.prefix, export.name, export.format, lag)
-    return AwsDataExport(store, export.prefix, export.name, export.format)
+    lag = load_billing_config("aws").completeness.export_lag_hours
+    return AwsDataExport(store, export.prefix, export.name, export.format, lag)

@@ -108,7 +108,7 @@ class S3ObjectStore:
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
                 found.extend(
-                    ObjectInfo(item["Key"], int(item["Size"]))
+                    ObjectInfo(item["Key"], int(item["Size"]), item.get("LastModified"))
                     for item in page.get("Contents", [])
                     if not item["Key"].endswith("/")  # folder markers made by the console are not files
                 )

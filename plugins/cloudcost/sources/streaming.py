@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import pyarrow.compute as pc
 
 from cloudcost.sources.base import ExportBatch, ExportNotReady, ExportStatus
 from cloudcost.sources.object_store import ObjectStore
 from cloudcost.sources.readers import iter_batches
+
+
+def day_closed(day: date, lag_hours: float) -> datetime:
+    """When a delivery must have been written for it to hold ``day`` in full: the day's end plus the lag."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + timedelta(hours=lag_hours)
+
+
+def modified_at(store: ObjectStore, key: str) -> datetime | None:
+    """The object's last-modified time as the store reports it (S3 LastModified, blob Last-Modified, mtime)."""
+    return next((info.modified for info in store.list(key) if info.key == key), None)
 
 
 def require_complete(status: ExportStatus) -> ExportStatus:
