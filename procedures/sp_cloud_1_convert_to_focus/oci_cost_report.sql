@@ -1,11 +1,16 @@
 -- sp_cloud_1_convert_to_focus, OCI part: cost-report rows of one usage day -> FOCUS 1.3 rows.
 --
--- Inputs: {{raw_table}} (<org>_prod.cloud_oci_billing_raw_daily), lookups {{oci_services}} and
--- {{oci_regions}}, and
+-- Inputs: {{raw_table}} (<org>_prod.cloud_oci_billing_raw_daily), lookups {{oci_services}},
+-- {{oci_regions}} and {{oci_pricing_units}}, and
 -- $billing_day. OCI reports carry no billing period: it is the calendar month of the usage, with an
 -- exclusive end. myCost is what is invoiced (BilledCost) and, with no amortised commitments in the
 -- report, also EffectiveCost. Rows flagged isCorrection are ChargeClass 'Correction'. A zero-cost row
 -- may leave its currency empty: it takes the currency of the tenancy's other rows that day.
+-- Prices: cost/unitPrice is the tenancy's (contract) price of the SKU, so it is ContractedUnitPrice and
+-- myCost = unitPrice x billedQuantity is ContractedCost; the report has no list price, so ListUnitPrice
+-- stays NULL and ListCost falls back to myCost. The SKU price is the part number's price (SkuPriceId =
+-- SkuId = cost/productSku). A correction restates only the cost (it may carry the corrected row's
+-- quantity and price, which do not multiply to it): corrections get no SKU price, quantities or prices.
 
 with
 
@@ -48,10 +53,14 @@ enriched as (
         services.service_name                                              as lookup_service_name,
         services.service_category                                          as lookup_service_category,
         services.service_subcategory                                       as lookup_service_subcategory,
-        regions.region_name                                                as lookup_region_name
+        regions.region_name                                                as lookup_region_name,
+        coalesce(units.focus_unit, renamed.sku_unit_description)           as focus_unit,
+        -- the SKU's price applies to the row unless it is a correction (see above)
+        case when not renamed.is_correction then renamed.product_sku end   as sku_price_id
     from renamed
     left join {{oci_services}} as services on services.service = renamed.service
     left join {{oci_regions}} as regions on regions.region_code = renamed.region
+    left join {{oci_pricing_units}} as units on units.oci_unit = renamed.sku_unit_description
 ),
 
 final as (
@@ -84,39 +93,43 @@ final as (
         cast(null as varchar)                                       as CommitmentDiscountStatus,
         cast(null as varchar)                                       as CommitmentDiscountType,
         cast(null as varchar)                                       as CommitmentDiscountUnit,
-        billed_quantity                                             as ConsumedQuantity,
-        sku_unit_description                                        as ConsumedUnit,
+        case when sku_price_id is not null then billed_quantity end as ConsumedQuantity,
+        case when sku_price_id is not null then focus_unit end      as ConsumedUnit,
         cast(null as json)                                          as ContractApplied,
         my_cost                                                     as ContractedCost,
-        unit_price                                                  as ContractedUnitPrice,
+        case when sku_price_id is not null then unit_price end      as ContractedUnitPrice,
         my_cost                                                     as EffectiveCost,
         'Oracle'                                                    as HostProviderName,
         cast(null as varchar)                                       as InvoiceId,
         'Oracle'                                                    as InvoiceIssuerName,
         my_cost                                                     as ListCost,
         cast(null as decimal(38, 10))                               as ListUnitPrice,
-        'Standard'                                                  as PricingCategory,
+        case when sku_price_id is not null then 'Standard' end      as PricingCategory,
         cast(null as varchar)                                       as PricingCurrency,
         cast(null as decimal(38, 10))                               as PricingCurrencyContractedUnitPrice,
         cast(null as decimal(38, 10))                               as PricingCurrencyEffectiveCost,
         cast(null as decimal(38, 10))                               as PricingCurrencyListUnitPrice,
-        billed_quantity                                             as PricingQuantity,
-        sku_unit_description                                        as PricingUnit,
+        case when sku_price_id is not null then billed_quantity end as PricingQuantity,
+        case when sku_price_id is not null then focus_unit end      as PricingUnit,
         'Oracle'                                                    as ProviderName,
         'Oracle'                                                    as PublisherName,
         region                                                      as RegionId,
         lookup_region_name                                          as RegionName,
         resource_id                                                 as ResourceId,
         cast(null as varchar)                                       as ResourceName,
-        cast(null as varchar)                                       as ResourceType,
+        -- an OCID names its resource type (ocid1.<type>.<realm>...); other ids (bucket names) take the service
+        case
+            when resource_id like 'ocid1.%' then split_part(resource_id, '.', 2)
+            when resource_id is not null then lower(service)
+        end                                                         as ResourceType,
         'Oracle'                                                    as ServiceProviderName,
         coalesce(lookup_service_category, 'Other')                  as ServiceCategory,
         coalesce(lookup_service_name, service)                      as ServiceName,
         coalesce(lookup_service_subcategory, 'Other (Other)')       as ServiceSubcategory,
         product_sku                                                 as SkuId,
-        product_description                                         as SkuMeter,
+        case when product_sku is not null then product_description end as SkuMeter,
         cast(null as json)                                          as SkuPriceDetails,
-        cast(null as varchar)                                       as SkuPriceId,
+        sku_price_id                                                as SkuPriceId,
         compartment_id                                              as SubAccountId,
         compartment_name                                            as SubAccountName,
         cast(null as varchar)                                       as SubAccountType,
