@@ -186,7 +186,9 @@ final as (
         case
             when sku_price_id is null or commitment_id is null or charge_category not in ('Usage', 'Purchase') then null
             when line_item_type = 'SavingsPlanCoveredUsage' then coalesce(sp_effective_cost, 0)
-            when line_item_type = 'SavingsPlanRecurringFee' then coalesce(sp_total_commitment, 0)
+            -- a Savings Plan purchase row buys the dollars it bills (spec purchase scenarios 1-3: upfront and
+            -- recurring parts each carry their own amount, not the plan's hourly total)
+            when line_item_type in ('SavingsPlanUpfrontFee', 'SavingsPlanRecurringFee') then unblended_cost
             when line_item_type in ('DiscountedUsage', 'RIFee') then usage_amount
             when line_item_type = 'UnusedCommitment' and commitment_type = 'Savings Plan' then unused_commitment_cost
             when line_item_type = 'UnusedCommitment' then ri_unused_quantity
@@ -252,9 +254,12 @@ final as (
         case when billing_entity = 'AWS Marketplace' then legal_entity else 'AWS' end as PublisherName,
         region_code                                             as RegionId,
         lookup_region_name                                      as RegionName,
-        nullif(resource_id, '')                                 as ResourceId,
+        -- a commitment purchase whose line names no resource is the purchase of the commitment itself
+        case when charge_category = 'Purchase' then coalesce(nullif(resource_id, ''), commitment_id)
+            else nullif(resource_id, '') end                    as ResourceId,
         cast(null as varchar)                                   as ResourceName,
-        case when nullif(resource_id, '') is not null then coalesce(product_family, commitment_type) end
+        case when nullif(resource_id, '') is not null or (charge_category = 'Purchase' and commitment_id is not null)
+            then coalesce(product_family, commitment_type) end
                                                                 as ResourceType,
         case when billing_entity = 'AWS Marketplace' then legal_entity else 'AWS' end as ServiceProviderName,
         coalesce(lookup_service_category, 'Other')              as ServiceCategory,
