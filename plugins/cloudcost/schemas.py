@@ -37,6 +37,7 @@ class Column(BaseModel):
     formats: list[str] = Field(default_factory=list, description="strptime formats tried when text is not ISO 8601")
     wrap_json_object: bool = Field(default=False, description="text may be a JSON object without its braces")
     collect_prefix: str | None = Field(default=None, description="json: gather columns named <prefix><key>")
+    check: Literal["iso_4217"] | None = Field(default=None, description="string: value must be an ISO 4217 code")
     focus: str | None = None
     description: str | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -180,3 +181,51 @@ def test_parquet_demo_delivery_reconciles_to_the_cent(data_dir: Path) -> None:
     for day in days:
         result = _land(day)
         assert Decimal(result.billed_cost) == expected[("111111111111", day)]
+
+
+def test_empty_data_file_names_file(delivery: Path) -> None:
+    _land(run_id="good")
+    before = _raw_rows()
+    data_file = next((landing_dir("demo", "aws") / "cur/demo-cur2/data/BILLING_PERIOD=2026-11").glob("*00001.csv.gz"))
+    data_file.write_bytes(b"")
+    with pytest.raises(UnreadableExportFile, match=r"(?i)demo-cur2-00001\.csv\.gz.*empty"):
+        _land(run_id="bad")
+    assert _raw_rows() == before
+
+
+def test_unknown_currency_names_file_row_and_column(delivery: Path) -> None:
+    rows = [_row("a", "1.0"), {**_row("b", "2.0"), "line_item_currency_code": "DOLLARS"}]
+    _corrupt_and_expect(
+        landing_dir("demo", "aws"),
+        rows,
+        BadValue,
+        "demo-cur2-00001.csv.gz",
+        "data row 2",
+        "line_item_currency_code",
+        "'DOLLARS' is not a valid ISO 4217 currency code",
+    )
+
+
+def test_duplicated_header_names_file_and_column(delivery: Path) -> None:
+    _land(run_id="good")
+    before = _raw_rows()
+    folder = landing_dir("demo", "aws") / "cur/demo-cur2/data/BILLING_PERIOD=2026-11"
+    header = "identity_line_item_id,line_item_unblended_cost,line_item_unblended_cost\n"
+    (folder / "demo-cur2-00001.csv.gz").write_bytes(gzip.compress((header + "a,1.0,2.0\n").encode()))
+    with pytest.raises(BadValue, match=r"demo-cur2-00001\.csv\.gz: duplicated column.*line_item_unblended_cost"):
+        _land(run_id="bad")
+    assert _raw_rows() == before
+
+
+def test_wrong_encoding_names_file(delivery: Path) -> None:
+    """A Latin-1 export (AWS and Azure write UTF-8) is refused, not loaded as mojibake."""
+    _land(run_id="good")
+    before = _raw_rows()
+    folder = landing_dir("demo", "aws") / "cur/demo-cur2/data/BILLING_PERIOD=2026-11"
+    row = _row("a", "1.0") | {"line_item_usage_account_id": "Société Générale"}
+    header = ",".join(row)
+    body = ",".join(f'"{v}"' for v in row.values())
+    (folder / "demo-cur2-00001.csv.gz").write_bytes(gzip.compress(f"{header}\n{body}\n".encode("latin-1")))
+    with pytest.raises(UnreadableExportFile, match=r"demo-cur2-00001\.csv\.gz.*invalid UTF-?8"):
+        _land(run_id="bad")
+    assert _raw_rows() == before

@@ -6,8 +6,13 @@ that does not convert gets an error naming the file, the row and the column.
 
 from __future__ import annotations
 
+import csv
+from functools import cache
+from pathlib import Path
+
 import pyarrow as pa
 
+from cloudcost.paths import config_dir
 from cloudcost.schemas import (
     DECIMAL_PRECISION,
     DECIMAL_SCALE,
@@ -75,6 +80,17 @@ def resolve(column: Column, arrow_schema: pa.Schema) -> tuple[str | None, pa.Dat
     return ref, arrow_type
 
 
+def iso_4217_codes() -> tuple[str, ...]:
+    """configs/lookups/iso_4217_currencies.csv: the codes the FOCUS referee accepts."""
+    return _codes(config_dir() / "lookups" / "iso_4217_currencies.csv")
+
+
+@cache
+def _codes(path: Path) -> tuple[str, ...]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return tuple(row["currency_code"] for row in csv.DictReader(handle))
+
+
 def column_expression(column: Column, arrow_schema: pa.Schema, *, lenient: bool = False) -> str:
     """The SQL that reads ``column`` from the batch; ``lenient`` uses TRY_CAST (for diagnosis only)."""
     target = duckdb_type(column.type)
@@ -86,6 +102,11 @@ def column_expression(column: Column, arrow_schema: pa.Schema, *, lenient: bool 
     cast = "try_cast" if lenient else "cast"
     if _is_text(arrow_type):
         text = f"nullif(trim({ref}), '')"
+        if column.type == "string" and column.check == "iso_4217":
+            allowed = f"{text} in ({', '.join(repr(code) for code in iso_4217_codes())})"
+            if lenient:
+                return f"case when {allowed} then {text} end"
+            return f"case when {text} is null or {allowed} then {text} else error('not an ISO 4217 currency code') end"
         if column.type == "string":
             return text
         if column.type == "json" and column.wrap_json_object:
@@ -168,7 +189,7 @@ def diagnose(
     """Find the first value that does not convert: ``file row N column C: value 'x' is not a <type>``."""
     for column in export_columns(schema):
         ref, arrow_type = resolve(column, arrow_schema)
-        if ref is None or arrow_type is None or column.type == "string":
+        if ref is None or arrow_type is None or (column.type == "string" and not column.check):
             continue
         strict_input = f"nullif(trim({ref}), '')" if _is_text(arrow_type) else ref
         lenient = column_expression(column, arrow_schema, lenient=True)
@@ -183,6 +204,6 @@ def diagnose(
             shown = value if len(value) <= 60 else value[:57] + "..."
             return (
                 f"{source_object}: data row {row_offset + rn}, column '{column.source or column.name}': "
-                f"value {shown!r} is not a valid {column.type}"
+                f"value {shown!r} is not a valid {'ISO 4217 currency code' if column.check else column.type}"
             )
     return f"{source_object}: a value in the batch starting at data row {row_offset + 1} could not be converted"
