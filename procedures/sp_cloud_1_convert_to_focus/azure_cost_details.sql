@@ -11,6 +11,13 @@
 --   * every other actual row is already represented by its amortized twin and is not used;
 --   * end dates are exclusive: a daily row's ChargePeriodEnd is its date + 1 day.
 -- The day's BilledCost therefore equals the actual export's invoiced cost (what `check` reconciles).
+-- Prices and quantities: Quantity counts blocks of UnitOfMeasure ("10K": cost = EffectivePrice x Quantity),
+-- so PricingQuantity = Quantity with PricingUnit "<block size> <distinct unit>" ("10000 Units"), and
+-- ConsumedQuantity = Quantity x block size in the distinct unit. The meter's price is the SKU price
+-- (SkuId = SkuPriceId = MeterId; a commitment purchase is priced per pricing model and term);
+-- ContractedUnitPrice = UnitPrice, ListUnitPrice = PayGPrice (EA writes PayGPrice 0 on commitment
+-- rows: the contract price stands in), costs = unit price x quantity. A row without a meter, and a
+-- correction, has no SKU price, and so no quantity or unit price (FOCUS 1.3).
 
 with
 
@@ -37,6 +44,7 @@ renamed as (
         charge_type,
         frequency,
         pricing_model,
+        term,
         coalesce(benefit_id, reservation_id)                                as commitment_id,
         coalesce(benefit_name, reservation_name)                            as commitment_name,
         consumed_service,
@@ -80,17 +88,30 @@ services as (
     qualify row_number() over (partition by lower(ResourceType) order by ConsumedService) = 1
 ),
 
+services_by_name as (
+    -- for rows without a resource type: the service the consumed service offers under the meter category
+    select *
+    from {{azure_services}}
+    qualify row_number() over (partition by lower(ConsumedService), ServiceName order by ResourceType) = 1
+),
+
 enriched as (
     select
         selected.*,
-        services.ServiceName                                                as lookup_service_name,
-        services.ServiceCategory                                            as lookup_service_category,
-        services.ServiceSubcategory                                         as lookup_service_subcategory,
         regions.RegionId                                                    as lookup_region_id,
         regions.RegionName                                                  as lookup_region_name,
-        units.DistinctUnits                                                 as lookup_pricing_unit
+        coalesce(services.ServiceName, named.ServiceName)                   as lookup_service_name,
+        coalesce(services.ServiceCategory, named.ServiceCategory)           as lookup_service_category,
+        coalesce(services.ServiceSubcategory, named.ServiceSubcategory)     as lookup_service_subcategory,
+        units.DistinctUnits                                                 as lookup_pricing_unit,
+        cast(units.PricingBlockSize as decimal(38, 10))                     as pricing_block_size
     from selected
-    left join services on lower(services.ResourceType) = selected.resource_type
+    -- a commitment row without a resource (purchase, unused) takes the commitment's resource type
+    left join services on lower(services.ResourceType) = coalesce(
+        selected.resource_type, lower(regexp_extract(selected.commitment_id, '/providers/([^/]+/[^/]+)', 1))
+    )
+    left join services_by_name as named
+        on lower(named.ConsumedService) = lower(selected.consumed_service) and named.ServiceName = selected.meter_category
     left join {{azure_regions}} as regions on regions.OriginalValue = lower(selected.resource_location)
     left join {{azure_pricing_units}} as units on units.UnitOfMeasure = selected.unit_of_measure
 ),
@@ -107,8 +128,25 @@ classified as (
             else 'Usage'
         end                                                                 as charge_category,
         pricing_model in ('Reservation', 'SavingsPlan')
-            and charge_type in ('Usage', 'UnusedReservation', 'UnusedSavingsPlan') as is_commitment_usage
+            and charge_type in ('Usage', 'UnusedReservation', 'UnusedSavingsPlan') as is_commitment_usage,
+        charge_type in ('UnusedReservation', 'UnusedSavingsPlan')           as is_unused_commitment
     from enriched
+),
+
+priced as (
+    select
+        *,
+        case
+            when meter_id is null or charge_category not in ('Usage', 'Purchase') or charge_type = 'Refund' then null
+            when is_commitment_purchase then meter_id || '_' || coalesce(pricing_model, 'Purchase') || coalesce('_' || term, '')
+            else meter_id
+        end                                                                 as sku_price_id,
+        case
+            when pricing_block_size > 1 then cast(cast(pricing_block_size as bigint) as varchar) || ' ' || lookup_pricing_unit
+            else coalesce(lookup_pricing_unit, unit_of_measure)
+        end                                                                 as focus_pricing_unit,
+        coalesce(nullif(payg_price, 0), unit_price)                         as list_unit_price
+    from classified
 ),
 
 final as (
@@ -147,7 +185,13 @@ final as (
         end                                                         as CommitmentDiscountCategory,
         commitment_id                                               as CommitmentDiscountId,
         commitment_name                                             as CommitmentDiscountName,
-        cast(null as decimal(38, 10))                               as CommitmentDiscountQuantity,
+        -- reservations count hours of the covered meter (size flexibility ratios are not exported),
+        -- savings plans the amount of commitment (the row's cost) in the billing currency
+        case
+            when sku_price_id is null or commitment_id is null then null
+            when pricing_model = 'SavingsPlan' or commitment_id ilike '%savingsplan%' then cost
+            else quantity * coalesce(pricing_block_size, 1)
+        end                                                         as CommitmentDiscountQuantity,
         case
             when charge_type in ('UnusedReservation', 'UnusedSavingsPlan') then 'Unused'
             when is_commitment_usage then 'Used'
@@ -157,23 +201,34 @@ final as (
             when pricing_model = 'SavingsPlan' or commitment_id ilike '%savingsplan%' then 'Savings Plan'
             else 'Reservation'
         end                                                         as CommitmentDiscountType,
-        cast(null as varchar)                                       as CommitmentDiscountUnit,
-        case when charge_category = 'Usage' then quantity end       as ConsumedQuantity,
-        case when charge_category = 'Usage' then coalesce(lookup_pricing_unit, unit_of_measure) end as ConsumedUnit,
+        case
+            when sku_price_id is null or commitment_id is null then null
+            when pricing_model = 'SavingsPlan' or commitment_id ilike '%savingsplan%' then billing_currency
+            else coalesce(lookup_pricing_unit, unit_of_measure)
+        end                                                         as CommitmentDiscountUnit,
+        case when charge_category = 'Usage' and sku_price_id is not null and not is_unused_commitment
+            then quantity * coalesce(pricing_block_size, 1) end     as ConsumedQuantity,
+        case when charge_category = 'Usage' and sku_price_id is not null and not is_unused_commitment
+            then coalesce(lookup_pricing_unit, unit_of_measure) end as ConsumedUnit,
         cast(null as json)                                          as ContractApplied,
-        case when is_commitment_usage then coalesce(unit_price * quantity, cost) else cost end as ContractedCost,
-        case when charge_category = 'Usage' then unit_price end     as ContractedUnitPrice,
+        case
+            when sku_price_id is not null and unit_price is not null then cast(unit_price * quantity as decimal(38, 10))
+            else cost
+        end                                                         as ContractedCost,
+        case when sku_price_id is not null then unit_price end      as ContractedUnitPrice,
         case when is_commitment_purchase then 0 else cost end       as EffectiveCost,
         'Microsoft'                                                 as HostProviderName,
         invoice_id                                                  as InvoiceId,
         'Microsoft'                                                 as InvoiceIssuerName,
         case
-            when payg_price is not null and quantity is not null and charge_category = 'Usage' then payg_price * quantity
+            when sku_price_id is not null and list_unit_price is not null
+                then cast(list_unit_price * quantity as decimal(38, 10))
             else cost
         end                                                         as ListCost,
-        case when charge_category = 'Usage' then payg_price end     as ListUnitPrice,
+        case when sku_price_id is not null then list_unit_price end as ListUnitPrice,
         case
-            when charge_category <> 'Usage' then null
+            when sku_price_id is null then null
+            when charge_category = 'Purchase' then 'Standard'
             when pricing_model in ('Reservation', 'SavingsPlan') then 'Committed'
             when pricing_model = 'Spot' then 'Dynamic'
             when pricing_model = 'OnDemand' then 'Standard'
@@ -183,13 +238,12 @@ final as (
         cast(null as decimal(38, 10))                               as PricingCurrencyContractedUnitPrice,
         cast(null as decimal(38, 10))                               as PricingCurrencyEffectiveCost,
         cast(null as decimal(38, 10))                               as PricingCurrencyListUnitPrice,
-        case when charge_category in ('Usage', 'Purchase') then quantity end as PricingQuantity,
-        case when charge_category in ('Usage', 'Purchase') then coalesce(lookup_pricing_unit, unit_of_measure) end
-                                                                    as PricingUnit,
+        case when sku_price_id is not null then quantity end        as PricingQuantity,
+        case when sku_price_id is not null then focus_pricing_unit end as PricingUnit,
         'Microsoft'                                                 as ProviderName,
         coalesce(publisher_name, 'Microsoft')                       as PublisherName,
         coalesce(lookup_region_id, lower(resource_location))        as RegionId,
-        lookup_region_name                                          as RegionName,
+        coalesce(lookup_region_name, resource_location)             as RegionName,
         resource_id                                                 as ResourceId,
         resource_name                                               as ResourceName,
         resource_type                                               as ResourceType,
@@ -197,10 +251,10 @@ final as (
         coalesce(lookup_service_category, 'Other')                  as ServiceCategory,
         coalesce(lookup_service_name, meter_category, consumed_service, 'Unknown') as ServiceName,
         coalesce(lookup_service_subcategory, 'Other (Other)')       as ServiceSubcategory,
-        meter_id                                                    as SkuId,
-        meter_name                                                  as SkuMeter,
+        case when charge_category <> 'Tax' then meter_id end        as SkuId,
+        case when charge_category <> 'Tax' and meter_id is not null then meter_name end as SkuMeter,
         cast(null as json)                                          as SkuPriceDetails,
-        cast(null as varchar)                                       as SkuPriceId,
+        sku_price_id                                                as SkuPriceId,
         subscription_id                                             as SubAccountId,
         subscription_name                                           as SubAccountName,
         cast(null as varchar)                                       as SubAccountType,
@@ -215,7 +269,7 @@ final as (
         'cost_details'                                              as x_source_format,
         cast(null as varchar)                                       as x_source_line_item_id,
         x_pipeline_id, x_credential_id, x_run_id, x_ingested_at, x_pipeline_run_date
-    from classified
+    from priced
 )
 
 select * from final

@@ -74,8 +74,9 @@ def test_ea_samples_follow_the_finops_toolkit_conversion(ea_samples) -> None:
     assert reserved["CommitmentDiscountStatus"] == "Used"
     plan = next(r for r in focus if r["CommitmentDiscountCategory"] == "Spend")
     assert plan["BilledCost"] == 0 and plan["CommitmentDiscountType"] == "Savings Plan"
-    on_demand = [r for r in focus if r["PricingCategory"] == "Standard"]
-    assert all(r["BilledCost"] == r["EffectiveCost"] for r in on_demand)
+    on_demand = [r for r in focus if r["PricingCategory"] == "Standard" and r["ChargeCategory"] == "Usage"]
+    assert on_demand and all(r["BilledCost"] == r["EffectiveCost"] for r in on_demand)
+    assert purchase["PricingCategory"] == "Standard", "a purchase is priced, at the standard rate"
     first = focus[0]
     assert first["BillingPeriodStart"] == datetime(2023, 9, 1, tzinfo=UTC)
     assert first["BillingPeriodEnd"] == datetime(2023, 10, 1, tzinfo=UTC), "end dates +1 day, exclusive"
