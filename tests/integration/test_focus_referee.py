@@ -6,9 +6,7 @@ FOCUS rows and runs the validator from ``.venv-validator`` (created by ``tools/f
 missing) with the claims and errata of configs/focus_conformance.yml.
 
 The mapping defects the referee found (AWS on 2026-11-23; GCP, Azure and OCI since) are fixed; any failed rule
-other than a listed erratum fails the test, with the rule and its message. Azure's demo rows still fail where the
-demo generator leaves out what real exports carry (AZURE_DEMO_GAP): that test is ``xfail(strict=True)`` until
-the generator writes it.
+other than a listed erratum fails the test, with the rule and its message.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-import duckdb
 import pytest
 
 from cloudcost.validate.conformance import load_conformance
@@ -34,23 +31,6 @@ PROVIDERS = {
     "gcp": ("detailed", 900),
     "oci": ("cost_report", 1000),
 }
-# The Azure demo generator writes the reservation purchase (actual export) and the unused-reservation rows
-# (amortized export) without MeterId, and the purchase without UnitPrice/PayGPrice, which real exports carry
-# (the FinOps toolkit's EA samples: the purchase has MeterId, PartNumber, UnitPrice). Without a meter there is no
-# SKU price, and FOCUS 1.3 then wants no PricingQuantity (CAU-PricingQuantity-C-011-C) while a usage or purchase
-# row must have one: these rules fail on exactly those rows.
-AZURE_DEMO_GAP = {
-    "CAU-CommitmentDiscountQuantity-C-005-C",
-    "CAU-ContractedUnitPrice-C-006-C",
-    "CAU-ListUnitPrice-C-005-C",
-    "CAU-PricingCategory-C-004-C",
-    "CAU-PricingQuantity-C-005-C",
-    "CAU-SkuId-C-005-C",
-    "CAU-SkuPriceId-C-005-C",
-}
-AZURE_GAP_XFAIL = pytest.mark.xfail(
-    strict=True, reason="demo generator: Azure reservation purchase and unused rows have no MeterId (AZURE_DEMO_GAP)"
-)
 
 
 def _unavailable(message: str) -> None:
@@ -150,30 +130,9 @@ def test_errata_excused_by_the_referee_hold_as_the_spec_states_them(report: Vali
     assert {rule_id: checks[rule_id].violations for rule_id in excused} == dict.fromkeys(excused, 0)
 
 
-@pytest.mark.parametrize("provider", [p if p != "azure" else pytest.param(p, marks=AZURE_GAP_XFAIL) for p in PROVIDERS])
+@pytest.mark.parametrize("provider", list(PROVIDERS))
 def test_output_passes_the_referee(report: ValidationReport, referee: Referee, provider: str) -> None:
     _assert_passes(report.verdict(provider), referee)
-
-
-def test_azure_fails_only_on_the_demo_rows_without_a_meter(report: ValidationReport) -> None:
-    """Until the Azure demo generator writes MeterId on reservation purchase and unused rows, the referee fails
-    Azure on those rows and on nothing else."""
-    verdict = report.verdict("azure")
-    assert set(verdict.failed_rule_ids) <= AZURE_DEMO_GAP
-    with duckdb.connect() as connection:
-        unpriced = connection.execute(
-            "select x_Operation, count(*) from read_parquet(?) where ChargeCategory in ('Usage', 'Purchase') "
-            "and ChargeClass is null and SkuPriceId is null group by all order by all",
-            [str(verdict.data_file)],
-        ).fetchall()
-        meterless = connection.execute(
-            "select count(*) from read_parquet(?) where SkuId is null and ChargeCategory in ('Usage', 'Purchase')",
-            [str(verdict.data_file)],
-        ).fetchone()
-    assert {operation for operation, _ in unpriced} <= {"Purchase", "UnusedReservation"}
-    assert sum(count for _, count in unpriced) == meterless[0]
-    if verdict.failed_rule_ids:
-        assert meterless[0] > 0
 
 
 def test_conformance_file_names_every_criterion_of_the_model(referee: Referee) -> None:
