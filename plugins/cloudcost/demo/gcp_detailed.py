@@ -201,6 +201,12 @@ def _row(
             "global_name": f"//compute.googleapis.com/projects/{project[0]}/{resource}" if resource else None,
         },
         "export_time": export_time,
+        "price": {
+            "effective_price": float(sku.rate),
+            "tier_start_amount": 0.0,
+            "unit": sku.pricing_unit,
+            "pricing_unit_quantity": 1.0,
+        },
         "cost": float(cost),
         "cost_at_list": float(cost),
         "currency": "USD",
@@ -283,6 +289,7 @@ def rows_for_day(seed: int, day: date, partial: bool = False) -> list[dict]:
                 "cost_at_list": 4.2,
                 "cost_type": "tax",
                 "usage": None,
+                "price": None,
             }
         )
         rows.append(tax)
@@ -296,6 +303,7 @@ def rows_for_day(seed: int, day: date, partial: bool = False) -> list[dict]:
                 "cost_at_list": -3.75,
                 "cost_type": "adjustment",
                 "usage": None,
+                "price": None,
                 "adjustment_info": {
                     "id": "adj-1",
                     "description": "Storage overcharge correction",
@@ -344,6 +352,17 @@ def _schema() -> pa.Schema:
             ),
             ("resource", pa.struct([("name", pa.string()), ("global_name", pa.string())])),
             ("export_time", pa.timestamp("us", tz="UTC")),
+            (
+                "price",
+                pa.struct(
+                    [
+                        ("effective_price", pa.float64()),
+                        ("tier_start_amount", pa.float64()),
+                        ("unit", pa.string()),
+                        ("pricing_unit_quantity", pa.float64()),
+                    ]
+                ),
+            ),
             ("cost", pa.float64()),
             ("cost_at_list", pa.float64()),
             ("currency", pa.string()),
