@@ -143,6 +143,26 @@ class OrgProvider(_Strict):
     export: ExportLocation
 
 
+TagKey = Annotated[str, Field(pattern=r"^[^\x00-\x1f]{1,128}$")]
+
+
+class Attribution(_Strict):
+    """Which tag keys give each cost dimension: an ordered alias list, first match wins. A key matches
+    case-insensitively, with or without its provider prefix (``user:`` on AWS, a namespace on OCI)."""
+
+    department: list[TagKey] = Field(default=["department", "dept", "business-unit", "business_unit", "bu"])
+    team: list[TagKey] = Field(default=["team", "squad", "owner"])
+    environment: list[TagKey] = Field(default=["environment", "env", "stage"])
+    cost_center: list[TagKey] = Field(default=["cost-center", "cost_center", "costcenter", "cc"])
+
+    def aliases(self) -> dict[str, list[str]]:
+        """Lower-cased alias lists per dimension (the SQL compares lower-cased keys)."""
+        return {name: [alias.lower() for alias in getattr(self, name)] for name in DIMENSIONS}
+
+
+DIMENSIONS = ("department", "team", "environment", "cost_center")
+
+
 class OrgConfig(_Strict):
     """``configs/orgs/<org>.yml``."""
 
@@ -150,6 +170,7 @@ class OrgConfig(_Strict):
     display_name: str
     environment: Literal["prod", "dev", "test"] = "prod"
     providers: dict[Provider, OrgProvider] = Field(default_factory=dict)
+    attribution: Attribution = Field(default_factory=Attribution)
 
     @property
     def dataset(self) -> str:
@@ -159,6 +180,23 @@ class OrgConfig(_Strict):
     def enables(self, provider: str) -> bool:
         entry = self.providers.get(provider)  # type: ignore[call-overload]
         return entry is not None and entry.enabled
+
+
+class RollupGate(_Strict):
+    """How long ``wait_for_loads`` waits for every enabled provider's checked load before it fails."""
+
+    mode: Literal["reschedule", "poke"] = "reschedule"
+    poke_interval_seconds: int = Field(ge=5, le=86_400)
+    timeout_hours: float = Field(gt=0, le=24 * 14)
+
+
+class RollupsConfig(_Strict):
+    """``configs/rollups.yml``: the ``cost_rollups`` DAG."""
+
+    dag_id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    description: str
+    dag: DagSettings
+    gate: RollupGate
 
 
 # --------------------------------------------------------------------------- loading
@@ -261,6 +299,19 @@ def load_orgs_for_provider(provider: str, root: Path | None = None) -> list[OrgC
         if org.enables(provider):
             orgs.append(org)
     return orgs
+
+
+def load_rollups_config(root: Path | None = None) -> RollupsConfig:
+    config = _validate(
+        RollupsConfig, (root or config_dir()) / "rollups.yml", _read_yaml((root or config_dir()) / "rollups.yml")
+    )
+    assert isinstance(config, RollupsConfig)
+    return config
+
+
+def load_all_orgs(root: Path | None = None) -> list[OrgConfig]:
+    """Every org file, validated, sorted by slug."""
+    return [load_org(path) for path in org_files(root)]
 
 
 def load_org_by_slug(slug: str, root: Path | None = None) -> OrgConfig:

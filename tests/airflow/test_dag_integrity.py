@@ -39,7 +39,16 @@ def test_dag_files_only_wire(dag_file: Path) -> None:
 
 
 def test_expected_dags_exist(dagbag: DagBag) -> None:
-    assert set(dagbag.dag_ids) == {f"cloud_{p}_cost_billing" for p in ("aws", "gcp", "azure", "oci")}
+    billing = {f"cloud_{p}_cost_billing" for p in ("aws", "gcp", "azure", "oci")}
+    assert set(dagbag.dag_ids) == billing | {"cost_rollups"}
+
+
+def test_rollups_wait_for_the_loads_then_refresh(dagbag: DagBag) -> None:
+    dag = dagbag.dags["cost_rollups"]
+    gate = dag.get_task("org.wait_for_loads")
+    assert "org.refresh" in gate.downstream_task_ids
+    assert gate.soft_fail is False and gate.mode == "reschedule"
+    assert [t.task_id for t in dag.tasks if not t.downstream_task_ids] == ["org.refresh"]
 
 
 def test_dags_follow_policy(dagbag: DagBag) -> None:

@@ -1,4 +1,6 @@
-"""Stage ``record``: after the checks pass, remember what was loaded for the slice (``<org>_prod.load_state``)."""
+"""What was loaded for each slice (``<org>_prod.load_state``): ``landed`` as soon as the raw slice is replaced,
+``succeeded`` only after conversion and checks pass (stage ``record``). A slice whose convert or check failed
+stays ``landed``, so the rollup gate refuses it even if an older load of it had succeeded."""
 
 from __future__ import annotations
 
@@ -12,14 +14,20 @@ from cloudcost.warehouse.duckdb import DuckDBWarehouse
 
 
 def record_load(
-    warehouse: DuckDBWarehouse, dataset: str, run: RunContext, source_format: str, landed: dict, checked: dict
+    warehouse: DuckDBWarehouse,
+    dataset: str,
+    run: RunContext,
+    source_format: str,
+    landed: dict,
+    checked: dict,
+    status: str = "succeeded",
 ) -> dict:
     """Replace the slice's load_state row with this run's figures; returns the row."""
     schema = load_table_schema("state/load_state.yml")
     row = {
         "provider": run.provider,
         "billing_day": run.billing_day,
-        "status": "succeeded",
+        "status": status,
         "source_format": source_format,
         "source_version": landed.get("source_version"),
         "raw_rows": int(landed["rows"]),
@@ -46,3 +54,9 @@ def record_load(
         "billed_cost": str(row["billed_cost"]),
         "loaded_at": str(run.ingested_at),
     }
+
+
+def mark_landed(warehouse: DuckDBWarehouse, dataset: str, run: RunContext, source_format: str, landed: dict) -> dict:
+    """The raw slice was replaced; FOCUS is not yet converted and checked for it."""
+    unchecked = {"focus_rows": 0, "billed_cost": landed["billed_cost"]}
+    return record_load(warehouse, dataset, run, source_format, landed, unchecked, status="landed")

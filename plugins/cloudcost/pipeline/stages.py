@@ -78,6 +78,10 @@ def run_land_raw(run: RunContext) -> dict:
         fmt.reconcile.billed_cost,
         fmt.reconcile.only_where,
     )
+    from cloudcost.pipeline.load_state import mark_landed
+
+    source_format = org.providers[run.provider].export.format  # type: ignore[index]
+    mark_landed(open_warehouse(), org.dataset, run, source_format, result.as_dict())
     return result.as_dict()
 
 

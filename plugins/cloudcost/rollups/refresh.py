@@ -1,0 +1,82 @@
+"""Refresh an org's rollup slices for one billing day from the FOCUS table (procedures/sp_cloud_2_rollups/)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from cloudcost.config import DIMENSIONS, OrgConfig
+from cloudcost.identifiers import qualified
+from cloudcost.paths import procedures_dir
+from cloudcost.rollups.gate import require_complete_loads
+from cloudcost.schemas import focus_schema, load_table_schema
+from cloudcost.warehouse.base import SliceKey
+from cloudcost.warehouse.duckdb import DuckDBWarehouse
+
+TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+ROLLUPS = ("daily_cost_by_team", "untagged_tag_keys")
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    day: str
+    rows: int
+    billed_cost: str
+    effective_cost: str
+    untagged_effective_cost: str
+    untagged_tag_keys: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def render(name: str, tokens: dict[str, str]) -> str:
+    """``procedures/sp_cloud_2_rollups/<name>.sql`` with ``{{token}}`` placeholders filled."""
+    path = procedures_dir() / "sp_cloud_2_rollups" / f"{name}.sql"
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1) not in tokens:
+            raise ValueError(f"{path}: unknown placeholder {match.group(0)}")
+        return tokens[match.group(1)]
+
+    return TOKEN.sub(replace, path.read_text(encoding="utf-8"))
+
+
+def rollup_params(org: OrgConfig, day: date, refreshed_at: datetime) -> dict:
+    """Bound parameters of the rollup SQL: the day, the org's alias lists and the refresh time."""
+    aliases = org.attribution.aliases()
+    mapped = sorted({alias for name in DIMENSIONS for alias in aliases[name]})
+    return {"billing_day": day, "refreshed_at": refreshed_at, "mapped": mapped, **aliases}
+
+
+def refresh_rollups(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, refreshed_at: datetime) -> RollupResult:
+    """Behind the gate, replace the day's slice of every rollup table in one transaction."""
+    tagged = render("tagged_rows", {"focus_table": qualified(org.dataset, focus_schema().table)})
+    params = rollup_params(org, day, refreshed_at)
+    with warehouse.session() as session:
+        require_complete_loads(session, org, [day])
+        for name in ROLLUPS:
+            warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
+        with warehouse.transaction(session):
+            for name in ROLLUPS:
+                schema = load_table_schema(f"rollups/{name}.yml")
+                warehouse.delete_slice(session, SliceKey.of(org.dataset, schema.table, charge_day=day))
+                columns = ", ".join(schema.column_names)
+                sql = render(name, {"tagged_rows": tagged})
+                used = {k: v for k, v in params.items() if f"${k}" in sql or f"${k}" in tagged}
+                session.execute(f"insert into {qualified(org.dataset, schema.table)} ({columns}) {sql}", used)
+            team = qualified(org.dataset, "daily_cost_by_team")
+            rows, billed, effective, untagged = session.fetchall(
+                f"select coalesce(sum(rows), 0), coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0), "
+                f"coalesce(sum(effective_cost) filter (where team = '__untagged__'), 0) from {team} "
+                "where charge_day = ?",
+                [day],
+            )[0]
+            keys = session.fetchall(
+                f"select count(*) from {qualified(org.dataset, 'untagged_tag_keys')} where charge_day = ?", [day]
+            )[0][0]
+    return RollupResult(
+        str(day), int(rows), str(Decimal(billed)), str(Decimal(effective)), str(Decimal(untagged)), int(keys)
+    )

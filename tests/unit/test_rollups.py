@@ -1,0 +1,154 @@
+"""Attribution rollups: alias resolution, sums that reconcile with FOCUS to the cent, and the load gate."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cloudcost.config import Attribution, load_org_by_slug
+from cloudcost.paths import warehouse_path
+from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw, run_record
+from cloudcost.rollups.gate import RollupGateClosed
+from cloudcost.rollups.refresh import refresh_rollups, render, rollup_params
+
+DAY = date(2026, 11, 1)
+PROVIDERS = ("aws", "gcp", "azure", "oci")
+
+
+def _resolve(tags: list[dict | None], attribution: Attribution | None = None) -> list[tuple]:
+    """(department, team, environment, cost_center) of rows carrying ``tags``, through tagged_rows.sql."""
+    connection = duckdb.connect()
+    connection.execute(
+        "create table focus (x_ingestion_date date, x_cloud_provider varchar, ServiceCategory varchar, "
+        "BilledCost decimal(38, 10), EffectiveCost decimal(38, 10), ResourceId varchar, "
+        "CommitmentDiscountStatus varchar, Tags json)"
+    )
+    for n, tag in enumerate(tags):
+        connection.execute(
+            "insert into focus values (?, 'aws', 'Compute', 1, 1, ?, null, ?)",  # ResourceId keeps the order
+            [DAY, str(n), None if tag is None else json.dumps(tag)],
+        )
+    org = load_org_by_slug("demo")
+    if attribution is not None:
+        org = org.model_copy(update={"attribution": attribution})
+    sql = render("tagged_rows", {"focus_table": "focus"})
+    params = {k: v for k, v in rollup_params(org, DAY, datetime.now(UTC)).items() if f"${k}" in sql}
+    return connection.execute(
+        f"select department, team, environment, cost_center from ({sql}) order by resource_id::int", params
+    ).fetchall()
+
+
+def test_aliases_resolve_first_match_trimmed_and_lower_cased() -> None:
+    rows = _resolve(
+        [
+            {"user:Team": " Payments ", "user:Environment": "Prod"},  # AWS prefix, any case
+            {"squad": "search", "team": "ml"},  # team outranks squad whatever the key order
+            {"owner": "platform", "free-form.env": "Staging"},  # OCI namespace
+            {"Department": "R&D", "cc": "CC-101", "stage": "dev"},
+            {"team": "   "},  # an empty value is no tag
+            {},
+            None,
+        ]
+    )
+    assert rows == [
+        ("__untagged__", "payments", "prod", "__untagged__"),
+        ("__untagged__", "ml", "__unknown__", "__untagged__"),
+        ("__untagged__", "platform", "staging", "__untagged__"),
+        ("r&d", "__untagged__", "dev", "cc-101"),
+        ("__untagged__", "__untagged__", "__unknown__", "__untagged__"),
+        ("__untagged__", "__untagged__", "__unknown__", "__untagged__"),
+        ("__untagged__", "__untagged__", "__unknown__", "__untagged__"),
+    ]
+
+
+def test_org_alias_list_replaces_the_default_order() -> None:
+    custom = Attribution(team=["app-owner", "team"])
+    assert _resolve([{"team": "a", "App-Owner": "b"}, {"squad": "c"}], custom) == [
+        ("__untagged__", "b", "__unknown__", "__untagged__"),
+        ("__untagged__", "__untagged__", "__unknown__", "__untagged__"),
+    ]
+
+
+def _load(provider: str, day: date = DAY, convert: bool = True) -> None:
+    run = make_run_context(
+        "demo", provider, day, f"t-{provider}", f"cloud_{provider}_cost_billing", day, datetime.now(UTC)
+    )
+    landed = run_land_raw(run)
+    if convert:
+        run_convert_to_focus(run)
+        run_record(run, landed, run_checks(run))
+
+
+@pytest.fixture
+def demo_day(data_dir: Path, demo_credentials: list[str]) -> Path:
+    from cloudcost.cli import main
+
+    assert main(["demo", "generate", "--org", "demo", "--from", str(DAY), "--to", str(DAY)]) == 0
+    return data_dir
+
+
+def _query(sql: str, params: list | None = None) -> list[tuple]:
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        return connection.execute(sql, params or []).fetchall()
+    finally:
+        connection.close()
+
+
+def test_rollup_reconciles_with_focus_to_the_cent_and_keeps_untagged(demo_day: Path) -> None:
+    for provider in PROVIDERS:
+        _load(provider)
+    result = refresh_rollups(_warehouse(), load_org_by_slug("demo"), DAY, datetime.now(UTC))
+    focus = dict(
+        (p, (n, b, e))
+        for p, n, b, e in _query(
+            "select x_cloud_provider, count(*), sum(BilledCost), sum(EffectiveCost) "
+            "from demo_prod.cost_data_standard_1_3 where x_ingestion_date = ? group by 1",
+            [DAY],
+        )
+    )
+    rollup = dict(
+        (p, (n, b, e))
+        for p, n, b, e in _query(
+            "select provider, sum(rows), sum(billed_cost), sum(effective_cost) "
+            "from demo_prod.daily_cost_by_team where charge_day = ? group by 1",
+            [DAY],
+        )
+    )
+    assert set(focus) == set(PROVIDERS)
+    assert rollup == focus  # every row counted once, no spend dropped, sums exact
+    untagged = _query(
+        "select sum(effective_cost) from demo_prod.daily_cost_by_team where charge_day = ? and team = '__untagged__'",
+        [DAY],
+    )[0][0]
+    assert untagged > 0 and Decimal(result.untagged_effective_cost) == untagged
+    keys = {k for (k,) in _query("select distinct tag_key from demo_prod.untagged_tag_keys")}
+    assert keys and not {k for k in keys if k.lower().split(":")[-1].split(".")[-1] in {"team", "squad", "owner"}}
+
+    again = refresh_rollups(_warehouse(), load_org_by_slug("demo"), DAY, datetime.now(UTC))
+    assert again.rows == result.rows and again.billed_cost == result.billed_cost  # replaced, not appended
+
+
+def _warehouse():
+    from cloudcost.warehouse import open_warehouse
+
+    return open_warehouse()
+
+
+def test_gate_names_each_provider_without_a_checked_load(demo_day: Path) -> None:
+    _load("aws")
+    _load("gcp", convert=False)  # landed, but its convert and check never ran
+    with pytest.raises(RollupGateClosed) as closed:
+        refresh_rollups(_warehouse(), load_org_by_slug("demo"), DAY, datetime.now(UTC))
+    message = str(closed.value)
+    assert "3 load(s) missing" in message
+    assert "gcp 2026-11-01: last load landed in run t-gcp, not converted and checked" in message
+    assert "azure 2026-11-01: no load recorded" in message and "oci 2026-11-01: no load recorded" in message
+    assert "aws" not in message.split("missing:")[1]
+    tables = {t for (t,) in _query("select table_name from information_schema.tables where table_schema = 'demo_prod'")}
+    assert "daily_cost_by_team" not in tables  # nothing was refreshed
