@@ -104,7 +104,10 @@ def cmd_demo_run(args: argparse.Namespace) -> int:
     from cloudcost.demo.run import run_days
 
     org = load_org_by_slug(args.org)
-    dag_ids = args.dag_ids or [f"cloud_{p}_cost_billing" for p, e in org.providers.items() if e.enabled]
+    # the billing DAGs first, then the rollups their loads open the gate for
+    dag_ids = args.dag_ids or [f"cloud_{p}_cost_billing" for p, e in org.providers.items() if e.enabled] + [
+        "cost_rollups"
+    ]
     for dag_id, day, state in run_days(dag_ids, _days(args.from_day, args.to_day), args.org):
         print(f"{dag_id} {day}: {state}")
     return 0
