@@ -8,8 +8,11 @@ AIRFLOW_HOME := $(CURDIR)/.airflow
 DEMO_ORG ?= demo
 DEMO_FROM ?= 2026-11-01
 DEMO_TO ?= 2026-11-03
-# The demo data holds one more day, still being exported (partial, refused by every sensor).
+# The demo data holds one more day, still being exported (partial, refused by every sensor), and a week of
+# history before DEMO_FROM, loaded in-process, that the anomaly baseline and the budget forecast need.
 DEMO_INCOMPLETE = $(shell date -u -d "$(DEMO_TO) + 1 day" +%F)
+DEMO_HISTORY_FROM ?= 2026-10-25
+DEMO_HISTORY_TO = $(shell date -u -d "$(DEMO_FROM) - 1 day" +%F)
 export AIRFLOW_HOME
 export UV_PYTHON_DOWNLOADS := never
 
@@ -31,10 +34,14 @@ airflow-home: install
 
 demo: airflow-home
 	$(BIN)/cloudcost demo credentials --org $(DEMO_ORG)
-	$(BIN)/cloudcost demo generate --org $(DEMO_ORG) --from $(DEMO_FROM) --to $(DEMO_INCOMPLETE) --incomplete-last-day
+	$(BIN)/cloudcost demo generate --org $(DEMO_ORG) --from $(DEMO_HISTORY_FROM) --to $(DEMO_INCOMPLETE) \
+		--incomplete-last-day
+	$(BIN)/cloudcost demo history --org $(DEMO_ORG) --from $(DEMO_HISTORY_FROM) --to $(DEMO_HISTORY_TO) \
+		> $(AIRFLOW_HOME)/demo-history.log 2>&1 || (tail -n 60 $(AIRFLOW_HOME)/demo-history.log; exit 1)
+	@grep -E "^history " $(AIRFLOW_HOME)/demo-history.log
 	$(BIN)/cloudcost demo run --org $(DEMO_ORG) --from $(DEMO_FROM) --to $(DEMO_TO) > $(AIRFLOW_HOME)/demo-run.log 2>&1 \
 		|| (tail -n 60 $(AIRFLOW_HOME)/demo-run.log; exit 1)
-	@grep -E "^cloud_" $(AIRFLOW_HOME)/demo-run.log
+	@grep -E "^(cloud_|cost_rollups)" $(AIRFLOW_HOME)/demo-run.log
 	$(BIN)/cloudcost summary --org $(DEMO_ORG)
 	@echo "Export status of $(DEMO_INCOMPLETE), planted incomplete (the sensors wait for it; not loaded):"
 	@$(BIN)/cloudcost status --org $(DEMO_ORG) --from $(DEMO_INCOMPLETE) --to $(DEMO_INCOMPLETE); test $$? -eq 1

@@ -99,6 +99,14 @@ def cmd_demo_credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_history(args: argparse.Namespace) -> int:
+    from cloudcost.demo.history import load_history
+
+    for line in load_history(args.org, _days(args.from_day, args.to_day)):
+        print(line)
+    return 0
+
+
 def cmd_demo_run(args: argparse.Namespace) -> int:
     from cloudcost.config import load_org_by_slug
     from cloudcost.demo.run import run_days
@@ -157,7 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="demo data and demo runs").add_subparsers(dest="action", required=True)
     generate = demo.add_parser("generate", help="write realistic exports for an org into data/landing/")
     run = demo.add_parser("run", help="run a billing DAG through Airflow for each day of a range")
-    for sub in (generate, run):
+    history = demo.add_parser(
+        "history", help="load a range through the DAGs' stage functions in-process (fast baseline for the demo)"
+    )
+    history.set_defaults(func=cmd_demo_history)
+    for sub in (generate, run, history):
         sub.add_argument("--org", default="demo")
         sub.add_argument("--from", dest="from_day", type=_day, required=True)
         sub.add_argument("--to", dest="to_day", type=_day, required=True)
@@ -184,11 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--org", default="demo")
     summary.set_defaults(func=cmd_summary)
 
+    from cloudcost.export.cli import add_export_command
+    from cloudcost.report.cli import add_report_command
     from cloudcost.validate.cli import add_validate_command
     from cloudcost.vault.cli import add_vault_commands
 
     add_vault_commands(commands)
     add_validate_command(commands)
+    add_export_command(commands)
+    add_report_command(commands)
     creds = demo.add_parser("credentials", help="store a random demo credential per enabled provider (vault)")
     creds.add_argument("--org", default="demo")
     creds.set_defaults(func=cmd_demo_credentials)

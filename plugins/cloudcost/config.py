@@ -13,6 +13,7 @@ records as an import error for that file). A bad org file breaks the DAGs of the
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -163,6 +164,39 @@ class Attribution(_Strict):
 DIMENSIONS = ("department", "team", "environment", "cost_center")
 
 
+class Budget(_Strict):
+    """A monthly budget for a team (or ``*``: the whole org), judged on every evaluation."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    team: str = Field(default="*", min_length=1, max_length=128, description="lower-case team, or * for the org")
+    amount: Decimal = Field(gt=0)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    period: Literal["monthly"] = "monthly"
+    basis: Literal["EffectiveCost", "BilledCost"] = "EffectiveCost"
+    warn_at: Decimal = Field(default=Decimal("0.8"), gt=0, description="WARNING when the forecast reaches this share")
+    critical_at: Decimal = Field(default=Decimal("1.0"), gt=0, description="CRITICAL when actual spend reaches it")
+
+
+class AnomalySettings(_Strict):
+    """Daily cost per team and ServiceCategory against its trailing baseline."""
+
+    threshold_sigma: Decimal = Field(default=Decimal("2.5"), gt=0)
+    baseline_days: int = Field(default=14, ge=3, le=90)
+    min_baseline_days: int = Field(default=7, ge=2, le=90)
+    min_cost: Decimal = Field(default=Decimal("1"), ge=0, description="days cheaper than this are never anomalies")
+    team_thresholds: dict[str, Decimal] = Field(default_factory=dict, description="per-team threshold_sigma")
+
+
+class Notifier(_Strict):
+    type: Literal["log", "webhook"]
+    url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+
+
+class AlertSettings(_Strict):
+    suppress_hours: float = Field(default=24, ge=0, le=24 * 31, description="no second notice of an alert within")
+    notifiers: list[Notifier] = Field(default_factory=lambda: [Notifier(type="log")])
+
+
 class OrgConfig(_Strict):
     """``configs/orgs/<org>.yml``."""
 
@@ -171,6 +205,9 @@ class OrgConfig(_Strict):
     environment: Literal["prod", "dev", "test"] = "prod"
     providers: dict[Provider, OrgProvider] = Field(default_factory=dict)
     attribution: Attribution = Field(default_factory=Attribution)
+    budgets: list[Budget] = Field(default_factory=list)
+    anomalies: AnomalySettings = Field(default_factory=AnomalySettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @property
     def dataset(self) -> str:

@@ -17,8 +17,9 @@ DOC = """
 
 Per org and UTC billing day: waits until every provider the org enables has a converted and checked load of
 the day (`<org>_prod.load_state`), then replaces the day's slice of `daily_cost_by_team` and
-`untagged_tag_keys`. If a load is still missing when the gate times out, `wait_for_loads` fails naming each
-missing provider and day, and nothing is refreshed. Set **org_slug** to run one org.
+`untagged_tag_keys`, then evaluates budgets and anomalies (`budget_status`, `anomalies`, `alerts`). If a load
+is still missing when the gate times out, `wait_for_loads` fails naming each missing provider and day, and
+nothing is refreshed. Set **org_slug** to run one org.
 """
 
 
@@ -79,6 +80,19 @@ def build_rollups_dag() -> DAG:
             days = billing_days(context["data_interval_start"], context["data_interval_end"])
             return [refresh_rollups(open_warehouse(), org, day, refreshed_at).as_dict() for day in days]
 
+        @task
+        def evaluate(org_slug: str, **context: Any) -> list[dict]:
+            """Budgets, anomalies and alerts on the refreshed rollups (never on a day that was not refreshed)."""
+            from cloudcost.billing_window import billing_days
+            from cloudcost.config import load_org_by_slug
+            from cloudcost.evaluation.evaluate import evaluate_day
+            from cloudcost.warehouse import open_warehouse
+
+            org = load_org_by_slug(org_slug)
+            now = datetime.now(UTC)  # when alerts were raised; what is judged is the data interval's day
+            days = billing_days(context["data_interval_start"], context["data_interval_end"])
+            return [evaluate_day(open_warehouse(), org, day, now).as_dict() for day in days]
+
         @task_group(group_id="org")
         def per_org(org_slug: str) -> None:
             gate = LoadsCompleteSensor(
@@ -88,7 +102,7 @@ def build_rollups_dag() -> DAG:
                 poke_interval=config.gate.poke_interval_seconds,
                 timeout=config.gate.timeout_hours * 3600,
             )
-            gate >> refresh(org_slug)
+            gate >> refresh(org_slug) >> evaluate(org_slug)
 
         per_org.expand(org_slug=select_orgs())
 

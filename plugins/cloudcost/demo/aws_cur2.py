@@ -481,6 +481,19 @@ def _daily_extras(day: date, rows: list[dict], rng: random.Random) -> Iterator[d
             yield tax
 
 
+SPIKE_DAY = 3  # the planted anomaly: on the 3rd of each month a runaway batch job of team ml
+
+
+def _spike(day: date) -> Iterator[dict]:
+    """125,000 x 1K tokens of Bedrock ($375.00) for team ml on one day: far above its trailing baseline."""
+    bedrock = next(s for s in SERVICES if s.code == "AmazonBedrock")
+    burst = Service(**{**bedrock.__dict__, "daily": (1250, 1250)})
+    job = Resource(
+        burst, ACCOUNTS[2], "bedrock-batch-demo-runaway", {"user:team": "ml", "user:env": "prod"}, Decimal(100), ""
+    )
+    return _usage_rows(day, job, random.Random(0))
+
+
 def rows_for_day(seed: int, day: date, partial: bool = False) -> list[dict]:
     """The day's line items; ``partial``: only the hourly usage exported so far (no daily lines yet)."""
     rng = random.Random(f"{seed}-{day.isoformat()}")
@@ -488,6 +501,8 @@ def rows_for_day(seed: int, day: date, partial: bool = False) -> list[dict]:
     rows: list[dict] = []
     for resource in _resources(seed):
         rows.extend(_usage_rows(day, resource, rng, hours))
+    if day.day == SPIKE_DAY and not partial:
+        rows.extend(_spike(day))
     if not partial:
         rows.extend(_daily_extras(day, rows, rng))
     for index, row in enumerate(rows):

@@ -1,0 +1,226 @@
+"""Evaluate an org's budgets and anomalies for one billing day, write what was found, raise the alerts.
+
+Runs after the day's rollups were refreshed (the cost_rollups DAG's ``evaluate`` task): an evaluation never
+reads a rollup that was not refreshed, and its failure never touches ingestion. Re-running a day replaces
+its budget_status and anomalies slices; an alert is raised once per alert_key and notified at most once per
+suppression window; budget alerts of the month that no longer hold are resolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from cloudcost.config import OrgConfig
+from cloudcost.evaluation.anomalies import judge
+from cloudcost.evaluation.forecast import TRAILING_DAYS, forecast_month, month_bounds
+from cloudcost.evaluation.notifiers import Notify, build_notifiers
+from cloudcost.identifiers import qualified
+from cloudcost.schemas import load_table_schema
+from cloudcost.warehouse.base import SliceKey
+from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+
+BASIS_COLUMN = {"EffectiveCost": "effective_cost", "BilledCost": "billed_cost"}
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    day: str
+    budgets: dict[str, str]  # budget -> status
+    anomalies: list[str]  # team/service_category
+    alerts_raised: int
+    alerts_notified: int
+    alerts_resolved: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _daily(session: DuckDBSession, org: OrgConfig, column: str, start: date, end: date, team: str) -> dict:
+    where = "" if team == "*" else " and team = ?"
+    rows = session.fetchall(
+        f"select charge_day, sum({column}) from {qualified(org.dataset, 'daily_cost_by_team')} "
+        f"where charge_day between ? and ?{where} group by 1",
+        [start, end, *([] if team == "*" else [team])],
+    )
+    return {day: Decimal(value) for day, value in rows}
+
+
+def budget_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetime) -> list[dict]:
+    """One budget_status row per configured budget, as of ``day``."""
+    start, end = month_bounds(day)
+    rows = []
+    for budget in org.budgets:
+        series = _daily(session, org, BASIS_COLUMN[budget.basis], day - timedelta(days=TRAILING_DAYS), day, budget.team)
+        actual, forecast = forecast_month(series, day)
+        status = "OK"
+        if actual >= budget.critical_at * budget.amount:
+            status = "CRITICAL"
+        elif forecast >= budget.warn_at * budget.amount:
+            status = "WARNING"
+        rows.append(
+            {
+                "as_of_day": day,
+                "budget": budget.name,
+                "team": budget.team,
+                "period_start": start,
+                "period_end": end,
+                "basis": budget.basis,
+                "currency": budget.currency,
+                "amount": budget.amount,
+                "actual_to_date": actual,
+                "forecast": forecast,
+                "status": status,
+                "evaluated_at": now,
+            }
+        )
+    return rows
+
+
+def anomaly_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetime) -> list[dict]:
+    """Flagged (team, ServiceCategory) costs of ``day`` against their trailing baselines."""
+    settings = org.anomalies
+    table = qualified(org.dataset, "daily_cost_by_team")
+    first = day - timedelta(days=settings.baseline_days * 3)
+    complete = [
+        d
+        for (d,) in session.fetchall(
+            f"select distinct charge_day from {table} where charge_day between ? and ?", [first, day]
+        )
+    ]
+    if day not in complete:
+        return []  # the day's rollup was not refreshed: never judge an incomplete day
+    series: dict[tuple[str, str], dict[date, Decimal]] = {}
+    for d, team, category, cost in session.fetchall(
+        f"select charge_day, team, service_category, sum(effective_cost) from {table} "
+        "where charge_day between ? and ? group by all",
+        [first, day],
+    ):
+        series.setdefault((team, category), {})[d] = Decimal(cost)
+    rows = []
+    for (team, category), costs in sorted(series.items()):
+        threshold = settings.team_thresholds.get(team, settings.threshold_sigma)
+        found = judge(costs, day, complete, settings.baseline_days, settings.min_baseline_days)
+        if found is None or found.cost < settings.min_cost or not found.is_anomaly(threshold):
+            continue
+        rows.append(
+            {
+                "charge_day": day,
+                "team": team,
+                "service_category": category,
+                "cost": found.cost,
+                "baseline_mean": found.mean,
+                "baseline_stddev": found.stddev,
+                "z_score": found.z_score,
+                "threshold": threshold,
+                "baseline_days": found.baseline_days,
+                "evaluated_at": now,
+            }
+        )
+    return rows
+
+
+def _alerts_for(budgets: list[dict], anomalies: list[dict]) -> list[dict]:
+    alerts = []
+    for row in budgets:
+        if row["status"] == "OK":
+            continue
+        critical = row["status"] == "CRITICAL"
+        value, threshold = (row["actual_to_date"], row["amount"]) if critical else (row["forecast"], row["amount"])
+        measure = "spent" if critical else "forecast"
+        alerts.append(
+            {
+                "alert_key": f"budget:{row['budget']}:{row['period_start']}:{row['status']}",
+                "kind": "budget",
+                "severity": row["status"],
+                "subject": row["budget"],
+                "charge_day": row["as_of_day"],
+                "message": (
+                    f"budget {row['budget']} ({row['team']}): {measure} {value:.2f} {row['currency']} of "
+                    f"{row['amount']:.2f} for {row['period_start']:%Y-%m} as of {row['as_of_day']}"
+                ),
+                "value": value,
+                "threshold": threshold,
+            }
+        )
+    for row in anomalies:
+        subject = f"{row['team']}/{row['service_category']}"
+        alerts.append(
+            {
+                "alert_key": f"anomaly:{subject}:{row['charge_day']}",
+                "kind": "anomaly",
+                "severity": "WARNING",
+                "subject": subject,
+                "charge_day": row["charge_day"],
+                "message": (
+                    f"{subject} cost {row['cost']:.2f} on {row['charge_day']} is {row['z_score']:.1f} sigma from "
+                    f"its {row['baseline_days']}-day baseline (mean {row['baseline_mean']:.2f})"
+                ),
+                "value": row["cost"],
+                "threshold": row["threshold"],
+            }
+        )
+    return alerts
+
+
+def _insert(session: DuckDBSession, table: str, rows: list[dict]) -> None:
+    for row in rows:
+        columns = list(row)
+        session.execute(
+            f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+            list(row.values()),
+        )
+
+
+def evaluate_day(
+    warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime, notifiers: list[Notify] | None = None
+) -> EvaluationResult:
+    """Write the day's budget_status and anomalies, raise new alerts, notify, resolve stale budget alerts."""
+    notify = build_notifiers(org.alerts.notifiers) if notifiers is None else notifiers
+    names = ("budget_status", "anomalies", "alerts")
+    with warehouse.session() as session:
+        for name in names:
+            warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
+        alerts_table = qualified(org.dataset, "alerts")
+        with warehouse.transaction(session):
+            budgets = budget_rows(session, org, day, now)
+            anomalies = anomaly_rows(session, org, day, now)
+            warehouse.delete_slice(session, SliceKey.of(org.dataset, "budget_status", as_of_day=day))
+            warehouse.delete_slice(session, SliceKey.of(org.dataset, "anomalies", charge_day=day))
+            _insert(session, qualified(org.dataset, "budget_status"), budgets)
+            _insert(session, qualified(org.dataset, "anomalies"), anomalies)
+            raised = _alerts_for(budgets, anomalies)
+            known = {k for (k,) in session.fetchall(f"select alert_key from {alerts_table}")}
+            new = [a | {"raised_at": now} for a in raised if a["alert_key"] not in known]
+            _insert(session, alerts_table, new)
+            keys = [a["alert_key"] for a in raised]
+            start, _ = month_bounds(day)
+            resolved = session.fetchall(
+                f"update {alerts_table} set resolved_at = ? where kind = 'budget' and resolved_at is null "
+                "and charge_day between ? and ? and not list_contains(?, alert_key) returning alert_key",
+                [now, start, day, keys],
+            )
+            cutoff = now - timedelta(hours=org.alerts.suppress_hours)
+            due = session.fetchall(
+                f"select alert_key, kind, severity, subject, charge_day, message from {alerts_table} "
+                "where list_contains(?, alert_key) and resolved_at is null "
+                "and (notified_at is null or notified_at < ?) order by alert_key",
+                [keys, cutoff],
+            )
+    notified = 0
+    for key, kind, severity, subject, charge_day, message in due:
+        alert = {"key": key, "kind": kind, "severity": severity, "subject": subject, "day": str(charge_day)}
+        for send in notify:
+            send(org.slug, alert | {"message": message})
+        notified += 1
+        with warehouse.session() as session:
+            session.execute(f"update {alerts_table} set notified_at = ? where alert_key = ?", [now, key])
+    return EvaluationResult(
+        str(day),
+        {row["budget"]: row["status"] for row in budgets},
+        [f"{row['team']}/{row['service_category']}" for row in anomalies],
+        len(new),
+        notified,
+        len(resolved),
+    )
