@@ -91,6 +91,13 @@ class RawFormat(_Strict):
     reconcile: Reconcile
 
 
+class Restatements(_Strict):
+    """Late data: each run re-checks the slices already loaded in a trailing window and reloads those whose
+    source version (AWS execution id, Azure run ids, GCP export_time watermark, OCI report set) changed."""
+
+    recheck_months: int = Field(default=1, ge=0, le=12, description="0: off; 1: this and the previous month")
+
+
 class BillingConfig(_Strict):
     """``configs/cloud/<provider>/cost/billing.yml``."""
 
@@ -98,6 +105,7 @@ class BillingConfig(_Strict):
     description: str
     dag: DagSettings
     completeness: Completeness
+    restatements: Restatements = Field(default_factory=Restatements)
     formats: dict[Identifier, RawFormat] = Field(min_length=1)
 
     @property

@@ -121,6 +121,14 @@ def build_billing_dag(provider: str) -> DAG:
             runs = _run_context(org_slug, provider, context)
             return [run_record(run, land, chk) for run, land, chk in zip(runs, landed, checked, strict=True)]
 
+        @task
+        def recheck_window(org_slug: str, **context: Any) -> list[dict]:
+            """Late data: reload the already-loaded days of the trailing window whose source version changed."""
+            from cloudcost.pipeline.stages import run_recheck
+
+            runs = _run_context(org_slug, provider, context)
+            return run_recheck(min(runs, key=lambda run: run.billing_day))
+
         @task_group(group_id="org")
         def per_org(org_slug: str) -> None:
             wait = ExportCompleteSensor(
@@ -134,7 +142,7 @@ def build_billing_dag(provider: str) -> DAG:
             landed = land_raw(org_slug)
             checked = check(org_slug)
             wait >> landed >> convert_to_focus(org_slug) >> checked
-            record(org_slug, landed, checked)
+            record(org_slug, landed, checked) >> recheck_window(org_slug)
 
         per_org.expand(org_slug=select_orgs())
 

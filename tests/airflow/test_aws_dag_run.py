@@ -132,6 +132,7 @@ def test_failed_load_fails_the_run_and_stops_downstream(airflow_home: Path, data
     assert states["org.convert_to_focus"] == "upstream_failed"
     assert states["org.check"] == "upstream_failed"
     assert states["org.record"] == "upstream_failed"
+    assert states["org.recheck_window"] == "upstream_failed"
     connection = duckdb.connect(str(warehouse_path()), read_only=True)
     try:
         raw_rows = connection.execute("select count(*) from demo_prod.cloud_aws_billing_raw_daily").fetchone()[0]

@@ -73,13 +73,20 @@ def test_dags_follow_policy(dagbag: DagBag) -> None:
 
 def test_stages_run_in_order_and_sensor_fails_not_skips(dagbag: DagBag) -> None:
     dag = dagbag.dags["cloud_aws_cost_billing"]
-    chain = ["org.wait_for_export", "org.land_raw", "org.convert_to_focus", "org.check", "org.record"]
+    chain = [
+        "org.wait_for_export",
+        "org.land_raw",
+        "org.convert_to_focus",
+        "org.check",
+        "org.record",
+        "org.recheck_window",
+    ]
     for upstream, downstream in itertools.pairwise(chain):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     sensor = dag.get_task("org.wait_for_export")
     assert sensor.soft_fail is False
     assert sensor.mode == "reschedule"
-    assert [t.task_id for t in dag.tasks if not t.downstream_task_ids] == ["org.record"]
+    assert [t.task_id for t in dag.tasks if not t.downstream_task_ids] == ["org.recheck_window"]
 
 
 def test_org_param_offers_configured_orgs(dagbag: DagBag) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import logging
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
 from cloudcost.pipeline.run_context import RunContext
@@ -10,6 +12,8 @@ from cloudcost.schemas import load_table_schema
 from cloudcost.sources.base import ExportStatus
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
+
+log = logging.getLogger(__name__)
 
 
 def _format(config: BillingConfig, org: OrgConfig, provider: str):
@@ -119,3 +123,59 @@ def run_record(run: RunContext, landed: dict, checked: dict) -> dict:
     org = load_org_by_slug(run.org)
     fmt_name = org.providers[run.provider].export.format  # type: ignore[index]
     return record_load(open_warehouse(), org.dataset, run, fmt_name, landed, checked)
+
+
+def recheck_window(first_day: date, months: int) -> list[date]:
+    """The days before ``first_day`` back to the first of the month ``months`` months earlier."""
+    start = first_day.replace(day=1)
+    for _ in range(months):
+        start = (start - timedelta(days=1)).replace(day=1)
+    return [start + timedelta(days=i) for i in range((first_day - start).days)]
+
+
+def loaded_versions(org_slug: str, provider: str, days: list[date]) -> dict[date, str | None]:
+    """The source version of each day's last succeeded load (days never loaded are absent)."""
+    from cloudcost.identifiers import qualified
+
+    if not days:
+        return {}
+    org = load_org_by_slug(org_slug)
+    with open_warehouse().session() as session:
+        if not session.fetchall(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = 'load_state'",
+            [org.dataset],
+        ):
+            return {}
+        rows = session.fetchall(
+            f"select billing_day, source_version from {qualified(org.dataset, 'load_state')} "
+            "where provider = ? and status = 'succeeded' and billing_day between ? and ?",
+            [provider, min(days), max(days)],
+        )
+    return dict(rows)
+
+
+def run_recheck(run: RunContext) -> list[dict]:
+    """Reload each already-loaded day of the trailing window whose export changed since (a restated AWS
+    month, a re-run Azure export, GCP rows whose export_time moved, new OCI correction reports): the whole
+    slice is replaced, then its rollups if they exist (behind the same gate)."""
+    from cloudcost.rollups.gate import RollupGateClosed
+    from cloudcost.rollups.refresh import refresh_rollups
+
+    config = load_billing_config(run.provider)
+    window = recheck_window(run.billing_day, config.restatements.recheck_months)
+    reloaded = []
+    for day, version in sorted(loaded_versions(run.org, run.provider, window).items()):
+        status = export_status(run.org, run.provider, day)
+        if not status.complete or status.version == version:
+            continue
+        again = replace(run, billing_day=day)
+        landed = run_land_raw(again)
+        run_convert_to_focus(again)
+        record = run_record(again, landed, run_checks(again))
+        log.info("restatement %s/%s %s: source version %s -> %s", run.org, run.provider, day, version, status.version)
+        try:
+            refresh_rollups(open_warehouse(), load_org_by_slug(run.org), day, run.ingested_at)
+        except RollupGateClosed as closed:
+            log.info("rollups of %s not refreshed yet: %s", day, closed)
+        reloaded.append({"billing_day": str(day), "from_version": version, "to_version": record["source_version"]})
+    return reloaded
