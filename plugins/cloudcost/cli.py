@@ -138,6 +138,34 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if incomplete else 0
 
 
+def cmd_suggestions(args: argparse.Namespace) -> int:
+    """List open attribution suggestions, or record a decision on one."""
+    from datetime import UTC, datetime
+
+    from cloudcost.config import load_org_by_slug
+    from cloudcost.evaluation.suggestions import acceptance_rate, decide
+    from cloudcost.identifiers import qualified
+    from cloudcost.warehouse import open_warehouse
+
+    org, warehouse = load_org_by_slug(args.org), open_warehouse()
+    if args.accept or args.reject:
+        decide(warehouse, org, args.accept or args.reject, bool(args.accept), datetime.now(UTC))
+        print(f"suggestion {args.accept or args.reject} {'accepted' if args.accept else 'rejected'}")
+        return 0
+    with warehouse.session() as session:
+        rows = session.fetchall(
+            f"select suggestion_id, provider, resource_id, effective_cost, suggested_team, confidence "
+            f"from {qualified(org.dataset, 'attribution_suggestions')} where status = 'open' "
+            "order by effective_cost desc limit ?",
+            [args.limit],
+        )
+    for sid, provider, resource, cost, team, confidence in rows:
+        print(f"{sid}  {provider:<5}  {cost:>12.2f}  {team:<12}  {confidence:.2f}  {resource}")
+    rate = acceptance_rate(warehouse, org)
+    print(f"acceptance rate: {'n/a (no decision yet)' if rate is None else f'{rate:.0%}'}")
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from cloudcost.summary import summarize
 
@@ -191,6 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--from", dest="from_day", type=_day, required=True)
     status.add_argument("--to", dest="to_day", type=_day, required=True)
     status.set_defaults(func=cmd_status)
+
+    suggestions = commands.add_parser("suggestions", help="attribution suggestions for untagged spend")
+    suggestions.add_argument("--org", default="demo")
+    suggestions.add_argument("--limit", type=_positive, default=20)
+    decision = suggestions.add_mutually_exclusive_group()
+    decision.add_argument("--accept", metavar="ID", help="record that the suggestion was applied")
+    decision.add_argument("--reject", metavar="ID", help="record that the suggestion was wrong")
+    suggestions.set_defaults(func=cmd_suggestions)
 
     summary = commands.add_parser("summary", help="rows and cost that landed, and the raw vs FOCUS reconciliation")
     summary.add_argument("--org", default="demo")

@@ -86,12 +86,15 @@ def build_rollups_dag() -> DAG:
             from cloudcost.billing_window import billing_days
             from cloudcost.config import load_org_by_slug
             from cloudcost.evaluation.evaluate import evaluate_day
+            from cloudcost.evaluation.suggestions import sweep
             from cloudcost.warehouse import open_warehouse
 
             org = load_org_by_slug(org_slug)
             now = datetime.now(UTC)  # when alerts were raised; what is judged is the data interval's day
             days = billing_days(context["data_interval_start"], context["data_interval_end"])
-            return [evaluate_day(open_warehouse(), org, day, now).as_dict() for day in days]
+            results = [evaluate_day(open_warehouse(), org, day, now).as_dict() for day in days]
+            suggested = sweep(open_warehouse(), org, max(days), now)  # the nightly correlation sweep
+            return [result | {"open_suggestions": len(suggested)} for result in results]
 
         @task_group(group_id="org")
         def per_org(org_slug: str) -> None:

@@ -12,6 +12,8 @@ select
     BilledCost                                              as billed_cost,
     EffectiveCost                                           as effective_cost,
     ResourceId                                              as resource_id,
+    ResourceName                                            as resource_name,
+    SubAccountId                                            as sub_account_id,
     CommitmentDiscountStatus                                as commitment_status,
     tag_list,
     coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {

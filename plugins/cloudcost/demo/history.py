@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from cloudcost.config import load_org_by_slug
 from cloudcost.evaluation.evaluate import evaluate_day
+from cloudcost.evaluation.suggestions import sweep
 from cloudcost.pipeline.stages import (
     export_status,
     make_run_context,
@@ -44,6 +45,7 @@ def load_history(org_slug: str, days: list[date]) -> list[str]:
             run_record(run, landed, run_checks(run))
         rolled = refresh_rollups(open_warehouse(), org, day, now)
         evaluated = evaluate_day(open_warehouse(), org, day, now)
+        sweep(open_warehouse(), org, day, now)
         lines.append(
             f"history {day}: {', '.join(providers)} loaded; rollup {rolled.rows} rows, "
             f"EffectiveCost {rolled.effective_cost}; anomalies {len(evaluated.anomalies)}"
