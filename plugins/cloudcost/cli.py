@@ -166,6 +166,19 @@ def cmd_suggestions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from cloudcost.config import load_org_by_slug
+    from cloudcost.health import format_health, org_health
+    from cloudcost.warehouse import open_warehouse
+
+    now = datetime.now(UTC)
+    org = load_org_by_slug(args.org)
+    print(format_health(org, org_health(open_warehouse(), org, args.to_day or now.date(), args.days, now)))
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     from cloudcost.summary import summarize
 
@@ -227,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     decision.add_argument("--accept", metavar="ID", help="record that the suggestion was applied")
     decision.add_argument("--reject", metavar="ID", help="record that the suggestion was wrong")
     suggestions.set_defaults(func=cmd_suggestions)
+
+    health = commands.add_parser("health", help="untagged %, pipeline success, alert false positives, acceptance")
+    health.add_argument("--org", default="demo")
+    health.add_argument("--to", dest="to_day", type=_day, default=None, help="last day (default: today, UTC)")
+    health.add_argument("--days", type=_positive, default=30)
+    health.set_defaults(func=cmd_health)
 
     summary = commands.add_parser("summary", help="rows and cost that landed, and the raw vs FOCUS reconciliation")
     summary.add_argument("--org", default="demo")

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import subprocess
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -112,6 +112,11 @@ def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir:
     again_count, again_billed, again_lineage = focus_slice(DAY)
     assert (again_count, again_billed) == (count, billed), "re-running a day replaces its slice exactly"
     assert {row[2] for row in again_lineage} == {run_id_of(second.stdout + second.stderr)}
+
+    from cloudcost.health import airflow_run_counts  # the health figure reads these runs from Airflow's DB
+
+    succeeded, finished = airflow_run_counts(datetime(2000, 1, 1, tzinfo=UTC))
+    assert succeeded >= 2 and finished >= succeeded
 
 
 def test_failed_load_fails_the_run_and_stops_downstream(airflow_home: Path, data_dir: Path, config_dir: Path) -> None:
