@@ -55,10 +55,16 @@ azurite:
 	@test -x .cache/azurite/node_modules/.bin/azurite-blob || npm install --silent --prefix .cache/azurite \
 		--no-audit --no-fund azurite@3.35.0
 
+# Debian's chromium (headless) and the page's font for the report's browser test; installed only when missing.
+.PHONY: chromium
+chromium:
+	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
+		|| (apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core)
+
 lint: install
 	$(BIN)/ruff check .
 
-test: install validator azurite
+test: install validator azurite chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
