@@ -13,6 +13,7 @@ DEMO_TO ?= 2026-11-03
 DEMO_INCOMPLETE = $(shell date -u -d "$(DEMO_TO) + 1 day" +%F)
 DEMO_HISTORY_FROM ?= 2026-10-25
 DEMO_HISTORY_TO = $(shell date -u -d "$(DEMO_FROM) - 1 day" +%F)
+DEMO_REPORT ?= data/demo-report.html
 export AIRFLOW_HOME
 export UV_PYTHON_DOWNLOADS := never
 
@@ -45,6 +46,7 @@ demo: airflow-home
 	$(BIN)/cloudcost summary --org $(DEMO_ORG)
 	@echo "Export status of $(DEMO_INCOMPLETE), planted incomplete (the sensors wait for it; not loaded):"
 	@$(BIN)/cloudcost status --org $(DEMO_ORG) --from $(DEMO_INCOMPLETE) --to $(DEMO_INCOMPLETE); test $$? -eq 1
+	$(BIN)/cloudcost report --org $(DEMO_ORG) --from $(DEMO_FROM) --to $(DEMO_TO) --html $(DEMO_REPORT)
 
 # The FinOps Foundation's focus-validator needs Python >= 3.12 and pyarrow < 22: its own venv, used as a tool.
 validator: install
