@@ -116,7 +116,7 @@ def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir:
     from cloudcost.health import airflow_run_counts  # the health figure reads these runs from Airflow's DB
 
     succeeded, finished = airflow_run_counts(datetime(2000, 1, 1, tzinfo=UTC))
-    assert succeeded >= 2 and finished >= succeeded
+    assert succeeded >= 1 and finished >= succeeded  # `dags test` of the same day reuses its DagRun row
 
 
 def test_failed_load_fails_the_run_and_stops_downstream(airflow_home: Path, data_dir: Path, config_dir: Path) -> None:
