@@ -74,5 +74,14 @@ test: install validator azurite chromium
 lock: install
 	$(BIN)/uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header
 
+# Benchmarks (bench/, results in BENCHMARKS.md): `bench` is the full run (about an hour, 10 M rows);
+# `bench-quick` runs the same harness once on tiny exports (under two minutes; CI runs it as its own step).
+.PHONY: bench bench-quick
+bench: install
+	$(BIN)/python bench/bench.py full
+
+bench-quick: install
+	$(BIN)/python bench/bench.py quick
+
 clean:
 	rm -rf $(VENV) .venv-validator .cache .airflow data .pytest_cache .ruff_cache
