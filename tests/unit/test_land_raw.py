@@ -229,3 +229,15 @@ def test_wrong_encoding_names_file(delivery: Path) -> None:
     with pytest.raises(UnreadableExportFile, match=r"demo-cur2-00001\.csv\.gz.*invalid UTF-?8"):
         _land(run_id="bad")
     assert _raw_rows() == before
+
+
+def test_export_that_declares_itself_incomplete_is_not_ready(data_dir: Path) -> None:
+    """A FOCUS data generator's completion-status column other than 'Complete' keeps the sensor waiting."""
+    rows = [_row("a", "1.0") | {"x_DatasetCompletionStatus": "Complete"}]
+    rows.append(_row("b", "2.0") | {"x_DatasetCompletionStatus": "Incomplete"})
+    write_cur2_delivery(landing_dir("demo", "aws"), rows, "2026-11")
+    status = open_export(load_org_by_slug("demo"), "aws").status(DAY)
+    assert not status.complete
+    assert "column x_DatasetCompletionStatus says 'Incomplete', not 'Complete'" in status.reason
+    write_cur2_delivery(landing_dir("demo", "aws"), [rows[0], rows[0] | {"identity_line_item_id": "b"}], "2026-11")
+    assert open_export(load_org_by_slug("demo"), "aws").status(DAY).complete

@@ -20,7 +20,13 @@ from datetime import date
 
 from cloudcost.sources.base import BadExport, ExportBatch, ExportNotReady, ExportStatus
 from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.streaming import day_closed, modified_at, require_complete, stream_objects
+from cloudcost.sources.streaming import (
+    day_closed,
+    declared_incomplete,
+    modified_at,
+    require_complete,
+    stream_objects,
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ class AwsDataExport:
                 f"{manifest.key} lists {len(missing)} data file(s) not present yet, first: {missing[0]}",
                 manifest.execution_id,
             )
+        if reason := declared_incomplete(self.store, manifest.data_files):
+            return ExportStatus(False, reason, manifest.execution_id)
         delivered, due = modified_at(self.store, manifest.key), day_closed(day, self.lag_hours)
         if delivered is not None and delivered < due:
             return ExportStatus(

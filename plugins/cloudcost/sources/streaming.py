@@ -52,3 +52,20 @@ def latest_value(
             moment = parse(value)
             latest = moment if latest is None or moment > latest else latest
     return latest
+
+
+COMPLETION_COLUMNS = ("x_DatasetCompletionStatus", "DatasetCompletionStatus")
+
+
+def declared_incomplete(store: ObjectStore, keys: Iterable[str]) -> str | None:
+    """Why the export says of itself that it is not complete, or None: a completion-status column
+    (``x_DatasetCompletionStatus``, as FOCUS data generators add it) whose value is not ``Complete``."""
+    for item in stream_objects(store, keys, list(COMPLETION_COLUMNS)):
+        for column in COMPLETION_COLUMNS:
+            if column not in item.batch.schema.names:
+                continue
+            values = pc.unique(item.batch.column(column).cast("string")).to_pylist()
+            bad = sorted({str(v) for v in values if v is None or str(v).strip().lower() != "complete"})
+            if bad:
+                return f"{item.source_object}: column {column} says {', '.join(repr(v) for v in bad)}, not 'Complete'"
+    return None
