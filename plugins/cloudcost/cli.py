@@ -251,12 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--org", default="demo")
     summary.set_defaults(func=cmd_summary)
 
+    from cloudcost.export.cli import add_export_command
     from cloudcost.report.cli import add_report_command
     from cloudcost.validate.cli import add_validate_command
     from cloudcost.vault.cli import add_vault_commands
 
     add_vault_commands(commands)
     add_validate_command(commands)
+    add_export_command(commands)
     add_report_command(commands)
     creds = demo.add_parser("credentials", help="store a random demo credential per enabled provider (vault)")
     creds.add_argument("--org", default="demo")

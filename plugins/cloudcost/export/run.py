@@ -1,0 +1,307 @@
+"""Export an org's FOCUS 1.3 rows for billing days A..B to one file, with a sidecar, and record the run's metrics.
+
+Rows stream from DuckDB as Arrow record batches straight into the writer, typed for Parquet and as exact text
+(formatted by DuckDB) for CSV and JSON. Row counts, charge period and exact sums for the sidecar come from one
+aggregate over the same rows, in the same session, and the rows written are checked against its count. The file
+is written under a temporary name and renamed when complete: a failed export leaves no half file behind.
+
+The sidecar ``<file>.metadata.json`` carries the FOCUS metadata a consumer needs without opening the file
+(FocusVersion, DataGenerator, DataGeneratorVersion, a SchemaId and ColumnDefinition as the FOCUS metadata
+section names them), plus row counts, exact sums per provider and currency, the billing days and charge period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from cloudcost.config import load_org_by_slug
+from cloudcost.export import DATA_GENERATOR, FOCUS_VERSION
+from cloudcost.export.metrics import Metric, export_freshness, new_run_id, record_metrics
+from cloudcost.export.pulumicost import exact_text, load_mapping, rfc3339
+from cloudcost.export.writers import EXTENSIONS, FORMATS, open_writer
+from cloudcost.identifiers import qualified
+from cloudcost.paths import data_dir
+from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, focus_schema, quote_column
+from cloudcost.validate.export import arrow_schema
+from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+
+BATCH_ROWS = 50_000
+MONEY = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+SIDECAR_SUFFIX = ".metadata.json"
+_FOCUS_TYPES = {"string": "String", "decimal": "Decimal", "timestamp": "Date/Time", "json": "JSON", "date": "Date"}
+
+
+class ExportError(RuntimeError):
+    """Nothing can be exported (no FOCUS table, a FOCUS column missing, bad arguments)."""
+
+
+def generator_version() -> str:
+    """cloudcost's package version: the FOCUS DataGeneratorVersion."""
+    try:
+        return metadata.version("cloudcost")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def default_path(org: str, fmt: str, first_day: date, last_day: date) -> Path:
+    """``data/exports/<org>/focus-1.3_<org>_<from>_<to>.<ext>``."""
+    return data_dir() / "exports" / org / f"focus-{FOCUS_VERSION}_{org}_{first_day}_{last_day}.{EXTENSIONS[fmt]}"
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+@dataclass
+class ExportStats:
+    """Counts, charge period and exact sums of the exported rows, per provider and billing currency."""
+
+    rows: int = 0
+    rows_by_provider: Counter = field(default_factory=Counter)
+    sums: dict[str, dict[str, dict[str, Decimal]]] = field(default_factory=dict)
+    charge_start: datetime | None = None
+    charge_end: datetime | None = None
+
+    @classmethod
+    def measure(cls, session: DuckDBSession, table: str, condition: str, params: list[Any]) -> ExportStats:
+        """The figures, summed exactly by DuckDB over the rows the export selects. The export's session holds
+        the warehouse's write lock, so no load can change those rows between this query and the export's."""
+        stats = cls()
+        for provider, currency, rows, start, end, *sums in session.fetchall(
+            f"select x_cloud_provider, BillingCurrency, count(*), min(ChargePeriodStart), max(ChargePeriodEnd), "
+            f"{', '.join(f'sum({quote_column(m)})' for m in MONEY)} from {table} where {condition} "
+            "group by all order by all",
+            params,
+        ):
+            stats.rows += rows
+            stats.rows_by_provider[provider] += rows
+            stats.sums.setdefault(provider, {})[currency] = dict(zip(MONEY, sums, strict=True))
+            stats.charge_start = start if stats.charge_start is None else min(stats.charge_start, start)
+            stats.charge_end = end if stats.charge_end is None else max(stats.charge_end, end)
+        return stats
+
+    def totals(self) -> dict[str, dict[str, str]]:
+        """Sums per billing currency over all providers, as exact text."""
+        out: dict[str, dict[str, Decimal]] = {}
+        for by_currency in self.sums.values():
+            for currency, sums in by_currency.items():
+                total = out.setdefault(currency, {m: Decimal(0) for m in MONEY})
+                for money in MONEY:
+                    total[money] += sums[money]
+        return {c: {m: exact_text(v) for m, v in s.items()} for c, s in sorted(out.items())}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    sidecar: Path
+    format: str
+    run: str
+    rows: int
+    columns: list[str]
+    metrics: list[Metric]
+
+
+def _select(column: Column, as_text: bool) -> str:
+    """The column as the writer wants it: typed for Parquet; for CSV and JSON, exact text made by DuckDB
+    (decimals without exponent, timestamps RFC 3339 with Z and fractions only when present)."""
+    ref = quote_column(column.name)
+    if column.type == "json" or (as_text and column.type in ("decimal", "date")):
+        return f"cast({ref} as varchar) as {ref}"
+    if as_text and column.type == "timestamp":
+        return f"regexp_replace(strftime({ref}, '%Y-%m-%dT%H:%M:%S.%fZ'), '\\.000000Z$', 'Z') as {ref}"
+    return ref
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _focus_metadata(columns: list[Column], fmt: str, created_at: str) -> dict[str, Any]:
+    """The FOCUS metadata objects; the SchemaId is a UUID derived from the structure, so it changes with it."""
+    definitions = []
+    for column in columns:
+        definition: dict[str, Any] = {"ColumnName": column.name, "DataType": _FOCUS_TYPES[column.type]}
+        if column.type == "decimal":
+            definition |= {"NumericPrecision": DECIMAL_PRECISION, "NumberScale": DECIMAL_SCALE}
+        if column.type in ("string", "json"):
+            definition["StringEncoding"] = "UTF-8"
+        definitions.append(definition)
+    structure = json.dumps([fmt, FOCUS_VERSION, generator_version(), definitions], sort_keys=True)
+    return {
+        "DataGenerator": {"DataGenerator": DATA_GENERATOR},
+        "Schema": [
+            {
+                "SchemaId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cloudcost:focus-export:{structure}")),
+                "FocusVersion": FOCUS_VERSION,
+                "DataGeneratorVersion": generator_version(),
+                "CreationDate": created_at,
+                "ColumnDefinition": definitions,
+            }
+        ],
+    }
+
+
+def _columns(session: DuckDBSession, dataset: str, include_custom: bool) -> list[Column]:
+    """The FOCUS table's columns to export, in schema order; every FOCUS column must be there."""
+    schema = focus_schema()
+    table = qualified(dataset, schema.table)
+    present = {
+        name
+        for (name,) in session.fetchall(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [dataset, schema.table],
+        )
+    }
+    if not present:
+        raise ExportError(f"{table} does not exist: no FOCUS rows have been loaded for this org")
+    missing = [c.name for c in schema.columns if not c.name.startswith("x_") and c.name not in present]
+    if missing:
+        raise ExportError(f"{table} lacks FOCUS columns {missing}: run a pipeline stage to migrate it")
+    return [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
+
+
+def _write(
+    session: DuckDBSession, fmt: str, path: Path, columns: list[Column], rows_of: str, params: list[Any], meta: dict
+) -> int:
+    """Stream ``select <columns> from <rows_of>`` into ``path`` (via ``<path>.partial``, renamed when complete)."""
+    as_text = fmt != "parquet"
+    if as_text:
+        target = pa.schema([pa.field(c.name, pa.string()) for c in columns])
+    else:
+        target = arrow_schema(columns).with_metadata(meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    sql = f"select {', '.join(_select(c, as_text) for c in columns)} from {rows_of}"
+    writer = open_writer(fmt, partial, target)
+    rows = 0
+    try:
+        for batch in session.connection.sql(sql, params=params).to_arrow_reader(BATCH_ROWS):
+            writer.write(pa.Table.from_batches([batch]).cast(target))
+            rows += batch.num_rows
+    except BaseException:
+        writer.close()
+        partial.unlink(missing_ok=True)
+        raise
+    writer.close()
+    os.replace(partial, path)
+    return rows
+
+
+def _write_text(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def export_org(
+    org_slug: str,
+    fmt: str,
+    first_day: date,
+    last_day: date,
+    *,
+    path: Path | None = None,
+    providers: list[str] | None = None,
+    include_custom: bool = True,
+    now: datetime | None = None,
+) -> ExportResult:
+    """Write billing days ``first_day..last_day`` of the org's FOCUS table as ``fmt``, its sidecar, and metrics."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if last_day < first_day:
+        raise ExportError(f"--to {last_day} is before --from {first_day}")
+    now = now or datetime.now(UTC)
+    run = new_run_id("export", now)
+    org = load_org_by_slug(org_slug)
+    table = qualified(org.dataset, focus_schema().table)
+    path = path or default_path(org.slug, fmt, first_day, last_day)
+    mapping = load_mapping() if fmt == "json" else None  # a broken mapping fails before any file is opened
+    where, params = ["x_ingestion_date between ? and ?"], [first_day, last_day]
+    if providers:
+        where.append(f"x_cloud_provider in ({', '.join('?' for _ in providers)})")
+        params += providers
+    condition = " and ".join(where)
+    warehouse = DuckDBWarehouse.from_environment()
+    with warehouse.session() as session:
+        columns = _columns(session, org.dataset, include_custom)
+        stats = ExportStats.measure(session, table, condition, params)
+        meta = {
+            "focus_version": FOCUS_VERSION,
+            "data_generator": DATA_GENERATOR,
+            "data_generator_version": generator_version(),
+            "org": org.slug,
+            "billing_day_from": first_day.isoformat(),
+            "billing_day_to": last_day.isoformat(),
+        }
+        rows = _write(session, fmt, path, columns, f"{table} where {condition}", params, meta)
+        if rows != stats.rows:  # cannot happen while the session holds the lock; never publish a wrong sidecar
+            raise ExportError(f"{table} changed during the export: {rows} rows written, {stats.rows} counted")
+
+        created_at = rfc3339(datetime.now(UTC))
+        focus_columns = [c.name for c in columns if not c.name.startswith("x_")]
+        sidecar: dict[str, Any] = {
+            **{k: v for k, v in meta.items() if not k.startswith("billing_day")},
+            "file": path.name,
+            "format": fmt,
+            "bytes": path.stat().st_size,
+            "sha256": _sha256(path),
+            "billing_days": {"from": first_day.isoformat(), "to": last_day.isoformat()},
+            "providers": providers or sorted(stats.rows_by_provider),
+            "charge_period": {
+                "start": rfc3339(stats.charge_start) if stats.charge_start else None,
+                "end": rfc3339(stats.charge_end) if stats.charge_end else None,
+            },
+            "rows": stats.rows,
+            "rows_by_provider": dict(sorted(stats.rows_by_provider.items())),
+            "columns_present": [c.name for c in columns],
+            "focus_columns_present": len(focus_columns),
+            "sums": stats.totals(),
+            "sums_by_provider": {
+                p: {c: {m: exact_text(v) for m, v in s.items()} for c, s in sorted(by.items())}
+                for p, by in sorted(stats.sums.items())
+            },
+            "created_at": created_at,
+            "run": run,
+            "focus_metadata": _focus_metadata(columns, fmt, created_at),
+        }
+        if mapping is not None:
+            sidecar["record"] = {
+                "message": mapping.source.message,
+                "repository": mapping.source.repository,
+                "proto_files": [f.model_dump() for f in mapping.source.files],
+                "encoding": "JSON Lines; proto3 JSON with the proto field names, every field present",
+            }
+        _write_text(sidecar_path(path), json.dumps(sidecar, indent=2) + "\n")
+
+        dimensions = {
+            "format": fmt,
+            "from": first_day.isoformat(),
+            "to": last_day.isoformat(),
+            "file": str(path),
+            "providers": sidecar["providers"],
+        }
+        every_focus_column = sum(1 for c in focus_schema().columns if not c.name.startswith("x_"))
+        metrics = [
+            Metric("focus_rows_exported", Decimal(rows), dimensions),
+            Metric("focus_columns_present", Decimal(len(focus_columns)), {**dimensions, "of": every_focus_column}),
+            Metric("focus_version_supported", Decimal(FOCUS_VERSION), {"focus_version": FOCUS_VERSION}),
+            *export_freshness(session, org.dataset, first_day, last_day, providers),
+        ]
+        record_metrics(warehouse, session, org.dataset, run, metrics, now)
+    return ExportResult(path, sidecar_path(path), fmt, run, rows, [c.name for c in columns], metrics)
