@@ -457,7 +457,10 @@ def run_parse(profile: Profile, work: Path) -> dict:
     for dag_file in files:
         if dag_file.name.startswith("_"):
             continue
-        timings, walls = parse_samples(str(dag_file.relative_to(REPO)), profile.parse_samples, env)
+        try:
+            timings, walls = parse_samples(str(dag_file.relative_to(REPO)), profile.parse_samples, env)
+        except subprocess.CalledProcessError as exc:
+            raise BenchFailed(f"parsing {dag_file.name} failed:\n{exc.stderr[-2000:]}") from exc
         result[dag_file.name] = {"dagbag_ms": next(iter(timings.values()), []), "process_s": walls}
     return result
 
@@ -623,6 +626,8 @@ def report(profile: Profile, meta: dict, exports: dict, results: dict) -> str:
         ]
     if results.get("skipped"):
         lines += ["", "## Not run (memory guard)", ""] + [f"- {line}" for line in results["skipped"]]
+    if results.get("errors"):
+        lines += ["", "## Failed", ""] + [f"- {line.splitlines()[0]}" for line in results["errors"]]
     return "\n".join(lines) + "\n"
 
 
@@ -663,17 +668,29 @@ def main() -> int:
     exports = generate(list(specs.values()), work)
     for key, info in exports.items():
         say(log, f"export {key}: {info['raw_rows']:,} raw rows")
-    results: dict = {"cases": {}, "skipped": []}
+    results: dict = {"cases": {}, "skipped": [], "errors": [], "reread": [], "days": [], "parse": {}}
+
+    def attempt(what: str, step, *args):  # a failed part is reported and the bench goes on with the next
+        try:
+            return step(*args)
+        except BenchFailed as exc:
+            results["errors"].append(f"{what}: {exc}")
+            say(log, f"FAILED {what}: {exc}")
+            return None
+
     for case in profile.cases:
         by_mode: dict[str, list[Sample]] = {}
-        for sample in run_case(case, work, exports[case.spec.key], log, results["skipped"]):
+        for sample in (
+            attempt(case.spec.key, run_case, case, work, exports[case.spec.key], log, results["skipped"]) or []
+        ):
             by_mode.setdefault(sample.mode, []).append(sample)
-        results["cases"][case.spec.key] = by_mode
-    results["reread"] = run_reread(profile, work, exports, log)
-    results["days"] = run_days(profile, work, exports, log, results["skipped"])
-    results["parse"] = run_parse(profile, work)
+        if by_mode:
+            results["cases"][case.spec.key] = by_mode
+    results["reread"] = attempt("re-read", run_reread, profile, work, exports, log) or []
+    results["days"] = attempt("daily runs", run_days, profile, work, exports, log, results["skipped"]) or []
+    results["parse"] = attempt("parse time", run_parse, profile, work) or {}
     if profile.airflow is not None:
-        results["airflow"] = run_airflow(profile, work, exports, log)
+        results["airflow"] = attempt("airflow", run_airflow, profile, work, exports, log)
     meta |= {"load_after": load(), "total_s": time.perf_counter() - started}
     meta["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = report(profile, meta, exports, results)
@@ -690,11 +707,12 @@ def main() -> int:
         "samples": [asdict(s) for s in every],
         "parse": results["parse"],
         "skipped": results["skipped"],
+        "errors": results["errors"],
         "log": log,
     }
     (out_dir / f"{profile.name}-{stamp}.json").write_text(json.dumps(raw, indent=1, default=str))
     print(f"written: {out_dir / profile.name}-{stamp}.md (+ .json)", file=sys.stderr)
-    failed = [f"{s.label} {s.mode}: {s.check}" for s in every if s.check != "ok"]
+    failed = [f"{s.label} {s.mode}: {s.check}" for s in every if s.check != "ok"] + results["errors"]
     if failed:
         print("OUTPUT CHECK FAILED:\n" + "\n".join(failed), file=sys.stderr)
         return 1
