@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     decision.add_argument("--reject", metavar="ID", help="record that the suggestion was wrong")
     suggestions.set_defaults(func=cmd_suggestions)
 
-    health = commands.add_parser("health", help="untagged %, pipeline success, alert false positives, acceptance")
+    health = commands.add_parser("health", help="untagged %%, pipeline success, alert false positives, acceptance")
     health.add_argument("--org", default="demo")
     health.add_argument("--to", dest="to_day", type=_day, default=None, help="last day (default: today, UTC)")
     health.add_argument("--days", type=_positive, default=30)

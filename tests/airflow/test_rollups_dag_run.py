@@ -1,0 +1,94 @@
+"""cost_rollups through Airflow (`airflow dags test`): the gate fails naming what is missing, then refreshes.
+
+The loads are made with the billing DAGs' stage functions (their own DAG runs are tested elsewhere); the
+rollup DAG itself runs in Airflow against the session's SQLite metadata database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from cloudcost.cli import main
+from cloudcost.paths import warehouse_path
+from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw, run_record
+from tests.conftest import VENV_BIN
+
+pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("demo_credentials")]
+DAY = date(2026, 11, 1)
+
+
+def _dags_test(conf: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(VENV_BIN / "airflow"), "dags", "test", "cost_rollups", DAY.isoformat(), "-c", json.dumps(conf)],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _states(airflow_home: Path, output: str) -> dict[str, str]:
+    line = next(line for line in output.splitlines() if "DagRun Finished" in line)
+    run_id = line.split("run_id=", 1)[1].split(",", 1)[0]
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        rows = db.execute(
+            "select task_id, state from task_instance where dag_id = 'cost_rollups' and run_id = ?", (run_id,)
+        ).fetchall()
+    return dict(rows)
+
+
+@pytest.fixture
+def quick_gate(config_dir: Path) -> None:
+    """The gate pokes every 5 s and gives up after ~4 s, so a closed gate fails at once."""
+    path = config_dir / "rollups.yml"
+    config = yaml.safe_load(path.read_text())
+    config["gate"] = {"mode": "poke", "poke_interval_seconds": 5, "timeout_hours": 0.001}
+    config["dag"]["retries"] = 0
+    path.write_text(yaml.safe_dump(config))
+
+
+def test_closed_gate_fails_naming_each_missing_load_then_opens(
+    airflow_home: Path, data_dir: Path, quick_gate: None
+) -> None:
+    assert main(["demo", "generate", "--org", "demo", "--from", str(DAY), "--to", str(DAY)]) == 0
+    run = make_run_context("demo", "aws", DAY, "t", "cloud_aws_cost_billing", DAY, datetime.now(UTC))
+    run_record(run, run_land_raw(run), (run_convert_to_focus(run), run_checks(run))[1])
+
+    closed = _dags_test({"org_slug": "demo"})
+    output = closed.stdout + closed.stderr
+    assert closed.returncode != 0
+    for provider in ("gcp", "azure", "oci"):
+        assert f"{provider} 2026-11-01: no load recorded" in output
+    assert "aws 2026-11-01" not in output.split("loads missing", 1)[1].split("\n", 1)[0]
+    states = _states(airflow_home, output)
+    assert states["org.wait_for_loads"] == "failed"
+    assert states["org.refresh"] == states["org.evaluate"] == "upstream_failed"
+
+    for provider in ("gcp", "azure", "oci"):
+        run = make_run_context("demo", provider, DAY, "t", f"cloud_{provider}_cost_billing", DAY, datetime.now(UTC))
+        landed = run_land_raw(run)
+        run_convert_to_focus(run)
+        run_record(run, landed, run_checks(run))
+    opened = _dags_test({"org_slug": "demo"})
+    assert opened.returncode == 0, opened.stdout[-3000:] + opened.stderr[-3000:]
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        providers = connection.execute(
+            "select distinct provider from demo_prod.daily_cost_by_team where charge_day = ?", [DAY]
+        ).fetchall()
+        budgets = connection.execute(
+            "select count(*) from demo_prod.budget_status where as_of_day = ?", [DAY]
+        ).fetchone()[0]
+    finally:
+        connection.close()
+    assert {p for (p,) in providers} == {"aws", "gcp", "azure", "oci"}
+    assert budgets == 3  # the demo org's three budgets, evaluated
