@@ -129,11 +129,15 @@ class BillingConfig(_Strict):
 
 
 class ExportLocation(_Strict):
-    """Where an org's export lives: ``landing`` (the embedded default, ``data/landing/<org>/<provider>/``)
-    or, for AWS, ``s3://<bucket>`` read with the org's stored credential."""
+    """Where an org's export lives: ``landing`` (the embedded default, ``data/landing/<org>/<provider>/``),
+    for AWS ``s3://<bucket>``, for GCP ``bigquery://<project>.<dataset>`` (``name``: the export table), each
+    read with the org's stored credential."""
 
     format: Identifier
-    location: str = Field(default="landing", pattern=r"^(landing|s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])$")
+    location: str = Field(
+        default="landing",
+        pattern=r"^(landing|s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]|bigquery://[a-z][a-z0-9\-]{4,28}[a-z0-9]\.[A-Za-z_][A-Za-z0-9_]{0,127})$",
+    )
     endpoint_url: str | None = Field(
         default=None, pattern=r"^https?://[A-Za-z0-9.\-]+(:[0-9]+)?/?$", description="S3-compatible endpoint"
     )
@@ -242,6 +246,48 @@ class RollupsConfig(_Strict):
     description: str
     dag: DagSettings
     gate: RollupGate
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+class BigQuerySettings(_Strict):
+    """The BigQuery project that holds the org datasets, and the location they are created in."""
+
+    project: str = Field(pattern=r"^[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
+    location: str = Field(default="US", pattern=r"^[A-Za-z0-9\-]{2,40}$")
+
+
+class WarehouseConfig(_Strict):
+    """``configs/warehouse.yml`` (optional; without it the embedded DuckDB file is the warehouse)."""
+
+    warehouse: Literal["duckdb", "bigquery"] = "duckdb"
+    bigquery: BigQuerySettings | None = None
+
+
+def load_warehouse_config(root: Path | None = None) -> WarehouseConfig:
+    """``configs/warehouse.yml``; ``CLOUDCOST_WAREHOUSE_BACKEND`` overrides its ``warehouse`` key and
+    ``CLOUDCOST_BIGQUERY_PROJECT`` / ``CLOUDCOST_BIGQUERY_LOCATION`` its ``bigquery`` block."""
+    import os
+
+    path = (root or config_dir()) / "warehouse.yml"
+    data = _read_yaml(path) if path.is_file() else {}
+    data = dict(data) if isinstance(data, dict) else data
+    if isinstance(data, dict):
+        if os.environ.get("CLOUDCOST_WAREHOUSE_BACKEND"):
+            data["warehouse"] = os.environ["CLOUDCOST_WAREHOUSE_BACKEND"]
+        overrides = {
+            key: os.environ[env]
+            for key, env in (("project", "CLOUDCOST_BIGQUERY_PROJECT"), ("location", "CLOUDCOST_BIGQUERY_LOCATION"))
+            if os.environ.get(env)
+        }
+        if overrides:
+            data["bigquery"] = {**(data.get("bigquery") or {}), **overrides}
+    config = _validate(WarehouseConfig, path, data)
+    assert isinstance(config, WarehouseConfig)
+    if config.warehouse == "bigquery" and config.bigquery is None:
+        raise ConfigError(f"{path}: key 'bigquery': warehouse is bigquery but no bigquery.project is set")
+    return config
 
 
 # --------------------------------------------------------------------------- loading

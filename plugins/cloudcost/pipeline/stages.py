@@ -73,8 +73,11 @@ def run_land_raw(run: RunContext) -> dict:
     secret = default_vault().decrypt(run.org, run.provider, run.credential_id)
     fmt = _format(config, org, run.provider)
     schema = load_table_schema(fmt.schema_file)
+    warehouse = open_warehouse()
+    if warehouse.name == "bigquery":
+        from cloudcost.warehouse.bigquery_load import land_raw  # same stage, BigQuery's load path
     result = land_raw(
-        open_warehouse(),
+        warehouse,
         open_export(org, run.provider, secret.reveal()),
         schema,
         org.dataset,
@@ -94,7 +97,10 @@ def run_convert_to_focus(run: RunContext) -> dict:
 
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
     fmt = _format(config, org, run.provider)
-    return convert_to_focus(open_warehouse(), org.dataset, fmt.table, fmt.procedure, run).as_dict()
+    warehouse = open_warehouse()
+    if warehouse.name == "bigquery":
+        from cloudcost.warehouse.bigquery_load import convert_to_focus  # CALLs the stored procedure
+    return convert_to_focus(warehouse, org.dataset, fmt.table, fmt.procedure, run).as_dict()
 
 
 def run_checks(run: RunContext) -> dict:

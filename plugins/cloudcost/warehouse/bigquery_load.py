@@ -1,0 +1,299 @@
+"""``land_raw`` and ``convert_to_focus`` on BigQuery, with the signatures of the DuckDB stages.
+
+Landing: each export batch is typed by the very normalization SQL the DuckDB back end runs
+(``pipeline/normalize.py``), in an in-memory DuckDB on the worker, so a bad value fails with the same
+file/row/column message and BigQuery receives typed rows. The rows go to a Parquet file, one load job puts
+them in a staging table (expiring after a day), and one MERGE replaces the ``ingestion_date`` partition
+from it: a single DML statement, so the slice is swapped atomically or not at all.
+
+Converting: the org's ``sp_cloud_1_convert_to_focus`` stored procedure (translated from ``procedures/``,
+``warehouse/bigquery_ddl.py``) is created or replaced when its digest changed, the lookups it joins are
+loaded into ``cloudcost_ref``, and ``CALL`` runs the provider's branch: one MERGE of the (provider, day)
+slice of the FOCUS table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cloudcost.config import load_billing_config, load_org_by_slug
+from cloudcost.lookups import lookup_files
+from cloudcost.pipeline.convert_to_focus import ConvertResult
+from cloudcost.pipeline.land_raw import LandResult
+from cloudcost.pipeline.normalize import BATCH_VIEW, BadValue, check_required, diagnose, select_sql
+from cloudcost.pipeline.run_context import RunContext
+from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, TableSchema, focus_schema, quote_column
+from cloudcost.sources.base import BillingExport
+from cloudcost.warehouse.bigquery import BigQuerySession, BigQueryWarehouse
+from cloudcost.warehouse.bigquery_ddl import (
+    PROCEDURE,
+    REF_DATASET,
+    column_name,
+    convert_procedure,
+    enabled_formats,
+    procedure_digest,
+    procedure_lookups,
+    raw_schema,
+    replace_slice_merge,
+    table_ref,
+)
+from cloudcost.warehouse.duckdb import DuckDBSession
+
+log = logging.getLogger(__name__)
+
+_ARROW = {
+    "string": pa.string(),
+    "decimal": pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+    "json": pa.string(),  # staged as text, parsed into JSON by the MERGE
+    "int64": pa.int64(),
+    "bool": pa.bool_(),
+}
+_STAGING = {
+    "string": "STRING",
+    "decimal": "BIGNUMERIC",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "json": "STRING",
+    "int64": "INTEGER",
+    "bool": "BOOLEAN",
+}
+
+
+def arrow_schema(schema: TableSchema) -> pa.Schema:
+    """The typed rows of ``schema`` as Arrow (and so Parquet) types."""
+    return pa.schema([pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in schema.columns])
+
+
+def staging_fields(schema: TableSchema) -> list[Any]:
+    from google.cloud import bigquery
+
+    fields = []
+    for c in schema.columns:
+        extra = {"precision": DECIMAL_PRECISION, "scale": DECIMAL_SCALE} if c.type == "decimal" else {}
+        mode = "NULLABLE" if c.nullable else "REQUIRED"
+        fields.append(bigquery.SchemaField(c.name, _STAGING[c.type], mode=mode, **extra))
+    return fields
+
+
+def staging_select(staging: str, schema: TableSchema) -> str:
+    """The staged rows with JSON text parsed back into JSON (numbers kept as closely as JSON allows)."""
+    columns = [
+        f"PARSE_JSON({column_name(c.name)}, wide_number_mode => 'round') AS {column_name(c.name)}"
+        if c.type == "json"
+        else column_name(c.name)
+        for c in schema.columns
+    ]
+    return f"SELECT {', '.join(columns)} FROM {staging}"
+
+
+def land_merge(warehouse: BigQueryWarehouse, dataset: str, staging_table: str, schema: TableSchema) -> str:
+    """The MERGE that replaces the ``@billing_day`` partition of the raw table with the staged rows."""
+    return replace_slice_merge(
+        warehouse.table(dataset, schema.table),
+        staging_select(warehouse.table(dataset, staging_table), schema),
+        schema,
+        "T.ingestion_date = @billing_day",
+    )
+
+
+def _typed_batches(export: BillingExport, schema: TableSchema, run: RunContext, version: str | None):
+    """Each export batch typed by the DuckDB normalization SQL, as Arrow in the raw table's column order."""
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    target_schema = arrow_schema(schema)
+    try:
+        for item in export.iter_batches(run.billing_day, schema.column_names):
+            check_required(schema, item.batch.schema, item.source_object)
+            targets, select = select_sql(schema, item.batch.schema)
+            params = {
+                "billing_day": run.billing_day,
+                "ingestion_date": run.billing_day,
+                "x_pipeline_id": run.pipeline_id,
+                "x_credential_id": run.credential_id,
+                "x_run_id": run.run_id,
+                "x_ingested_at": run.ingested_at,
+                "x_pipeline_run_date": run.logical_date,
+                "x_source_object": item.source_object,
+                "x_source_version": version,
+            }
+            outer = ", ".join(
+                f"cast({quote_column(c.name)} as varchar) as {quote_column(c.name)}"
+                if c.type == "json"
+                else quote_column(c.name)
+                for c in schema.columns
+            )
+            inner_columns = ", ".join(quote_column(t) for t in targets)
+            sql = f"select {outer} from ({select}) as typed ({inner_columns})"
+            connection.register(BATCH_VIEW, pa.Table.from_batches([item.batch]))
+            try:
+                table = connection.execute(sql, params).fetch_arrow_table()
+            except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+                session = DuckDBSession(connection)
+                raise BadValue(
+                    diagnose(session, schema, item.batch.schema, item.source_object, item.row_offset)
+                ) from exc
+            finally:
+                connection.unregister(BATCH_VIEW)
+            yield item.source_object, table.cast(target_schema)
+    finally:
+        connection.close()
+
+
+def land_raw(
+    warehouse: BigQueryWarehouse,
+    export: BillingExport,
+    schema: TableSchema,
+    dataset: str,
+    run: RunContext,
+    billed_cost_column: str,
+    only_where: dict[str, str] | None = None,
+) -> LandResult:
+    """Replace the day's partition of the raw table with the export's rows: staging load, then one MERGE."""
+    from google.cloud import bigquery
+
+    day = run.billing_day
+    staging = f"_staging_{schema.table}_{day:%Y%m%d}_{hashlib.sha256(run.run_id.encode()).hexdigest()[:10]}"
+    objects: set[str] = set()
+    with warehouse.session() as session, tempfile.TemporaryDirectory(prefix="cloudcost-bq-") as tmp:
+        warehouse.ensure_table(session, dataset, schema)
+        status = export.status(day)
+        version = status.version
+        path = Path(tmp) / "rows.parquet"
+        with pq.ParquetWriter(path, arrow_schema(schema)) as writer:
+            for source_object, table in _typed_batches(export, schema, run, version):
+                objects.add(source_object)
+                writer.write_table(table)
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+            schema=staging_fields(schema),
+        )
+        staging_ref = f"{warehouse.project}.{dataset}.{staging}"
+        try:
+            with path.open("rb") as handle:
+                warehouse.client.load_table_from_file(
+                    handle, staging_ref, job_config=config, location=warehouse.location
+                ).result()
+            _expire_in_a_day(warehouse, session, dataset, staging)
+            replaced = _count(session, warehouse.table(dataset, schema.table), {"billing_day": day})
+            session.run(land_merge(warehouse, dataset, staging, schema), {"billing_day": day})
+        finally:
+            warehouse.client.delete_table(staging_ref, not_found_ok=True)
+        filters = sorted((only_where or {}).items())
+        where = "".join(f" AND {column_name(column)} = @f{i}" for i, (column, _) in enumerate(filters))
+        params: dict[str, Any] = {"billing_day": day, **{f"f{i}": value for i, (_, value) in enumerate(filters)}}
+        table = warehouse.table(dataset, schema.table)
+        billed = _one(
+            session,
+            f"SELECT COALESCE(SUM({column_name(billed_cost_column)}), 0) FROM {table} "
+            f"WHERE ingestion_date = @billing_day{where}",
+            params,
+        )
+        rows = _count(session, table, {"billing_day": day})
+    result = LandResult(int(rows), str(Decimal(billed)), replaced, len(objects), version)
+    log.info("land_raw (bigquery) %s/%s %s: %s", run.org, run.provider, day, result)
+    return result
+
+
+def _expire_in_a_day(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str, table: str) -> None:
+    """A staging table left behind by a killed worker deletes itself."""
+    session.run(
+        f"ALTER TABLE {warehouse.table(dataset, table)} "
+        "SET OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY))"
+    )
+
+
+def _one(session: BigQuerySession, sql: str, params: dict[str, Any]) -> Any:
+    rows = list(session.run(sql, params).result())
+    return rows[0][0] if rows else None
+
+
+def _count(session: BigQuerySession, table: str, params: dict[str, Any]) -> int:
+    return int(_one(session, f"SELECT COUNT(*) FROM {table} WHERE ingestion_date = @billing_day", params) or 0)
+
+
+# --------------------------------------------------------------------------- convert_to_focus
+
+
+def refresh_lookups(warehouse: BigQueryWarehouse, session: BigQuerySession, names: list[str]) -> None:
+    """(Re)load the named ``configs/lookups/*.csv`` into ``cloudcost_ref`` (all columns STRING, as in DuckDB)."""
+    from google.cloud import bigquery
+
+    files = lookup_files()
+    warehouse.ensure_dataset(session, REF_DATASET)
+    for name in names:
+        path = files[name]
+        header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.CSV,
+            skip_leading_rows=1,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            schema=[bigquery.SchemaField(column, "STRING") for column in header],
+        )
+        with path.open("rb") as handle:
+            warehouse.client.load_table_from_file(
+                handle, f"{warehouse.project}.{REF_DATASET}.{name}", job_config=config, location=warehouse.location
+            ).result()
+
+
+def ensure_procedure(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str, org_slug: str) -> str:
+    """Create or replace the org's convert procedure unless the stored one carries the same digest."""
+    from google.api_core.exceptions import NotFound
+
+    org = load_org_by_slug(org_slug)
+    formats = enabled_formats(org)
+    for _, _, fmt in formats:
+        warehouse.ensure_table(session, dataset, raw_schema(fmt))
+    sql = convert_procedure(warehouse.project, dataset, formats)
+    wanted = procedure_digest(sql)
+    try:
+        current = warehouse.client.get_routine(f"{warehouse.project}.{dataset}.{PROCEDURE}").description
+    except NotFound:
+        current = None
+    if current != wanted:
+        session.run(sql)
+    refresh_lookups(warehouse, session, sorted({n for _, _, fmt in formats for n in procedure_lookups(fmt)}))
+    return sql
+
+
+def convert_to_focus(
+    warehouse: BigQueryWarehouse, dataset: str, raw_table: str, procedure: str, run: RunContext
+) -> ConvertResult:
+    """CALL the org's ``sp_cloud_1_convert_to_focus`` for the run's provider, format and day."""
+    focus = focus_schema()
+    fmt_name = next(name for name, fmt in load_billing_config(run.provider).formats.items() if fmt.table == raw_table)
+    target = warehouse.table(dataset, focus.table)
+    params: dict[str, Any] = {"provider": run.provider, "billing_day": run.billing_day}
+    slice_sql = "WHERE x_cloud_provider = @provider AND x_ingestion_date = @billing_day"
+    with warehouse.session() as session:
+        warehouse.ensure_table(session, dataset, focus)
+        ensure_procedure(warehouse, session, dataset, run.org)
+        replaced = int(_one(session, f"SELECT COUNT(*) FROM {target} {slice_sql}", params) or 0)
+        session.run(
+            f"CALL {table_ref(warehouse.project, dataset, PROCEDURE)}(@provider, @source_format, @billing_day)",
+            {**params, "source_format": fmt_name},
+        )
+        rows = list(
+            session.run(
+                f"SELECT COUNT(*), COALESCE(SUM(BilledCost), 0), COALESCE(SUM(EffectiveCost), 0) FROM {target} "
+                f"{slice_sql}",
+                params,
+            ).result()
+        )
+    count, billed, effective = rows[0] if rows else (0, 0, 0)
+    result = ConvertResult(int(count), str(Decimal(billed)), str(Decimal(effective)), replaced)
+    log.info("convert_to_focus (bigquery) %s/%s %s: %s", run.org, run.provider, run.billing_day, result)
+    return result
