@@ -70,6 +70,8 @@ def open_export(org: OrgConfig, provider: str, secret: bytes | None = None) -> B
     export = entry.export
     if (provider, export.format) not in SUPPORTED:
         raise UnsupportedExport(f"org {org.slug}: no reader for {provider} export format {export.format!r}")
+    if export.location.startswith("bigquery://"):
+        return _bigquery_export(org, provider, secret)
     store = object_store_for(org, provider, secret)
     if provider == "azure":
         if not export.companion:
@@ -87,3 +89,17 @@ def open_export(org: OrgConfig, provider: str, secret: bytes | None = None) -> B
         return GcpBillingExportFiles(store, export.prefix, export.name, export.format, lag)
     lag = load_billing_config("aws").completeness.export_lag_hours
     return AwsDataExport(store, export.prefix, export.name, export.format, lag)
+
+
+def _bigquery_export(org: OrgConfig, provider: str, secret: bytes | None) -> BillingExport:
+    """GCP's detailed export table, queried with the org's service-account key."""
+    from cloudcost.sources.gcp_bigquery import GcpBigQueryExport, bigquery_client
+
+    export = org.providers[provider].export  # type: ignore[index]
+    if provider != "gcp":
+        raise UnsupportedExport(f"org {org.slug}, provider {provider}: bigquery:// locations are for gcp only")
+    if secret is None:
+        raise UnsupportedExport(f"org {org.slug}: a bigquery:// export location needs the org's gcp credential")
+    project, dataset = export.location[len("bigquery://") :].split(".", 1)
+    lag = load_billing_config("gcp").completeness.export_lag_hours
+    return GcpBigQueryExport(bigquery_client(secret, org.slug, project), org.slug, project, dataset, export.name, lag)
