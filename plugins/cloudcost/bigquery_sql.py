@@ -97,7 +97,10 @@ def duckdb_to_bigquery(
         raise TranslationError(f"{translator.where}: DuckDB SQL does not parse: {exc}") from exc
     tree = translator.rewrite(tree)
     translator.check(tree)
-    return tree.sql(dialect=_Dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+    try:
+        return tree.sql(dialect=_Dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as exc:
+        raise TranslationError(f"{translator.where}: sqlglot cannot write it for BigQuery: {exc}") from exc
 
 
 def parse_bigquery(sql: str) -> exp.Expression:
@@ -121,7 +124,8 @@ class _Translator:
         special = self._special(node)
         if special is not None:
             return special
-        for key, value in list(node.args.items()):
+        # CTEs first: a map column defined in one is recognised where a later part of the query uses it
+        for key, value in sorted(node.args.items(), key=lambda item: item[0] not in ("with", "with_")):
             if isinstance(value, exp.Expression):
                 node.set(key, self.rewrite(value))
             elif isinstance(value, list):

@@ -138,7 +138,7 @@ def _typed_batches(export: BillingExport, schema: TableSchema, run: RunContext, 
             sql = f"select {outer} from ({select}) as typed ({inner_columns})"
             connection.register(BATCH_VIEW, pa.Table.from_batches([item.batch]))
             try:
-                table = connection.execute(sql, params).fetch_arrow_table()
+                table = connection.sql(sql, params=params).to_arrow_table()
             except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
                 session = DuckDBSession(connection)
                 raise BadValue(

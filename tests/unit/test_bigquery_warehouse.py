@@ -1,0 +1,240 @@
+"""The BigQuery warehouse against a stub of google-cloud-bigquery's Client (tests/unit/bigquery_stub.py): the
+calls it makes, with which SQL and parameters. Every SQL statement it sends is also parsed as BigQuery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from google.cloud import bigquery
+
+from cloudcost.bigquery_sql import parse_bigquery
+from cloudcost.config import load_billing_config
+from cloudcost.pipeline.normalize import BadValue
+from cloudcost.pipeline.run_context import RunContext
+from cloudcost.schemas import load_table_schema
+from cloudcost.sources.base import ExportBatch, ExportStatus
+from cloudcost.warehouse import open_warehouse
+from cloudcost.warehouse.base import SliceKey
+from cloudcost.warehouse.bigquery import BigQueryWarehouse
+from cloudcost.warehouse.bigquery_load import convert_to_focus, land_raw
+from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
+from tests.unit.bigquery_stub import StubClient, StubJob
+
+DAY = date(2026, 11, 2)
+GCP = load_billing_config("gcp").formats["detailed"]
+RUN = RunContext(
+    "demo",
+    "gcp",
+    DAY,
+    "manual__secret-free-run",
+    "cloud_gcp_cost_billing",
+    DAY,
+    "gcp-demo-local",
+    datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+)
+
+
+def _warehouse(client: StubClient) -> BigQueryWarehouse:
+    return BigQueryWarehouse("my-project", "EU", client_factory=lambda: client)
+
+
+def _all_parse(client: StubClient) -> None:
+    for query in client.queries:
+        parse_bigquery(query.sql)
+
+
+def test_open_warehouse_follows_configuration(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert open_warehouse().name == "duckdb"
+    (config_dir / "warehouse.yml").write_text("warehouse: bigquery\nbigquery: {project: my-project, location: EU}\n")
+    warehouse = open_warehouse()
+    assert (warehouse.name, warehouse.project, warehouse.location) == ("bigquery", "my-project", "EU")
+    monkeypatch.setenv("CLOUDCOST_WAREHOUSE_BACKEND", "duckdb")
+    assert open_warehouse().name == "duckdb"
+
+
+def test_ensure_table_creates_dataset_and_partitioned_table_once() -> None:
+    client = StubClient()
+    warehouse, schema = _warehouse(client), load_table_schema(GCP.schema_file)
+    with warehouse.session() as session:
+        warehouse.ensure_table(session, "demo_prod", schema)
+        warehouse.ensure_table(session, "demo_prod", schema)
+    sqls = [q.sql for q in client.queries]
+    assert sqls[0] == "CREATE SCHEMA IF NOT EXISTS `my-project`.`demo_prod` OPTIONS (location = 'EU')"
+    assert sqls[1].startswith("CREATE TABLE IF NOT EXISTS `my-project`.`demo_prod`.`cloud_gcp_billing_raw_daily`")
+    assert len(sqls) == 2
+    _all_parse(client)
+
+
+def test_ensure_table_adds_nullable_columns_and_refuses_not_null_ones() -> None:
+    schema = load_table_schema(GCP.schema_file)
+    ref = "my-project.demo_prod.cloud_gcp_billing_raw_daily"
+    fields = [bigquery.SchemaField(c.name, "STRING") for c in schema.columns if c.name != "seller_name"]
+    client = StubClient(tables={ref: fields})
+    with _warehouse(client).session() as session:
+        _warehouse(client).ensure_table(session, "demo_prod", schema)
+    assert client.queries[-1].sql == (
+        "ALTER TABLE `my-project`.`demo_prod`.`cloud_gcp_billing_raw_daily` "
+        "ADD COLUMN IF NOT EXISTS `seller_name` STRING"
+    )
+    client = StubClient(tables={ref: [f for f in fields if f.name != "cost"]})
+    with pytest.raises(SchemaMigrationNeeded, match="cost"), _warehouse(client).session() as session:
+        _warehouse(client).ensure_table(session, "demo_prod", schema)
+
+
+def test_transaction_spans_one_session_and_rolls_back_on_error() -> None:
+    client = StubClient(lambda sql, config: StubJob(num_dml_affected_rows=7))
+    warehouse = _warehouse(client)
+    with warehouse.session() as session:
+        with warehouse.transaction(session):
+            deleted = warehouse.delete_slice(
+                session, SliceKey.of("demo_prod", "load_state", provider="gcp", billing_day=DAY)
+            )
+        with pytest.raises(RuntimeError), warehouse.transaction(session):
+            raise RuntimeError("boom")
+    sqls = [q.sql for q in client.queries]
+    assert deleted == 7
+    assert sqls == [
+        "BEGIN TRANSACTION",
+        "DELETE FROM `my-project`.`demo_prod`.`load_state` WHERE `billing_day` = @w0 AND `provider` = @w1",
+        "COMMIT TRANSACTION",
+        "BEGIN TRANSACTION",
+        "ROLLBACK TRANSACTION",
+        "CALL BQ.ABORT_SESSION()",
+    ]
+    assert client.queries[0].config.create_session
+    assert all(q.session == "session-1" for q in client.queries[1:])
+    assert client.queries[1].params == {"w0": DAY, "w1": "gcp"}
+    _all_parse(client)
+
+
+def test_session_translates_the_stages_duckdb_sql_and_binds_values() -> None:
+    client = StubClient(lambda sql, config: StubJob(rows=[(3,)]))
+    with _warehouse(client).session() as session:
+        rows = session.fetchall(
+            'select count(*) from "demo_prod"."load_state" where provider = ? and billing_day = $day', None
+        )
+        session.fetchall(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = 'load_state'",
+            ["demo_prod"],
+        )
+    assert rows == [(3,)]
+    assert client.queries[0].sql == (
+        "SELECT COUNT(*) FROM `demo_prod`.`load_state` WHERE provider = ? AND billing_day = @day"
+    )
+    assert "`my-project`.`region-eu`.INFORMATION_SCHEMA.TABLES" in client.queries[1].sql
+    assert client.queries[1].params == {None: "demo_prod"}
+
+
+class _Export:
+    """A BillingExport with one CSV-like batch of the detailed export (flattened headers, text values)."""
+
+    format = "detailed"
+
+    def __init__(self, cost: str = "1.23456789012") -> None:
+        self.batch = pa.RecordBatch.from_pylist(
+            [
+                {
+                    "billing_account_id": "01A2B3-C4D5E6-F7A8B9",
+                    "service.id": "6F81-5844-456A",
+                    "service.description": "Compute Engine",
+                    "usage_start_time": "2026-11-02T10:00:00Z",
+                    "usage_end_time": "2026-11-02T11:00:00Z",
+                    "export_time": "2026-11-03T08:00:00Z",
+                    "cost": cost,
+                    "currency": "USD",
+                    "invoice.month": "202611",
+                    "cost_type": "regular",
+                    "labels": '[{"key": "team", "value": "ml"}]',
+                }
+            ]
+        )
+
+    def status(self, day: date) -> ExportStatus:
+        return ExportStatus(True, "ok", "2026-11-03T08:00:00+00:00", ("bigquery://p.d.t",))
+
+    def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
+        yield ExportBatch("bigquery://billing-project.billing.gcp_billing_export_resource_v1_X", 0, self.batch)
+
+
+def test_land_raw_loads_typed_parquet_then_replaces_the_partition_in_one_merge() -> None:
+    def answer(sql: str, config) -> StubJob:
+        return StubJob(rows=[(Decimal("1.2345678901"),)] if "SUM(" in sql else [(1,)])
+
+    client = StubClient(answer)
+    schema = load_table_schema(GCP.schema_file)
+    result = land_raw(_warehouse(client), _Export(), schema, "demo_prod", RUN, "cost")
+    assert (result.rows, result.billed_cost, result.objects) == (1, "1.2345678901", 1)
+
+    ((destination, config, _),) = client.loads
+    assert destination.startswith("my-project.demo_prod._staging_cloud_gcp_billing_raw_daily_20261102_")
+    assert config.source_format == "PARQUET" and config.write_disposition == "WRITE_TRUNCATE"
+    staged = client.loaded_table()
+    assert staged.schema.field("cost").type == pa.decimal128(38, 10)
+    assert staged.schema.field("usage_start_time").type == pa.timestamp("us", tz="UTC")
+    row = staged.to_pylist()[0]
+    assert row["cost"] == Decimal("1.2345678901")  # rounded once, at landing, as in DuckDB
+    assert row["ingestion_date"] == DAY and row["x_run_id"] == RUN.run_id
+    assert row["labels"] == '[{"key": "team", "value": "ml"}]'
+
+    merge = next(q for q in client.queries if q.sql.startswith("MERGE"))
+    assert "WHEN NOT MATCHED BY SOURCE AND T.ingestion_date = @billing_day THEN DELETE" in merge.sql
+    assert "PARSE_JSON(`labels`, wide_number_mode => 'round')" in merge.sql
+    assert merge.params == {"billing_day": DAY}
+    assert client.deleted == [destination]
+    for query in client.queries:  # values travel as parameters, never inside the SQL text
+        assert "2026-11-02" not in query.sql and RUN.run_id not in query.sql
+    _all_parse(client)
+
+
+def test_land_raw_names_the_bad_value_and_loads_nothing() -> None:
+    client = StubClient()
+    with pytest.raises(BadValue, match="column 'cost'"):
+        land_raw(
+            _warehouse(client), _Export(cost="twelve"), load_table_schema(GCP.schema_file), "demo_prod", RUN, "cost"
+        )
+    assert client.loads == [] and not any(q.sql.startswith("MERGE") for q in client.queries)
+
+
+def test_convert_creates_the_procedure_loads_lookups_and_calls_it(config_dir: Path) -> None:
+    client = StubClient(lambda sql, config: StubJob(rows=[(4, Decimal("10.5"), Decimal("9.5"))]))
+    result = convert_to_focus(_warehouse(client), "demo_prod", GCP.table, GCP.procedure, RUN)
+    assert (result.rows, result.billed_cost, result.effective_cost) == (4, "10.5", "9.5")
+    create = next(q for q in client.queries if q.sql.startswith("CREATE OR REPLACE PROCEDURE"))
+    assert "`my-project`.`demo_prod`.`sp_cloud_1_convert_to_focus`" in create.sql
+    call = next(q for q in client.queries if q.sql.startswith("CALL"))
+    assert call.sql == (
+        "CALL `my-project`.`demo_prod`.`sp_cloud_1_convert_to_focus`(@provider, @source_format, @billing_day)"
+    )
+    assert call.params == {"provider": "gcp", "billing_day": DAY, "source_format": "detailed"}
+    loaded = sorted(destination for destination, _, _ in client.loads)
+    assert loaded == [
+        f"my-project.cloudcost_ref.{n}"
+        for n in (
+            "aws_pricing_units",
+            "aws_regions",
+            "aws_services",
+            "azure_pricing_units",
+            "azure_regions",
+            "azure_services",
+            "gcp_pricing_units",
+            "gcp_regions",
+            "gcp_services",
+            "oci_pricing_units",
+            "oci_regions",
+            "oci_services",
+        )
+    ]
+    _all_parse(client)
+
+    # the stored procedure carries the same digest: not replaced again
+    client.routines["my-project.demo_prod.sp_cloud_1_convert_to_focus"] = create.sql.split("description = '")[1].split(
+        "'"
+    )[0]
+    client.queries.clear()
+    convert_to_focus(_warehouse(client), "demo_prod", GCP.table, GCP.procedure, RUN)
+    assert not any(q.sql.startswith("CREATE OR REPLACE PROCEDURE") for q in client.queries)
