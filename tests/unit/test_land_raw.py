@@ -16,7 +16,9 @@ from cloudcost.paths import landing_dir, warehouse_path
 from cloudcost.pipeline.land_raw import land_raw
 from cloudcost.pipeline.normalize import BadValue, MissingColumn
 from cloudcost.schemas import load_table_schema
+from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.base import ExportNotReady
+from cloudcost.sources.object_store import LocalObjectStore
 from cloudcost.sources.readers import UnreadableExportFile
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
@@ -235,9 +237,11 @@ def test_export_that_declares_itself_incomplete_is_not_ready(data_dir: Path) -> 
     """A FOCUS data generator's completion-status column other than 'Complete' keeps the sensor waiting."""
     rows = [_row("a", "1.0") | {"x_DatasetCompletionStatus": "Complete"}]
     rows.append(_row("b", "2.0") | {"x_DatasetCompletionStatus": "Incomplete"})
-    write_cur2_delivery(landing_dir("demo", "aws"), rows, "2026-11")
-    status = open_export(load_org_by_slug("demo"), "aws").status(DAY)
+    landing = landing_dir("demo", "aws")
+    focus_export = AwsDataExport(LocalObjectStore(landing), "cur", "demo-cur2", "focus_1_2")  # AWS's FOCUS export
+    write_cur2_delivery(landing, rows, "2026-11")
+    status = focus_export.status(DAY)
     assert not status.complete
     assert "column x_DatasetCompletionStatus says 'Incomplete', not 'Complete'" in status.reason
-    write_cur2_delivery(landing_dir("demo", "aws"), [rows[0], rows[0] | {"identity_line_item_id": "b"}], "2026-11")
-    assert open_export(load_org_by_slug("demo"), "aws").status(DAY).complete
+    write_cur2_delivery(landing, [rows[0], rows[0] | {"identity_line_item_id": "b"}], "2026-11")
+    assert focus_export.status(DAY).complete

@@ -97,7 +97,9 @@ class AwsDataExport:
                 f"{manifest.key} lists {len(missing)} data file(s) not present yet, first: {missing[0]}",
                 manifest.execution_id,
             )
-        if reason := declared_incomplete(self.store, manifest.data_files):
+        # AWS's FOCUS export may say of itself that it is incomplete (a completion-status column); CUR 2.0 has
+        # no such column, so its files are not read here
+        if self.format == "focus_1_2" and (reason := declared_incomplete(self.store, manifest.data_files)):
             return ExportStatus(False, reason, manifest.execution_id)
         delivered, due = modified_at(self.store, manifest.key), day_closed(day, self.lag_hours)
         if delivered is not None and delivered < due:

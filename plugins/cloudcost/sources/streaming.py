@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from cloudcost.sources.base import ExportBatch, ExportNotReady, ExportStatus
 from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.readers import iter_batches
+from cloudcost.sources.readers import UnreadableExportFile, iter_batches
 
 
 def day_closed(day: date, lag_hours: float) -> datetime:
@@ -59,7 +59,15 @@ COMPLETION_COLUMNS = ("x_DatasetCompletionStatus", "DatasetCompletionStatus")
 
 def declared_incomplete(store: ObjectStore, keys: Iterable[str]) -> str | None:
     """Why the export says of itself that it is not complete, or None: a completion-status column
-    (``x_DatasetCompletionStatus``, as FOCUS data generators add it) whose value is not ``Complete``."""
+    (``x_DatasetCompletionStatus``, as FOCUS data generators add it) whose value is not ``Complete``.
+    A file that cannot be read is not judged here: loading it fails with an error that names it."""
+    try:
+        return _declared_incomplete(store, keys)
+    except UnreadableExportFile:
+        return None
+
+
+def _declared_incomplete(store: ObjectStore, keys: Iterable[str]) -> str | None:
     for item in stream_objects(store, keys, list(COMPLETION_COLUMNS)):
         for column in COMPLETION_COLUMNS:
             if column not in item.batch.schema.names:
