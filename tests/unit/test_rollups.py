@@ -25,12 +25,12 @@ def _resolve(tags: list[dict | None], attribution: Attribution | None = None) ->
     connection = duckdb.connect()
     connection.execute(
         "create table focus (x_ingestion_date date, x_cloud_provider varchar, ServiceCategory varchar, "
-        "BilledCost decimal(38, 10), EffectiveCost decimal(38, 10), ResourceId varchar, "
-        "CommitmentDiscountStatus varchar, Tags json)"
+        "BilledCost decimal(38, 10), EffectiveCost decimal(38, 10), ResourceId varchar, ResourceName varchar, "
+        "SubAccountId varchar, CommitmentDiscountStatus varchar, Tags json)"
     )
     for n, tag in enumerate(tags):
         connection.execute(
-            "insert into focus values (?, 'aws', 'Compute', 1, 1, ?, null, ?)",  # ResourceId keeps the order
+            "insert into focus values (?, 'aws', 'Compute', 1, 1, ?, null, null, null, ?)",  # ResourceId: order
             [DAY, str(n), None if tag is None else json.dumps(tag)],
         )
     org = load_org_by_slug("demo")
