@@ -130,13 +130,16 @@ class BillingConfig(_Strict):
 
 class ExportLocation(_Strict):
     """Where an org's export lives: ``landing`` (the embedded default, ``data/landing/<org>/<provider>/``),
-    for AWS ``s3://<bucket>``, for GCP ``bigquery://<project>.<dataset>`` (``name``: the export table), each
-    read with the org's stored credential."""
+    for AWS ``s3://<bucket>``, for GCP ``bigquery://<project>.<dataset>`` (``name``: the export table), for
+    Azure ``azure://<storage account>/<container>``, for OCI ``oci://<bucket>@<namespace>`` (the tenancy OCID
+    in namespace ``bling``), each read with the org's stored credential."""
 
     format: Identifier
     location: str = Field(
         default="landing",
-        pattern=r"^(landing|s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]|bigquery://[a-z][a-z0-9\-]{4,28}[a-z0-9]\.[A-Za-z_][A-Za-z0-9_]{0,127})$",
+        pattern=r"^(landing|s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]|bigquery://[a-z][a-z0-9\-]{4,28}[a-z0-9]\.[A-Za-z_][A-Za-z0-9_]{0,127}"
+        r"|azure://[a-z0-9]{3,24}/[a-z0-9](?:[a-z0-9\-]{1,61}[a-z0-9])?"
+        r"|oci://[A-Za-z0-9._\-]{1,256}@[a-z0-9]{1,64})$",
     )
     endpoint_url: str | None = Field(
         default=None, pattern=r"^https?://[A-Za-z0-9.\-]+(:[0-9]+)?/?$", description="S3-compatible endpoint"

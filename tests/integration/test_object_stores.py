@@ -763,3 +763,110 @@ def test_oci_missing_bucket_is_a_permanent_error(oci_client: object) -> None:
     assert "oci://ocid1.tenancy.oc1..someoneelse@bling" in str(listed.value)
     with pytest.raises(ObjectStoreAccessError, match="does not exist or these credentials may not read it"):
         store.exists("reports/cost/a.csv.gz")
+
+
+# ---- org files select these stores: a whole load through the registry, with the org's stored credential
+
+
+def _point_org_at(config_dir: Path, provider: str, location: str, endpoint_url: str | None = None) -> None:
+    import yaml
+
+    org_file = config_dir / "orgs" / "demo.yml"
+    org = yaml.safe_load(org_file.read_text())
+    org["providers"] = {provider: org["providers"][provider]}
+    org["providers"][provider]["export"]["location"] = location
+    if endpoint_url:
+        org["providers"][provider]["export"]["endpoint_url"] = endpoint_url
+    org_file.write_text(yaml.safe_dump(org))
+
+
+def _load_and_check(provider: str, day: date) -> dict:
+    from cloudcost.pipeline.stages import (
+        export_status,
+        make_run_context,
+        run_checks,
+        run_convert_to_focus,
+        run_land_raw,
+    )
+
+    assert export_status("demo", provider, day).complete
+    run = make_run_context("demo", provider, day, "t", f"cloud_{provider}_cost_billing", day, datetime.now(UTC))
+    landed = run_land_raw(run)
+    run_convert_to_focus(run)
+    assert run_checks(run)["mismatches"] == []
+    return landed
+
+
+def test_org_reads_its_azure_export_from_blob_storage(
+    azurite_endpoint: str, config_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """location azure://<account>/<container>: the registry builds the client from the stored connection string."""
+    from decimal import Decimal
+
+    from cloudcost.demo import azure_cost_details
+    from cloudcost.vault import default_vault
+
+    local = tmp_path / "azure"
+    azure_cost_details.write_exports(local, [DAY])
+    container = BlobServiceClient.from_connection_string(_connection_string(azurite_endpoint)).create_container(
+        "org-cost-exports"
+    )
+    for key, path in _files(local).items():
+        container.upload_blob(key, path.read_bytes())
+    _point_org_at(config_dir, "azure", f"azure://{AZURITE_ACCOUNT}/org-cost-exports")
+    credential = {"connection_string": _connection_string(azurite_endpoint)}
+    default_vault().add("demo", "azure", "azure-demo-local", json.dumps(credential).encode())
+    landed = _load_and_check("azure", DAY)
+    assert landed["objects"] == 2
+    expected = azure_cost_details.expected_billed_cost([DAY])
+    assert sum(expected.values()) == Decimal(landed["billed_cost"])
+
+
+def test_org_reads_its_oci_reports_from_object_storage(
+    oci_double: OciDouble, config_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """location oci://<tenancy OCID>@bling, against the recorded-response double (no OCI emulator exists);
+    the client is built from the stored API-key config."""
+    from decimal import Decimal
+
+    from cloudcost.demo import oci_cost_reports
+    from cloudcost.vault import default_vault
+
+    local = tmp_path / "oci"
+    oci_cost_reports.write_reports(local, [DAY], prefix="reports/cost-csv")
+    for key, path in _files(local).items():
+        oci_double.put(key, path.read_bytes())
+    _point_org_at(config_dir, "oci", f"oci://{TENANCY}@bling", oci_double.endpoint)
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    credential = {
+        "user": "ocid1.user.oc1..aaaaaaaacloudcosttestuser",
+        "fingerprint": "11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff",
+        "tenancy": TENANCY,
+        "region": "us-ashburn-1",
+        "key_content": pem,
+    }
+    default_vault().add("demo", "oci", "oci-demo-local", json.dumps(credential).encode())
+    landed = _load_and_check("oci", DAY)
+    assert landed["objects"] == 4
+    expected = oci_cost_reports.expected_billed_cost([DAY])[(oci_cost_reports.TENANCY, DAY)]
+    assert Decimal(landed["billed_cost"]) == expected
+
+
+def test_org_credential_that_lacks_keys_is_named_not_shown(config_dir: Path, data_dir: Path) -> None:
+    from cloudcost.config import load_org_by_slug
+    from cloudcost.sources.registry import UnsupportedExport, object_store_for
+
+    _point_org_at(config_dir, "oci", f"oci://{TENANCY}@bling")
+    with pytest.raises(UnsupportedExport, match="lacks fingerprint, key_content") as error:
+        object_store_for(
+            load_org_by_slug("demo"),
+            "oci",
+            json.dumps({"user": "u", "tenancy": "t", "region": "r", "extra": SECRET}).encode(),
+        )
+    assert SECRET not in str(error.value)

@@ -34,9 +34,68 @@ def object_store_for(org: OrgConfig, provider: str, secret: bytes | None = None)
         return LocalObjectStore(landing_dir(org.slug, provider))
     if export.location.startswith("s3://") and provider == "aws":
         return S3ObjectStore(export.location[len("s3://") :], _s3_client(org, secret, export.endpoint_url))
+    if export.location.startswith("azure://") and provider == "azure":
+        from cloudcost.sources.azure_store import AzureBlobObjectStore  # the SDKs load only when used
+
+        account, container = export.location[len("azure://") :].split("/", 1)
+        return AzureBlobObjectStore(_azure_container(org, secret, account, container, export.endpoint_url))
+    if export.location.startswith("oci://") and provider == "oci":
+        from cloudcost.sources.oci_store import OciObjectStore
+
+        bucket, namespace = export.location[len("oci://") :].rsplit("@", 1)
+        return OciObjectStore(_oci_client(org, secret, export.endpoint_url), namespace, bucket)
     raise UnsupportedExport(
         f"org {org.slug}, provider {provider}: export location {export.location!r} is not supported"
     )
+
+
+def _credential_json(org: OrgConfig, provider: str, secret: bytes | None) -> dict:
+    if secret is None:
+        raise UnsupportedExport(f"org {org.slug}: a cloud export location needs the org's {provider} credential")
+    try:
+        document = json.loads(secret)
+    except (ValueError, UnicodeDecodeError):
+        document = None
+    if not isinstance(document, dict):
+        raise UnsupportedExport(f"org {org.slug}: the stored {provider} credential is not a JSON object")
+    return document
+
+
+def _azure_container(
+    org: OrgConfig, secret: bytes | None, account: str, container: str, endpoint_url: str | None
+) -> object:
+    """A ContainerClient from the credential JSON: ``connection_string``, or ``sas_token`` (or
+    ``account_key``) for ``https://<account>.blob.core.windows.net`` (``endpoint_url`` overrides it)."""
+    from azure.storage.blob import ContainerClient
+
+    keys = _credential_json(org, "azure", secret)
+    if keys.get("connection_string"):
+        return ContainerClient.from_connection_string(keys["connection_string"], container)
+    credential = keys.get("sas_token") or keys.get("account_key")
+    if not credential:
+        raise UnsupportedExport(
+            f"org {org.slug}: the stored azure credential has none of connection_string, sas_token, account_key"
+        )
+    url = (endpoint_url or f"https://{account}.blob.core.windows.net").rstrip("/")
+    if keys.get("account_key"):
+        credential = {"account_name": account, "account_key": keys["account_key"]}
+    return ContainerClient(url, container, credential=credential)
+
+
+OCI_KEYS = ("user", "fingerprint", "tenancy", "region", "key_content")
+
+
+def _oci_client(org: OrgConfig, secret: bytes | None, endpoint_url: str | None) -> object:
+    """An ObjectStorageClient from the credential JSON: an OCI API-key config (user, fingerprint, tenancy,
+    region, key_content = the PEM private key). Errors name the missing key, never a value."""
+    import oci
+
+    config = _credential_json(org, "oci", secret)
+    missing = [key for key in OCI_KEYS if not config.get(key)]
+    if missing:
+        raise UnsupportedExport(f"org {org.slug}: the stored oci credential lacks {', '.join(missing)}")
+    kwargs = {"service_endpoint": endpoint_url} if endpoint_url else {}
+    return oci.object_storage.ObjectStorageClient({k: config[k] for k in OCI_KEYS}, **kwargs)
 
 
 def _s3_client(org: OrgConfig, secret: bytes | None, endpoint_url: str | None) -> object:
