@@ -28,10 +28,16 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
+# airflow.cfg keeps its generated JWT secret across rewrites; the provider API pools of the billing.yml files are
+# (re)imported when they change, so a scheduler started on this home runs the pooled tasks.
 airflow-home: install
 	@$(BIN)/cloudcost airflow-config --home $(AIRFLOW_HOME) > /dev/null
-	@test -f $(AIRFLOW_HOME)/airflow.db || $(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 \
-		|| (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+	@test -f $(AIRFLOW_HOME)/airflow.db || (rm -f $(AIRFLOW_HOME)/pools.json; $(BIN)/airflow db migrate \
+		> $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1))
+	@$(BIN)/cloudcost airflow-pools --out $(AIRFLOW_HOME)/pools.json.new > /dev/null
+	@cmp -s $(AIRFLOW_HOME)/pools.json.new $(AIRFLOW_HOME)/pools.json || ($(BIN)/airflow pools import \
+		$(AIRFLOW_HOME)/pools.json.new > $(AIRFLOW_HOME)/pools-import.log 2>&1 \
+		|| (cat $(AIRFLOW_HOME)/pools-import.log; exit 1)) && mv $(AIRFLOW_HOME)/pools.json.new $(AIRFLOW_HOME)/pools.json
 
 demo: airflow-home
 	$(BIN)/cloudcost demo credentials --org $(DEMO_ORG)
@@ -63,10 +69,17 @@ chromium:
 	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
 		|| (apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core)
 
+# Debian's PostgreSQL server for tests/airflow/test_postgres_localexecutor.py, which runs its own private cluster
+# (initdb and pg_ctl in a temporary directory, as the postgres user when root); installed only when missing.
+.PHONY: postgres
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 && id postgres > /dev/null 2>&1 \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+
 lint: install
 	$(BIN)/ruff check .
 
-test: install validator azurite chromium
+test: install validator azurite chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

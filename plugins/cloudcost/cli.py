@@ -193,6 +193,19 @@ def cmd_airflow_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow_pools(args: argparse.Namespace) -> int:
+    """The provider API pools of every billing.yml, for ``airflow pools import`` (file, or stdout)."""
+    import json
+
+    from cloudcost.local_airflow import airflow_pools, write_airflow_pools
+
+    if args.out:
+        print(f"wrote {write_airflow_pools(Path(args.out))}")
+    else:
+        print(json.dumps(airflow_pools(), indent=2, sort_keys=True))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cloudcost",
@@ -269,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     airflow.add_argument("--sql-alchemy-conn", default=None)
     airflow.add_argument("--api-port", type=int, default=8080)
     airflow.set_defaults(func=cmd_airflow_config)
+
+    pools = commands.add_parser(
+        "airflow-pools", help="the provider API pools from billing.yml, as JSON for `airflow pools import`"
+    )
+    pools.add_argument("--out", default=None, help="write this file instead of printing")
+    pools.set_defaults(func=cmd_airflow_pools)
     return parser
 
 

@@ -98,6 +98,15 @@ class Restatements(_Strict):
     recheck_months: int = Field(default=1, ge=0, le=12, description="0: off; 1: this and the previous month")
 
 
+class PoolSettings(_Strict):
+    """The Airflow pool of the provider's API: its tasks that call the cloud (sensor, land_raw, recheck_window)
+    share ``slots`` across every org, run and backfill, so a wide backfill cannot exceed the API's limits."""
+
+    name: Identifier
+    slots: int = Field(ge=1, le=1024)
+    description: str = Field(min_length=1)
+
+
 class BillingConfig(_Strict):
     """``configs/cloud/<provider>/cost/billing.yml``."""
 
@@ -106,6 +115,7 @@ class BillingConfig(_Strict):
     dag: DagSettings
     completeness: Completeness
     restatements: Restatements = Field(default_factory=Restatements)
+    pool: PoolSettings
     formats: dict[Identifier, RawFormat] = Field(min_length=1)
 
     @property

@@ -50,6 +50,7 @@ def build_billing_dag(provider: str) -> DAG:
     require_files(config)
     org_slugs = [org.slug for org in load_orgs_for_provider(provider)]
     settings = config.dag
+    pool = config.pool.name  # the cloud API's pool: every task below that calls the provider waits for a slot
 
     with DAG(
         dag_id=config.dag_id,
@@ -95,7 +96,7 @@ def build_billing_dag(provider: str) -> DAG:
                 return [wanted]
             return enabled
 
-        @task
+        @task(pool=pool)
         def land_raw(org_slug: str, **context: Any) -> list[dict]:
             from cloudcost.pipeline.stages import run_land_raw
 
@@ -121,7 +122,7 @@ def build_billing_dag(provider: str) -> DAG:
             runs = _run_context(org_slug, provider, context)
             return [run_record(run, land, chk) for run, land, chk in zip(runs, landed, checked, strict=True)]
 
-        @task
+        @task(pool=pool)
         def recheck_window(org_slug: str, **context: Any) -> list[dict]:
             """Late data: reload the already-loaded days of the trailing window whose source version changed."""
             from cloudcost.pipeline.stages import run_recheck
@@ -138,6 +139,7 @@ def build_billing_dag(provider: str) -> DAG:
                 mode=config.completeness.mode,
                 poke_interval=config.completeness.poke_interval_seconds,
                 timeout=config.completeness.timeout_hours * 3600,
+                pool=pool,
             )
             landed = land_raw(org_slug)
             checked = check(org_slug)

@@ -12,22 +12,13 @@ unchanged except for the load timestamps.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
-import signal
-import socket
-import sqlite3
-import subprocess
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
 
 import duckdb
 import pytest
@@ -35,7 +26,7 @@ import yaml
 
 from cloudcost.demo.aws_cur2 import expected_billed_cost
 from cloudcost.local_airflow import write_airflow_config
-from tests.conftest import VENV_BIN
+from tests.airflow.airflow_stack import AirflowStack, free_port, stack_env
 
 pytestmark = pytest.mark.airflow
 
@@ -48,135 +39,15 @@ DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
 GENERATED_TO = LAST + timedelta(days=1)
 CONF = {"org_slug": ORG}
 BACKFILL_TIMEOUT = 900  # seconds; a 5-day backfill took 35 s on the idle 2-core machine, 1.5 min under load
-START_TIMEOUT = 180
-COMPONENTS = {
-    "scheduler": ["scheduler", "--skip-serve-logs"],  # task logs are files in the home; no log server port
-    "dag-processor": ["dag-processor"],
-    "api-server": ["api-server", "--host", "127.0.0.1", "--workers", "1"],  # --port added below
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class AirflowStack:
-    """One Airflow installation: its home, environment and the component processes started for it."""
-
-    home: Path
-    port: int
-    env: dict[str, str]
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-    logs: dict[str, IO[bytes]] = field(default_factory=dict)
-
-    def cli(self, *args: str, timeout: int = 300, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [str(VENV_BIN / "airflow"), *args], env=self.env, capture_output=True, text=True, timeout=timeout
-        )
-        if check:
-            assert result.returncode == 0, f"airflow {' '.join(args)}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
-        return result
-
-    def start(self, name: str, args: list[str]) -> None:
-        log = (self.home / f"{name}.log").open("wb")
-        self.logs[name] = log
-        # own process group: stopping kills the component and every worker or child it started
-        self.processes[name] = subprocess.Popen(
-            [str(VENV_BIN / "airflow"), *args],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            _signal_group(process, signal.SIGTERM)
-        for process in self.processes.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=30)
-            _signal_group(process, signal.SIGKILL)  # stragglers of the group, or the leader itself
-            process.wait(timeout=30)
-        for log in self.logs.values():
-            log.close()
-
-    def assert_running(self) -> None:
-        dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
-        assert not dead, f"Airflow component(s) exited: {dead}"
-
-    def metadata(self, sql: str, params: tuple = ()) -> list[tuple]:
-        """Read the metadata database (read-only, short) while the components keep writing to it."""
-        db = sqlite3.connect(f"file:{self.home / 'airflow.db'}?mode=ro", uri=True, timeout=30)
-        try:
-            return db.execute(sql, params).fetchall()
-        finally:
-            db.close()
-
-    def wait_for(self, what: str, condition: Callable[[], Any], timeout: float, interval: float = 2) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            self.assert_running()
-            value = condition()
-            if value:
-                return value
-            assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
-            time.sleep(interval)
-
-    def health(self) -> dict | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/monitor/health", timeout=5) as resp:
-                return json.load(resp)
-        except OSError:
-            return None
-
-    def diagnostics(self) -> str:
-        parts = []
-        for name in self.processes:
-            lines = (self.home / f"{name}.log").read_text(errors="replace").splitlines()
-            parts.append(f"----- {name}.log (last 40 lines) -----\n" + "\n".join(lines[-40:]))
-        try:
-            failed = self.metadata(
-                "select run_id, task_id, map_index, try_number from task_instance "
-                "where dag_id = ? and state in ('failed', 'up_for_retry')",
-                (DAG_ID,),
-            )
-            errors = self.metadata("select filename, stacktrace from import_error")
-        except sqlite3.Error as exc:
-            failed, errors = [], [("metadata database", str(exc))]
-        for filename, stacktrace in errors:
-            parts.append(f"----- import error {filename} -----\n{stacktrace[-2000:]}")
-        for run_id, task_id, map_index, try_number in failed:
-            log = (
-                self.home
-                / "logs"
-                / f"dag_id={DAG_ID}"
-                / f"run_id={run_id}"
-                / f"task_id={task_id}"
-                / (f"map_index={map_index}" if map_index >= 0 else "")
-                / f"attempt={try_number}.log"
-            )
-            text = log.read_text(errors="replace")[-3000:] if log.is_file() else "(no log file)"
-            parts.append(f"----- failed task {run_id} {task_id}[{map_index}] -----\n{text}")
-        return "\n".join(parts)
-
-
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-
-
-def _cloudcost(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([str(VENV_BIN / "cloudcost"), *args], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, f"cloudcost {' '.join(args)}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
 
 
 @pytest.fixture
 def stack(tmp_path: Path, data_dir: Path, config_dir: Path) -> Iterator[AirflowStack]:
-    """A fresh Airflow home with demo exports for FIRST..GENERATED_TO and every component running."""
+    """A fresh Airflow home with demo exports for FIRST..GENERATED_TO and every component running.
+
+    The JWT secret all components share and the execution API URL on the api-server's port come from the
+    home's airflow.cfg (``cloudcost airflow-config``), as for ``make airflow-home``.
+    """
     billing = config_dir / "cloud" / "aws" / "cost" / "billing.yml"
     config = yaml.safe_load(billing.read_text())
     config["dag"]["retries"] = 0  # a failing task fails the run at once instead of after the retry delay
@@ -185,32 +56,13 @@ def stack(tmp_path: Path, data_dir: Path, config_dir: Path) -> Iterator[AirflowS
     home = tmp_path / "airflow"
     port = free_port()
     write_airflow_config(home, api_port=port)
-    env = {
-        **os.environ,  # CLOUDCOST_DATA_DIR and CLOUDCOST_CONFIG_DIR from the fixtures above
-        "AIRFLOW_HOME": str(home),
-        # The scheduler signs each task's token, the api-server checks it: one secret for all components
-        # (unset, every process makes up its own and every task is refused).
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        # Task processes report to the api-server's execution API, by default at localhost:8080.
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        # No time-based runs: unpausing would otherwise also start the latest day's scheduled run (catchup is
-        # off), for every org. Backfill runs are created by `airflow backfill create`, not by the schedule.
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        # The dag-processor parses the DAG files once at start; no re-parse every 30 s during the test (the
-        # files do not change), which on a 2-core machine costs CPU and adds writes to the SQLite database.
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "600",
-        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
-    }
-    env.pop("CLOUDCOST_WAREHOUSE", None)
-    _cloudcost(env, "demo", "credentials", "--org", ORG)
-    _cloudcost(env, "demo", "generate", "--org", ORG, "--from", FIRST.isoformat(), "--to", GENERATED_TO.isoformat())
-
-    airflow = AirflowStack(home=home, port=port, env=env)
-    airflow.cli("db", "migrate")
+    # CLOUDCOST_DATA_DIR and CLOUDCOST_CONFIG_DIR come from the fixtures above
+    airflow = AirflowStack(home=home, port=port, env=stack_env(home))
+    airflow.cloudcost("demo", "credentials", "--org", ORG)
+    airflow.cloudcost("demo", "generate", "--org", ORG, "--from", FIRST.isoformat(), "--to", GENERATED_TO.isoformat())
+    airflow.prepare()  # db migrate, and the provider API pools the DAG's tasks run in
     try:
-        for name, args in COMPONENTS.items():
-            airflow.start(name, args + (["--port", str(port)] if name == "api-server" else []))
+        airflow.start_components()
         yield airflow
     finally:
         airflow.stop()
@@ -378,18 +230,12 @@ def test_backfill_through_the_scheduler_loads_each_day_once(stack: AirflowStack,
     try:
         _backfill_and_rerun(stack, data_dir)
     except BaseException:
-        print(stack.diagnostics())
+        print(stack.diagnostics([DAG_ID]))
         raise
 
 
 def _backfill_and_rerun(stack: AirflowStack, data_dir: Path) -> None:
-    def ready() -> bool:
-        health = stack.health() or {}
-        parsed = stack.metadata("select count(*) from dag where dag_id = ? and not is_stale", (DAG_ID,))[0][0]
-        components = [health.get(c, {}).get("status") for c in ("metadatabase", "scheduler", "dag_processor")]
-        return parsed == 1 and components == ["healthy"] * 3
-
-    stack.wait_for("api-server, scheduler and dag-processor to be up and the DAG parsed", ready, START_TIMEOUT)
+    stack.wait_until_ready([DAG_ID])
 
     first_id = backfill(stack)
     wait_for_backfill(stack, first_id)
