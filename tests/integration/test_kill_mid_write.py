@@ -2,7 +2,7 @@
 
 The task process is played by a child Python process running the same stage function the DAG's
 ``land_raw`` task calls (``run_land_raw``). To kill it at a known point rather than at a random one,
-the child pauses once the first batch of the new delivery is inserted (after the slice's DELETE, inside
+the child pauses once DuckDB has taken the first batch of the new delivery (after the slice's DELETE, inside
 the transaction) and says so; the test then sends SIGKILL. The warehouse must come back with the old
 slice, and the next run must land the new delivery with exact totals.
 """
@@ -36,17 +36,16 @@ CHILD = textwrap.dedent(
     from cloudcost.pipeline import land_raw
     from cloudcost.pipeline.stages import make_run_context, run_land_raw
 
-    original, batches = land_raw.select_sql, 0
+    original = land_raw._recording
 
-    def pausing_select_sql(*args, **kwargs):
-        global batches
-        batches += 1
-        if batches == 2:  # the first batch of the new delivery is in, uncommitted
-            print("MID-WRITE", flush=True)
-            time.sleep(600)
-        return original(*args, **kwargs)
+    def pausing_recording(batches, failures):
+        for number, batch in enumerate(original(batches, failures)):
+            if number == 1:  # DuckDB has taken the first batch of the new delivery, uncommitted
+                print("MID-WRITE", flush=True)
+                time.sleep(600)
+            yield batch
 
-    land_raw.select_sql = pausing_select_sql
+    land_raw._recording = pausing_recording
     day = date(2026, 11, 1)
     run_land_raw(make_run_context("demo", "aws", day, "killed", "cloud_aws_cost_billing", day, datetime.now(UTC)))
     print("FINISHED", flush=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
@@ -55,10 +57,13 @@ def land_raw(
             replaced = warehouse.delete_slice(session, SliceKey.of(dataset, schema.table, ingestion_date=day_start))
             status = export.status(run.billing_day)
             version = status.version
-            for item in export.iter_batches(run.billing_day, string_columns):
-                objects.add(item.source_object)
-                check_required(schema, item.batch.schema, item.source_object)
-                targets, select = select_sql(schema, item.batch.schema)
+            items = export.iter_batches(run.billing_day, string_columns)
+            for source_object, group in itertools.groupby(items, key=lambda item: item.source_object):
+                batches = (item.batch for item in group)  # consumed once, by DuckDB, batch by batch
+                first = next(batches)
+                objects.add(source_object)
+                check_required(schema, first.schema, source_object)
+                targets, select = select_sql(schema, first.schema)
                 params = {
                     "billing_day": day_start,
                     "ingestion_date": day_start,
@@ -67,23 +72,32 @@ def land_raw(
                     "x_run_id": run.run_id,
                     "x_ingested_at": run.ingested_at,
                     "x_pipeline_run_date": run.logical_date,
-                    "x_source_object": item.source_object,
+                    "x_source_object": source_object,
                     "x_source_version": version,
                 }
                 columns = ", ".join(quote_column(t) for t in targets)
-                session.connection.register(BATCH_VIEW, pa.Table.from_batches([item.batch]))
+                # One INSERT per object over a stream of its batches: DuckDB consumes each batch and Python
+                # drops it, so memory stays one batch deep even inside the day's open transaction
+                # (batches registered one by one stay referenced until COMMIT).
+                failures: list[Exception] = []
+                stream = pa.RecordBatchReader.from_batches(
+                    first.schema, _recording(itertools.chain([first], batches), failures)
+                )
+                session.connection.register(BATCH_VIEW, stream)
                 try:
                     session.execute(f"insert into {table} ({columns}) {select}", params)
                 except Exception as exc:
+                    if failures:  # reading the export failed (a bad file, a row count): that is the error
+                        session.execute("ROLLBACK")
+                        session.execute("BEGIN TRANSACTION")
+                        raise failures[0] from None
                     if type(exc).__name__ not in {"ConversionException", "InvalidInputException"}:
                         raise
                     # The failed statement aborted the transaction: roll it back (the old slice stays),
-                    # find the offending value outside it, and leave an empty transaction to roll back.
+                    # then find the offending value batch by batch, outside it.
                     session.execute("ROLLBACK")
                     session.execute("BEGIN TRANSACTION")
-                    session.connection.register(BATCH_VIEW, pa.Table.from_batches([item.batch]))
-                    message = diagnose(session, schema, item.batch.schema, item.source_object, item.row_offset)
-                    raise BadValue(message) from exc
+                    raise BadValue(_diagnose_object(session, export, run, schema, source_object)) from exc
                 finally:
                     # after a failed statement the connection refuses even this; the real error is raised
                     with contextlib.suppress(Exception):
@@ -109,3 +123,28 @@ def land_raw(
         version,
     )
     return result
+
+
+def _recording(batches: Iterator[pa.RecordBatch], failures: list[Exception]) -> Iterator[pa.RecordBatch]:
+    """The batches, keeping any error of reading them: DuckDB would otherwise wrap it in its own."""
+    try:
+        yield from batches
+    except Exception as exc:
+        failures.append(exc)
+        raise
+
+
+def _diagnose_object(session: object, export: BillingExport, run: RunContext, schema: TableSchema, name: str) -> str:
+    """Read the object's batches again and name the first value that does not convert."""
+    message = f"{name}: a value could not be converted"
+    for item in export.iter_batches(run.billing_day, [c.name for c in schema.columns]):
+        if item.source_object != name:
+            continue
+        session.connection.register(BATCH_VIEW, pa.Table.from_batches([item.batch]))  # type: ignore[attr-defined]
+        try:
+            message = diagnose(session, schema, item.batch.schema, item.source_object, item.row_offset)  # type: ignore[arg-type]
+        finally:
+            session.connection.unregister(BATCH_VIEW)  # type: ignore[attr-defined]
+        if "could not be converted" not in message:
+            return message
+    return message
