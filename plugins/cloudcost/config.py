@@ -271,11 +271,25 @@ class BigQuerySettings(_Strict):
     location: str = Field(default="US", pattern=r"^[A-Za-z0-9\-]{2,40}$")
 
 
+class DuckDBSettings(_Strict):
+    """Bounds of one DuckDB process (a task, or the worker typing rows for BigQuery). The defaults fit a
+    2-core, 4 GB worker running two tasks at once: DuckDB's buffers stop at ``memory_limit`` (not the whole
+    process: Python and the query's own state come on top) and large statements spill to ``temp_directory``."""
+
+    memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    threads: int = Field(default=2, ge=1, le=256)
+    temp_directory: str | None = Field(default=None, description="default: <data dir>/tmp/duckdb")
+    spool_directory: str | None = Field(
+        default=None, description="copies of cloud export objects while they land; default: <data dir>/tmp/spool"
+    )
+
+
 class WarehouseConfig(_Strict):
     """``configs/warehouse.yml`` (optional; without it the embedded DuckDB file is the warehouse)."""
 
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     bigquery: BigQuerySettings | None = None
+    duckdb: DuckDBSettings = Field(default_factory=DuckDBSettings)
 
 
 def load_warehouse_config(root: Path | None = None) -> WarehouseConfig:

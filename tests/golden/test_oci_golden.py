@@ -44,7 +44,7 @@ def test_focus_converters_report(data_dir: Path, shared_reference: Path) -> None
     status = open_export(load_org_by_slug("demo"), "oci").status(date(2023, 11, 13))
     assert not status.complete, "its usage ends at 11:00 on the day: the day is not over yet"
     assert {r["lineItem/intervalUsageStart"][:10] for r in rows} == {"2023-11-13"}
-    assert "latest usage in reports ends 2023-11-13T12:00:00+00:00" in status.reason
+    assert "written since 2023-11-14T00:00:00+00:00 ends 2023-11-13T12:00:00+00:00" in status.reason
 
 
 def test_koku_report_with_tags_and_missing_currency(data_dir: Path, shared_reference: Path) -> None:
@@ -93,5 +93,5 @@ def test_demo_reports_correction_arrives_later(data_dir: Path) -> None:
     )
     corrections = [r for r in focus_rows("oci") if r["ChargeClass"] == "Correction"]
     assert len(corrections) == 1 and corrections[0]["BilledCost"] == Decimal("-0.05")
-    assert again["source_version"] != first["source_version"], "the set of report objects is the version"
+    assert again["source_version"] != first["source_version"], "the reports holding the day's rows are its version"
     shutil.rmtree(landing_dir("demo", "oci"))

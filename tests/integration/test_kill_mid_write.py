@@ -2,9 +2,9 @@
 
 The task process is played by a child Python process running the same stage function the DAG's
 ``land_raw`` task calls (``run_land_raw``). To kill it at a known point rather than at a random one,
-the child pauses once DuckDB has taken the first batch of the new delivery (after the slice's DELETE, inside
-the transaction) and says so; the test then sends SIGKILL. The warehouse must come back with the old
-slice, and the next run must land the new delivery with exact totals.
+the child pauses once DuckDB has inserted every row of the new delivery (after the DELETE of the days it
+covers, inside the transaction, before it commits) and says so; the test then sends SIGKILL. The warehouse
+must come back with the old slice, and the next run must land the new delivery with exact totals.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.conftest import REPO
 
 DAY = date(2026, 11, 1)
 PAYER = "111111111111"
-SCALE = 60  # ~150 k rows: two record batches of the reader (131,072 rows each)
+SCALE = 60  # ~150 k rows: more than DuckDB keeps in memory before it writes row groups to the file
 
 CHILD = textwrap.dedent(
     """
@@ -36,16 +36,11 @@ CHILD = textwrap.dedent(
     from cloudcost.pipeline import land_raw
     from cloudcost.pipeline.stages import make_run_context, run_land_raw
 
-    original = land_raw._recording
+    def pausing_record_delivery(*args, **kwargs):
+        print("MID-WRITE", flush=True)  # the delivery's rows are inserted, uncommitted
+        time.sleep(600)
 
-    def pausing_recording(batches, failures):
-        for number, batch in enumerate(original(batches, failures)):
-            if number == 1:  # DuckDB has taken the first batch of the new delivery, uncommitted
-                print("MID-WRITE", flush=True)
-                time.sleep(600)
-            yield batch
-
-    land_raw._recording = pausing_recording
+    land_raw.record_delivery = pausing_record_delivery
     day = date(2026, 11, 1)
     run_land_raw(make_run_context("demo", "aws", day, "killed", "cloud_aws_cost_billing", day, datetime.now(UTC)))
     print("FINISHED", flush=True)

@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
+import duckdb
 import oci
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -46,6 +47,7 @@ from moto.server import ThreadedMotoServer
 from cloudcost.demo.aws_cur2 import write_delivery
 from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.azure_store import AzureBlobObjectStore
+from cloudcost.sources.export_file import describe
 from cloudcost.sources.object_store import LocalObjectStore, ObjectNotFound, ObjectStore
 from cloudcost.sources.oci_store import OciObjectStore
 from cloudcost.sources.s3_store import S3ObjectStore, s3_client
@@ -95,21 +97,32 @@ def big_parquet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _export_of(store: ObjectStore) -> tuple[list[tuple[str, int]], pa.Table]:
+def _export_of(store: ObjectStore, spool: Path) -> tuple[list[tuple[str, str, tuple]], pa.Table]:
+    """The delivery the day is made of, and its files' rows as DuckDB reads the local copies."""
     export = AwsDataExport(store, "cur", "demo-cur2", "cur2")
     status = export.status(DAY)
     assert status.complete, status.reason
     assert status.reason == "manifest and all data files present"
-    batches = list(export.iter_batches(DAY, []))
-    return [(b.source_object, b.row_offset) for b in batches], pa.Table.from_batches([b.batch for b in batches])
+    deliveries = export.deliveries(DAY)
+    connection = duckdb.connect()
+    tables = []
+    for delivery in deliveries:
+        for item in delivery.files:
+            file = describe(connection, export.local_path(item, spool), item.key)
+            tables.append(connection.sql(f"select * from {file.relation}").to_arrow_table())
+    identity = [(d.key, d.version, tuple(f.key for f in d.files)) for d in deliveries]
+    return identity, pa.concat_tables(tables)
 
 
-def _assert_same_export_as_local(store: ObjectStore, delivery: Path) -> None:
-    remote_positions, remote = _export_of(store)
-    local_positions, local = _export_of(LocalObjectStore(delivery))
+def _assert_same_export_as_local(store: ObjectStore, delivery: Path, spool: Path) -> None:
+    remote_identity, remote = _export_of(store, spool)
+    local_identity, local = _export_of(LocalObjectStore(delivery), spool)
     assert local.num_rows > 1000
-    assert remote_positions == local_positions
-    assert remote.equals(local)
+    assert remote_identity == local_identity
+    different = [n for n in local.column_names if not remote[n].equals(local[n])]
+    assert remote.schema == local.schema and not different, different
+    copies = [p for p in spool.rglob("*") if p.is_file()]
+    assert copies and all(p.stat().st_mode & 0o777 == 0o600 for p in copies), "spooled copies are private"
 
 
 def _assert_seeks_and_reads(store: ObjectStore, key: str, local: Path) -> None:
@@ -230,8 +243,8 @@ def test_s3_open_is_seekable_and_reads_by_ranges(s3: object, s3_bucket: str, big
     _assert_one_column_chunk_is_cheap(store, big_parquet, lambda: list(fetched))
 
 
-def test_s3_data_export_reads_like_the_local_folder(s3: object, s3_bucket: str, delivery: Path) -> None:
-    _assert_same_export_as_local(S3ObjectStore(s3_bucket, s3), delivery)
+def test_s3_data_export_reads_like_the_local_folder(s3: object, s3_bucket: str, delivery: Path, tmp_path: Path) -> None:
+    _assert_same_export_as_local(S3ObjectStore(s3_bucket, s3), delivery, tmp_path)
 
 
 def test_s3_missing_bucket_is_a_permanent_error(s3: object) -> None:
@@ -470,9 +483,9 @@ def test_azure_open_is_seekable_and_reads_by_ranges(
 
 
 def test_azure_data_export_reads_like_the_local_folder(
-    azure_container: tuple[ContainerClient, _AzureFetches], delivery: Path
+    azure_container: tuple[ContainerClient, _AzureFetches], delivery: Path, tmp_path: Path
 ) -> None:
-    _assert_same_export_as_local(AzureBlobObjectStore(azure_container[0]), delivery)
+    _assert_same_export_as_local(AzureBlobObjectStore(azure_container[0]), delivery, tmp_path)
 
 
 def test_azure_missing_container_and_bad_key_are_permanent_errors(
@@ -727,8 +740,8 @@ def _range_lengths(requests: list[tuple[str, str, dict]]) -> list[int]:
     return lengths
 
 
-def test_oci_data_export_reads_like_the_local_folder(oci_client: object, delivery: Path) -> None:
-    _assert_same_export_as_local(OciObjectStore(oci_client, namespace="bling", bucket=TENANCY), delivery)
+def test_oci_data_export_reads_like_the_local_folder(oci_client: object, delivery: Path, tmp_path: Path) -> None:
+    _assert_same_export_as_local(OciObjectStore(oci_client, namespace="bling", bucket=TENANCY), delivery, tmp_path)
 
 
 def test_oci_broken_body_is_fetched_again(oci_double: OciDouble, oci_client: object, big_parquet: Path) -> None:

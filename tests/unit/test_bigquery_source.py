@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from google.api_core import exceptions as gax
 
@@ -57,16 +59,22 @@ def test_status_waits_for_the_watermark_to_pass_day_end_plus_lag() -> None:
     assert "no rows exported yet" in export.status(DAY).reason
 
 
-def test_rows_are_those_exported_up_to_the_watermark_as_arrow_batches() -> None:
+def test_rows_are_those_exported_up_to_the_watermark_spooled_to_a_private_parquet_file(tmp_path: Path) -> None:
     batches = [pa.RecordBatch.from_pylist([{"cost": 1.5}, {"cost": 2.0}]), pa.RecordBatch.from_pylist([{"cost": 3.0}])]
 
     def answer(sql: str, config) -> StubJob:
         return StubJob(rows=[(MARK, 3)]) if "MAX(export_time)" in sql else StubJob(batches=batches)
 
     export, client = _export(answer)
-    items = list(export.iter_batches(DAY, ["cost"]))
-    assert [(i.row_offset, i.batch.num_rows) for i in items] == [(0, 2), (2, 1)]
-    assert items[0].source_object == "bigquery://" + ".".join(TABLE)
+    (delivery,) = export.deliveries(DAY)
+    assert (delivery.key, delivery.version, delivery.days) == (
+        "bigquery://" + ".".join(TABLE) + "?usage_day=2026-11-02",
+        MARK.isoformat(),
+        (DAY, DAY),
+    )
+    path = export.local_path(delivery.files[0], tmp_path)
+    assert pq.read_table(path).column("cost").to_pylist() == [1.5, 2.0, 3.0]
+    assert path.stat().st_mode & 0o777 == 0o600
     rows_query = client.queries[-1]
     parse_bigquery(rows_query.sql)
     assert rows_query.sql.endswith("AND export_time <= @watermark")

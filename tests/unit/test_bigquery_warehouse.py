@@ -3,7 +3,7 @@ calls it makes, with which SQL and parameters. Every SQL statement it sends is a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +17,7 @@ from cloudcost.config import load_billing_config
 from cloudcost.pipeline.normalize import BadValue
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
-from cloudcost.sources.base import ExportBatch, ExportStatus
+from cloudcost.sources.base import Delivery, DeliveryFile, ExportStatus
 from cloudcost.warehouse import open_warehouse
 from cloudcost.warehouse.base import SliceKey
 from cloudcost.warehouse.bigquery import BigQueryWarehouse
@@ -131,44 +131,57 @@ def test_session_translates_the_stages_duckdb_sql_and_binds_values() -> None:
 
 
 class _Export:
-    """A BillingExport with one CSV-like batch of the detailed export (flattened headers, text values)."""
+    """A BillingExport of one usage day: one CSV file of the detailed export (flattened headers, text values)."""
 
     format = "detailed"
 
-    def __init__(self, cost: str = "1.23456789012") -> None:
-        self.batch = pa.RecordBatch.from_pylist(
-            [
-                {
-                    "billing_account_id": "01A2B3-C4D5E6-F7A8B9",
-                    "service.id": "6F81-5844-456A",
-                    "service.description": "Compute Engine",
-                    "usage_start_time": "2026-11-02T10:00:00Z",
-                    "usage_end_time": "2026-11-02T11:00:00Z",
-                    "export_time": "2026-11-03T08:00:00Z",
-                    "cost": cost,
-                    "currency": "USD",
-                    "invoice.month": "202611",
-                    "cost_type": "regular",
-                    "labels": '[{"key": "team", "value": "ml"}]',
-                }
-            ]
-        )
+    def __init__(self, folder: Path, cost: str = "1.23456789012") -> None:
+        row = {
+            "billing_account_id": "01A2B3-C4D5E6-F7A8B9",
+            "service.id": "6F81-5844-456A",
+            "service.description": "Compute Engine",
+            "usage_start_time": "2026-11-02T10:00:00Z",
+            "usage_end_time": "2026-11-02T11:00:00Z",
+            "export_time": "2026-11-03T08:00:00Z",
+            "cost": cost,
+            "currency": "USD",
+            "invoice.month": "202611",
+            "cost_type": "regular",
+            "labels": '[{""key"": ""team"", ""value"": ""ml""}]',
+        }
+        self.path = folder / "rows.csv"
+        self.path.write_text(",".join(row) + "\n" + ",".join(f'"{v}"' for v in row.values()) + "\n")
 
     def status(self, day: date) -> ExportStatus:
-        return ExportStatus(True, "ok", "2026-11-03T08:00:00+00:00", ("bigquery://p.d.t",))
+        return ExportStatus(True, "ok", "2026-11-03T08:00:00+00:00", ("bigquery://p.d.t",), "1 rows")
 
-    def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        yield ExportBatch("bigquery://billing-project.billing.gcp_billing_export_resource_v1_X", 0, self.batch)
+    def deliveries(self, day: date) -> list[Delivery]:
+        rows = DeliveryFile("bigquery://billing-project.billing.gcp_billing_export_resource_v1_X?usage_day=2026-11-02")
+        return [
+            Delivery("bigquery://billing-project.billing.gcp_billing_export_resource_v1_X", "w1", (rows,), (day, day))
+        ]
+
+    def local_path(self, file: DeliveryFile, directory: Path) -> Path:
+        return self.path
 
 
-def test_land_raw_loads_typed_parquet_then_replaces_the_partition_in_one_merge() -> None:
-    def answer(sql: str, config) -> StubJob:
-        return StubJob(rows=[(Decimal("1.2345678901"),)] if "SUM(" in sql else [(1,)])
+def _answer(sql: str, config) -> StubJob:
+    """What BigQuery answers the stage's queries: one row landed, billed 1.2345678901, version w1."""
+    if "SUM(" in sql:
+        return StubJob(rows=[(1, Decimal("1.2345678901"))])
+    if "SELECT version" in sql:
+        return StubJob(rows=[("w1",)])
+    if "SELECT delivery_key" in sql:
+        return StubJob(rows=[])
+    return StubJob(rows=[(1,)])
 
-    client = StubClient(answer)
+
+def test_land_raw_loads_typed_parquet_then_replaces_the_delivery_days_in_one_merge(tmp_path: Path) -> None:
+    client = StubClient(_answer)
     schema = load_table_schema(GCP.schema_file)
-    result = land_raw(_warehouse(client), _Export(), schema, "demo_prod", RUN, "cost")
-    assert (result.rows, result.billed_cost, result.objects) == (1, "1.2345678901", 1)
+    result = land_raw(_warehouse(client), _Export(tmp_path), schema, "demo_prod", RUN, "cost")
+    assert (result.rows, result.billed_cost, result.objects, result.source_version) == (1, "1.2345678901", 1, "w1")
+    assert (result.landed_deliveries, result.landed_rows) == (1, 1)
 
     ((destination, config, _),) = client.loads
     assert destination.startswith("my-project.demo_prod._staging_cloud_gcp_billing_raw_daily_20261102_")
@@ -177,25 +190,32 @@ def test_land_raw_loads_typed_parquet_then_replaces_the_partition_in_one_merge()
     assert staged.schema.field("cost").type == pa.decimal128(38, 10)
     assert staged.schema.field("usage_start_time").type == pa.timestamp("us", tz="UTC")
     row = staged.to_pylist()[0]
-    assert row["cost"] == Decimal("1.2345678901")  # rounded once, at landing, as in DuckDB
-    assert row["ingestion_date"] == DAY and row["x_run_id"] == RUN.run_id
-    assert row["labels"] == '[{"key": "team", "value": "ml"}]'
+    assert row["cost"] == Decimal("1.2345678901")  # from the file's text, rounded at the 10th decimal as in DuckDB
+    assert row["ingestion_date"] == DAY and row["x_run_id"] == RUN.run_id and row["x_source_version"] == "w1"
+    assert json.loads(row["labels"]) == [{"key": "team", "value": "ml"}]
 
     merge = next(q for q in client.queries if q.sql.startswith("MERGE"))
-    assert "WHEN NOT MATCHED BY SOURCE AND T.ingestion_date = @billing_day THEN DELETE" in merge.sql
+    assert "WHEN NOT MATCHED BY SOURCE AND T.ingestion_date BETWEEN @first_day AND @last_day THEN DELETE" in merge.sql
     assert "PARSE_JSON(`labels`, wide_number_mode => 'round')" in merge.sql
-    assert merge.params == {"billing_day": DAY}
+    assert merge.params == {"first_day": DAY, "last_day": DAY}
+    recorded = next(q for q in client.queries if q.sql.startswith("INSERT INTO `demo_prod`.`landed_deliveries`"))
+    assert "w1" in [p.value for p in recorded.config.query_parameters]
     assert client.deleted == [destination]
     for query in client.queries:  # values travel as parameters, never inside the SQL text
         assert "2026-11-02" not in query.sql and RUN.run_id not in query.sql
     _all_parse(client)
 
 
-def test_land_raw_names_the_bad_value_and_loads_nothing() -> None:
-    client = StubClient()
-    with pytest.raises(BadValue, match="column 'cost'"):
+def test_land_raw_names_the_bad_value_and_loads_nothing(tmp_path: Path) -> None:
+    client = StubClient(_answer)
+    with pytest.raises(BadValue, match=r"resource_v1_X\?usage_day=2026-11-02: data row 1, column 'cost': value 'twelve'"):
         land_raw(
-            _warehouse(client), _Export(cost="twelve"), load_table_schema(GCP.schema_file), "demo_prod", RUN, "cost"
+            _warehouse(client),
+            _Export(tmp_path, cost="twelve"),
+            load_table_schema(GCP.schema_file),
+            "demo_prod",
+            RUN,
+            "cost",
         )
     assert client.loads == [] and not any(q.sql.startswith("MERGE") for q in client.queries)
 

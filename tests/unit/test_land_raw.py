@@ -18,8 +18,8 @@ from cloudcost.pipeline.normalize import BadValue, MissingColumn
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.base import ExportNotReady
+from cloudcost.sources.export_file import UnreadableExportFile
 from cloudcost.sources.object_store import LocalObjectStore
-from cloudcost.sources.readers import UnreadableExportFile
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
 from tests.helpers import run_context, write_cur2_delivery
@@ -79,35 +79,53 @@ def delivery(data_dir: Path) -> Path:
     return write_cur2_delivery(landing_dir("demo", "aws"), rows, "2026-11", chunks=2)
 
 
-def test_lands_only_the_day_with_exact_decimals_and_lineage(delivery: Path) -> None:
+def test_lands_the_whole_delivery_once_with_exact_decimals_and_lineage(delivery: Path) -> None:
     result = _land()
-    assert result.rows == 3
+    assert result.rows == 3, "the run's day holds its three rows"
     assert Decimal(result.billed_cost) == Decimal("0.0000000001") + Decimal("12.3456789012") - Decimal("3.5")
     assert result.objects == 2
     assert result.source_version == "exec-1"
+    assert (result.landed_deliveries, result.landed_rows) == (1, 4), "the delivery lands whole, every day it covers"
     rows = _raw_rows()
-    assert [r[0] for r in rows] == ["a", "b", "c"]
+    assert [r[0] for r in rows] == ["a", "b", "c", "d"]
     assert rows[0][1] == Decimal("0.0000000001")
     assert {r[2] for r in rows} == {"test__run"}
     assert all(r[3].startswith("cur/demo-cur2/data/BILLING_PERIOD=2026-11/") for r in rows)
-    assert {r[4] for r in rows} == {"exec-1"} and {r[5] for r in rows} == {DAY}
+    assert {r[4] for r in rows} == {"exec-1"}
+    assert [r[5] for r in rows] == [DAY, DAY, DAY, date(2026, 11, 6)], "each row lands on its own billing day"
 
 
-def test_rerun_replaces_the_slice_without_duplicates(delivery: Path) -> None:
+def test_rerun_reads_nothing_and_changes_nothing(delivery: Path) -> None:
     first = _land(run_id="first")
+    before = _raw_rows()
     second = _land(run_id="second")
+    assert (second.landed_deliveries, second.landed_rows) == (0, 0), "landed at this version already"
     assert second.rows == first.rows == 3
     assert second.replaced_rows == 3
-    assert second.billed_cost == first.billed_cost
-    assert {r[2] for r in _raw_rows()} == {"second"}
+    assert (second.billed_cost, second.source_version) == (first.billed_cost, first.source_version)
+    assert _raw_rows() == before
 
 
-def test_other_days_are_left_alone(delivery: Path) -> None:
+def test_next_day_of_the_same_delivery_reads_nothing(delivery: Path) -> None:
     _land(DAY)
-    _land(date(2026, 11, 6))
-    _land(DAY, run_id="again")
+    before = _raw_rows()
+    next_day = _land(date(2026, 11, 6), run_id="next")
+    assert (next_day.landed_deliveries, next_day.rows, next_day.billed_cost) == (0, 1, "1.0000000000")
+    assert _raw_rows() == before
+
+
+def test_new_execution_replaces_every_day_of_the_period(delivery: Path) -> None:
+    _land(DAY)
+    write_cur2_delivery(
+        landing_dir("demo", "aws"),
+        [_row("e", "5.00"), _row("f", "7.00", start="2026-11-07T10:00:00Z")],
+        "2026-11",
+        execution_id="exec-2",
+    )
+    result = _land(DAY, run_id="restated")
+    assert (result.landed_deliveries, result.rows, result.source_version) == (1, 1, "exec-2")
     rows = _raw_rows()
-    assert sorted((r[0], r[5]) for r in rows) == [("a", DAY), ("b", DAY), ("c", DAY), ("d", date(2026, 11, 6))]
+    assert sorted((r[0], r[4], r[5]) for r in rows) == [("e", "exec-2", DAY), ("f", "exec-2", date(2026, 11, 7))]
 
 
 def _corrupt_and_expect(delivery_root: Path, rows: list[dict], error: type[Exception], *words: str) -> None:

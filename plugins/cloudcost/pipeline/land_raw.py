@@ -1,39 +1,67 @@
-"""Stage ``land_raw``: replace one billing day of an org's raw table with the export's rows, atomically."""
+"""Stage ``land_raw``: land each delivery of the export once, then report the run's billing day.
+
+A delivery (``sources/base.py``) is landed whole, for every billing day it covers, by one ``INSERT … SELECT``
+per file that DuckDB reads itself (``sources/export_file.py``), typed by ``pipeline/normalize.py``. All the
+deliveries a run lands go in one transaction with their rows in ``landed_deliveries``: a bad file rolls
+everything back and the previous rows stay. A delivery already landed at the same version is not read again,
+so a 30-day backfill over one month's delivery reads its files once, and re-running a day changes nothing.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import itertools
+import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import date
 from decimal import Decimal
-
-import pyarrow as pa
+from typing import Any
 
 from cloudcost.identifiers import qualified
-from cloudcost.pipeline.normalize import BATCH_VIEW, BadValue, check_required, diagnose, select_sql
+from cloudcost.pipeline.normalize import (
+    OUTSIDE_DAYS,
+    BadValue,
+    check_required,
+    diagnose,
+    diagnose_day,
+    select_sql,
+)
 from cloudcost.pipeline.run_context import RunContext
-from cloudcost.schemas import TableSchema, quote_column
-from cloudcost.sources.base import BillingExport
-from cloudcost.warehouse.base import SliceKey
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.schemas import TableSchema, load_table_schema, quote_column
+from cloudcost.sources.base import BadExport, BillingExport, Delivery, DeliveryFile
+from cloudcost.sources.export_file import ExportFile, UnreadableExportFile, describe, first_line, read_error
+from cloudcost.sources.spool import spool_directory
+from cloudcost.warehouse.base import Session
+from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
 
 log = logging.getLogger(__name__)
+DELIVERIES = "state/landed_deliveries.yml"
 
 
 @dataclass(frozen=True)
 class LandResult:
-    """What the stage reports (and returns to XCom): counts and sums, never data or secrets."""
+    """What the stage reports (and returns to XCom): counts and sums, never data or secrets.
+
+    ``rows``, ``billed_cost``, ``source_version``: the run's billing day after landing; ``replaced_rows``: that
+    day's rows before; ``objects``: files of the day's deliveries; ``landed_deliveries``/``landed_rows``: what
+    this run read and inserted (0 when every delivery was already landed at its version)."""
 
     rows: int
     billed_cost: str
     replaced_rows: int
     objects: int
     source_version: str | None
+    landed_deliveries: int = 0
+    landed_rows: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Landed:
+    deliveries: int
+    rows: int
 
 
 def land_raw(
@@ -45,106 +73,248 @@ def land_raw(
     billed_cost_column: str,
     only_where: dict[str, str] | None = None,
 ) -> LandResult:
-    """Delete the day's partition and insert the export's rows for that day, in one transaction."""
-    day_start = run.billing_day
-    string_columns = [c.name for c in schema.columns]
-    table = qualified(dataset, schema.table)
-    objects: set[str] = set()
-    version = None
+    """Land what the day's deliveries hold that is not landed yet, then summarise the day."""
+    deliveries = export.deliveries(run.billing_day)  # ExportNotReady while the day is incomplete
     with warehouse.session() as session:
-        warehouse.ensure_table(session, dataset, schema)
-        with warehouse.transaction(session):
-            replaced = warehouse.delete_slice(session, SliceKey.of(dataset, schema.table, ingestion_date=day_start))
-            status = export.status(run.billing_day)
-            version = status.version
-            items = export.iter_batches(run.billing_day, string_columns)
-            for source_object, group in itertools.groupby(items, key=lambda item: item.source_object):
-                batches = (item.batch for item in group)  # consumed once, by DuckDB, batch by batch
-                first = next(batches)
-                objects.add(source_object)
-                check_required(schema, first.schema, source_object)
-                targets, select = select_sql(schema, first.schema)
-                params = {
-                    "billing_day": day_start,
-                    "ingestion_date": day_start,
-                    "x_pipeline_id": run.pipeline_id,
-                    "x_credential_id": run.credential_id,
-                    "x_run_id": run.run_id,
-                    "x_ingested_at": run.ingested_at,
-                    "x_pipeline_run_date": run.logical_date,
-                    "x_source_object": source_object,
-                    "x_source_version": version,
-                }
-                columns = ", ".join(quote_column(t) for t in targets)
-                # One INSERT per object over a stream of its batches: DuckDB consumes each batch and Python
-                # drops it, so memory stays one batch deep even inside the day's open transaction
-                # (batches registered one by one stay referenced until COMMIT).
-                failures: list[Exception] = []
-                stream = pa.RecordBatchReader.from_batches(
-                    first.schema, _recording(itertools.chain([first], batches), failures)
-                )
-                session.connection.register(BATCH_VIEW, stream)
-                try:
-                    session.execute(f"insert into {table} ({columns}) {select}", params)
-                except Exception as exc:
-                    if failures:  # reading the export failed (a bad file, a row count): that is the error
-                        session.execute("ROLLBACK")
-                        session.execute("BEGIN TRANSACTION")
-                        raise failures[0] from None
-                    if type(exc).__name__ not in {"ConversionException", "InvalidInputException"}:
-                        raise
-                    # The failed statement aborted the transaction: roll it back (the old slice stays),
-                    # then find the offending value batch by batch, outside it.
-                    session.execute("ROLLBACK")
-                    session.execute("BEGIN TRANSACTION")
-                    raise BadValue(_diagnose_object(session, export, run, schema, source_object)) from exc
-                finally:
-                    # after a failed statement the connection refuses even this; the real error is raised
-                    with contextlib.suppress(Exception):
-                        session.connection.unregister(BATCH_VIEW)
-            filters = sorted((only_where or {}).items())
-            invoice_rows = "".join(f" and {quote_column(column)} = ?" for column, _ in filters)
-            billed = session.fetchall(
-                f"select coalesce(sum({quote_column(billed_cost_column)}), 0) from {table} "
-                f"where ingestion_date = ?{invoice_rows}",
-                [day_start, *(value for _, value in filters)],
-            )[0][0]
-            rows = session.fetchall(f"select count(*) from {table} where ingestion_date = ?", [day_start])[0][0]
-    result = LandResult(int(rows), str(Decimal(billed)), replaced, len(objects), version)
+        ensure_tables(warehouse, session, dataset, schema)
+        replaced = day_rows(session, dataset, schema, run.billing_day)
+        landed = land_deliveries(warehouse, session, export, deliveries, schema, dataset, run)
+        rows, billed = day_totals(session, dataset, schema, run.billing_day, billed_cost_column, only_where)
+        version = day_version(session, dataset, schema, run.billing_day)
+    result = LandResult(
+        rows, billed, replaced, sum(len(d.files) for d in deliveries), version, landed.deliveries, landed.rows
+    )
     log.info(
-        "land_raw %s/%s %s: %d rows, billed %s, from %d object(s), replaced %d rows, source version %s",
+        "land_raw %s/%s %s: landed %d new deliveries (%d rows, all days); the day holds %d rows, billed %s, "
+        "from %d file(s), version %s (%d rows before)",
         run.org,
         run.provider,
-        day_start,
-        result.rows,
-        result.billed_cost,
+        run.billing_day,
+        landed.deliveries,
+        landed.rows,
+        rows,
+        billed,
         result.objects,
-        replaced,
         version,
+        replaced,
     )
     return result
 
 
-def _recording(batches: Iterator[pa.RecordBatch], failures: list[Exception]) -> Iterator[pa.RecordBatch]:
-    """The batches, keeping any error of reading them: DuckDB would otherwise wrap it in its own."""
+def ensure_tables(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, schema: TableSchema) -> None:
+    warehouse.ensure_table(session, dataset, schema)
+    warehouse.ensure_table(session, dataset, load_table_schema(DELIVERIES))
+
+
+def pending(session: Session, dataset: str, schema: TableSchema, deliveries: Sequence[Delivery]) -> list[Delivery]:
+    """The deliveries not landed at their version yet (each once, even if listed for several days)."""
+    if not deliveries:
+        return []
+    landed = set(
+        session.fetchall(
+            f"select delivery_key, version, fingerprint from {qualified(dataset, 'landed_deliveries')} "
+            "where raw_table = ?",
+            [schema.table],
+        )
+    )
+    unique = {(d.key, d.version, d.fingerprint): d for d in deliveries}
+    return [d for identity, d in unique.items() if identity not in landed]
+
+
+def land_deliveries(
+    warehouse: DuckDBWarehouse,
+    session: DuckDBSession,
+    export: BillingExport,
+    deliveries: Sequence[Delivery],
+    schema: TableSchema,
+    dataset: str,
+    run: RunContext,
+) -> Landed:
+    """Land every pending delivery in one transaction; returns how many and their rows."""
+    todo = pending(session, dataset, schema, deliveries)
+    if not todo:
+        return Landed(0, 0)
+    rows = 0
+    session.execute("SET preserve_insertion_order = false")  # row order in the table carries no meaning
     try:
-        yield from batches
-    except Exception as exc:
-        failures.append(exc)
-        raise
+        with spool_directory(warehouse.spool_directory) as directory, warehouse.transaction(session):
+            for delivery in todo:
+                rows += _land_one(session, export, delivery, schema, dataset, run, directory)
+    finally:
+        session.execute("RESET preserve_insertion_order")
+    return Landed(len(todo), rows)
 
 
-def _diagnose_object(session: object, export: BillingExport, run: RunContext, schema: TableSchema, name: str) -> str:
-    """Read the object's batches again and name the first value that does not convert."""
-    message = f"{name}: a value could not be converted"
-    for item in export.iter_batches(run.billing_day, [c.name for c in schema.columns]):
-        if item.source_object != name:
-            continue
-        session.connection.register(BATCH_VIEW, pa.Table.from_batches([item.batch]))  # type: ignore[attr-defined]
+def _land_one(
+    session: DuckDBSession,
+    export: BillingExport,
+    delivery: Delivery,
+    schema: TableSchema,
+    dataset: str,
+    run: RunContext,
+    directory: Any,
+) -> int:
+    table = qualified(dataset, schema.table)
+    if delivery.days is not None:
+        session.execute(f"delete from {table} where ingestion_date between ? and ?", list(delivery.days))
+    else:
+        keys = [f.key for f in delivery.files]
+        session.execute(f"delete from {table} where x_source_object in ({', '.join('?' for _ in keys)})", keys)
+    landed = 0
+    for item in delivery.files:
+        path = export.local_path(item, directory)
+        file = describe(session.connection, path, item.key)
+        constants = dict(item.constants)
+        check_required(schema, file, constants)
+        targets, select = select_sql(schema, file, constants, days_bound=delivery.days is not None)
+        columns = ", ".join(quote_column(t) for t in targets)
         try:
-            message = diagnose(session, schema, item.batch.schema, item.source_object, item.row_offset)  # type: ignore[arg-type]
-        finally:
-            session.connection.unregister(BATCH_VIEW)  # type: ignore[attr-defined]
-        if "could not be converted" not in message:
-            return message
-    return message
+            (count,) = session.fetchall(
+                f"insert into {table} ({columns}) {select}", lineage_parameters(run, item, delivery)
+            )[0]
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise
+            raise explain(exc, file, schema, constants, delivery) from None
+        check_count(item, int(count))
+        landed += int(count)
+    record_delivery(session, dataset, schema, delivery, landed, run)
+    return landed
+
+
+def lineage_parameters(run: RunContext, item: DeliveryFile, delivery: Delivery) -> dict[str, Any]:
+    """The bound parameters of ``select_sql``: lineage, the delivery's days, the reader's constants."""
+    params: dict[str, Any] = {
+        "x_pipeline_id": run.pipeline_id,
+        "x_credential_id": run.credential_id,
+        "x_run_id": run.run_id,
+        "x_ingested_at": run.ingested_at,
+        "x_pipeline_run_date": run.logical_date,
+        "x_source_object": item.key,
+        "x_source_version": delivery.version,
+        **{f"const_{name}": value for name, value in item.constants},
+    }
+    if delivery.days is not None:
+        params |= {"first_day": delivery.days[0], "last_day": delivery.days[1]}
+    return params
+
+
+def check_count(item: DeliveryFile, count: int) -> None:
+    """A file must hold the data rows its manifest announces (Azure's ``dataRowCount``)."""
+    if item.expected_rows is not None and count != item.expected_rows:
+        announced = item.manifest or "its manifest"
+        raise BadExport(f"{item.key}: {count} data rows, but {announced} says {item.expected_rows}")
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """DuckDB's errors that the file's content causes (not a fault of our SQL)."""
+    import duckdb
+
+    data_errors = (
+        duckdb.ConversionException,
+        duckdb.InvalidInputException,
+        duckdb.ConstraintException,
+        duckdb.OutOfRangeException,
+        duckdb.IOException,
+    )
+    return isinstance(exc, data_errors)
+
+
+def explain(
+    exc: Exception, file: ExportFile, schema: TableSchema, constants: dict[str, str], delivery: Delivery
+) -> Exception:
+    """The one-line error a person can act on: file, data row (1-based) and column by its header."""
+    import duckdb
+
+    text = str(exc)
+    if "CSV Error on Line" in text:
+        return UnreadableExportFile(read_error(file, exc))
+    if isinstance(exc, duckdb.IOException) or "Invalid Input Error: No magic bytes" in text:
+        return UnreadableExportFile(f"{file.name}: cannot be read: {first_line(exc)}")
+    connection = duckdb.connect()
+    try:
+        connection.execute("SET threads = 1")  # so row numbers follow the file
+        connection.execute("SET TimeZone = 'UTC'")
+        if OUTSIDE_DAYS in text and delivery.days is not None:
+            message = diagnose_day(connection, schema, file, *delivery.days)
+        else:
+            message = diagnose(connection, schema, file, constants)
+    except Exception as again:  # the file itself is unreadable: say so, naming it
+        if "CSV Error on Line" in str(again):
+            return UnreadableExportFile(read_error(file, again))
+        return UnreadableExportFile(f"{file.name}: cannot be read: {first_line(again)}")
+    finally:
+        connection.close()
+    return BadValue(message or f"{file.name}: {first_line(exc)}")
+
+
+def record_delivery(
+    session: Session, dataset: str, schema: TableSchema, delivery: Delivery, rows: int, run: RunContext
+) -> None:
+    table = qualified(dataset, "landed_deliveries")
+    session.execute(f"delete from {table} where raw_table = ? and delivery_key = ?", [schema.table, delivery.key])
+    first, last = delivery.days or (None, None)
+    session.execute(
+        f"insert into {table} (raw_table, delivery_key, version, fingerprint, first_day, last_day, files, rows, "
+        "run_id, landed_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            schema.table,
+            delivery.key,
+            delivery.version,
+            delivery.fingerprint,
+            first,
+            last,
+            len(delivery.files),
+            rows,
+            run.run_id,
+            run.ingested_at,
+        ],
+    )
+
+
+def day_rows(session: Session, dataset: str, schema: TableSchema, day: date) -> int:
+    return int(
+        session.fetchall(f"select count(*) from {qualified(dataset, schema.table)} where ingestion_date = ?", [day])[0][
+            0
+        ]
+    )
+
+
+def day_totals(
+    session: Session,
+    dataset: str,
+    schema: TableSchema,
+    day: date,
+    billed_cost_column: str,
+    only_where: dict[str, str] | None,
+) -> tuple[int, str]:
+    """The day's raw rows, and its billed cost (of the rows ``only_where`` selects, e.g. Azure's actual cost)."""
+    filters = sorted((only_where or {}).items())
+    selected = " and ".join(f"{quote_column(column)} = ?" for column, _ in filters) or "true"
+    rows, billed = session.fetchall(
+        f"select count(*), coalesce(sum(case when {selected} then {quote_column(billed_cost_column)} end), 0) "
+        f"from {qualified(dataset, schema.table)} where ingestion_date = ?",
+        [*(value for _, value in filters), day],
+    )[0]
+    return int(rows), str(Decimal(billed))
+
+
+def day_version(session: Session, dataset: str, schema: TableSchema, day: date) -> str | None:
+    """The version of the day's raw rows: the version of the delivery that is the whole truth for the day, or,
+    for a day made of many deliveries (OCI reports), a digest of which ones and at which versions."""
+    covering = session.fetchall(
+        f"select version from {qualified(dataset, 'landed_deliveries')} "
+        "where raw_table = ? and ? between first_day and last_day order by delivery_key",
+        [schema.table, day],
+    )
+    if covering:
+        return ";".join(version for (version,) in covering)
+    parts = session.fetchall(
+        f"select distinct x_source_object, x_source_version from {qualified(dataset, schema.table)} "
+        "where ingestion_date = ? order by 1, 2",
+        [day],
+    )
+    if not parts:
+        return None
+    digest = hashlib.sha1("\n".join(f"{o}@{v}" for o, v in parts).encode()).hexdigest()[:12]
+    return f"{len(parts)} deliveries, sha1 {digest}"

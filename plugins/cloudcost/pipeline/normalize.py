@@ -1,30 +1,34 @@
-"""Turn an export's record batch into typed raw-table rows, in SQL (DuckDB dialect), never row by row.
+"""Type an export file's columns into raw-table rows, in SQL (DuckDB dialect), never row by row.
 
-Text from CSV and doubles from Parquet become exact DECIMALs here; provider maps become JSON; a value
-that does not convert gets an error naming the file, the row and the column.
+The file is read verbatim (``sources/export_file.py``); the rules of typing are all here:
+
+* text columns land byte for byte (no trimming; only the empty field is NULL);
+* money and quantities are ``DECIMAL(38,10)`` parsed from the file's text (exact up to the 10th decimal; a value
+  with more decimals is rounded half away from zero at the 10th);
+* a Parquet (or JSON) double, as CUR 2.0 and BigQuery declare money, becomes the decimal its shortest
+  round-trip text shows (``5656952.81`` stays ``5656952.81``, not ``5656952.8099999992``), then as above;
+* timestamps are ISO 8601 or one of the column's documented formats (Azure's ``MM/DD/YYYY``);
+* provider maps and records become JSON; OCI's one-column-per-tag becomes one JSON object, keys exactly as the
+  headers spell them.
+
+A value that does not convert, or a required value that is empty, gets an error naming the file, the data row
+(1-based) and the column by its header.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Collection
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
 
 from cloudcost.paths import config_dir
-from cloudcost.schemas import (
-    DECIMAL_PRECISION,
-    DECIMAL_SCALE,
-    Column,
-    TableSchema,
-    duckdb_type,
-    quote_column,
-    quote_header,
-)
-from cloudcost.warehouse.base import Session
+from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, TableSchema, duckdb_type
+from cloudcost.sources.export_file import ExportFile, sql_literal
 
-BATCH_VIEW = "cloudcost_export_batch"
 LINEAGE_COLUMNS = (
     "ingestion_date",
     "x_pipeline_id",
@@ -35,6 +39,7 @@ LINEAGE_COLUMNS = (
     "x_source_object",
     "x_source_version",
 )
+DECIMAL = f"decimal({DECIMAL_PRECISION}, {DECIMAL_SCALE})"
 
 
 class MissingColumn(ValueError):
@@ -42,42 +47,58 @@ class MissingColumn(ValueError):
 
 
 class BadValue(ValueError):
-    """A value in an export file cannot be converted to its column's type."""
+    """A value in an export file cannot be converted to its column's type, or a required value is empty."""
 
 
-def _is_text(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+def _kind(arrow_type: pa.DataType) -> str:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "text"
+    if pa.types.is_floating(arrow_type):
+        return "double"
+    if pa.types.is_map(arrow_type) or pa.types.is_struct(arrow_type) or pa.types.is_list(arrow_type):
+        return "nested"
+    return "typed"
 
 
-def _is_nested(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_map(arrow_type) or pa.types.is_struct(arrow_type) or pa.types.is_list(arrow_type)
+@dataclass(frozen=True)
+class Found:
+    """Where a column is in a file: the SQL that reads it, its kind (text, double, nested, json, typed) and the
+    header a person sees (for messages)."""
+
+    ref: str
+    kind: str
+    header: str
 
 
-def resolve(column: Column, arrow_schema: pa.Schema) -> tuple[str | None, pa.DataType | None]:
-    """Where ``column`` is in the batch: SQL reference and Arrow type, or ``(None, None)`` if absent.
+def resolve(column: Column, file: ExportFile) -> Found | None:
+    """Where ``column`` is in the file, or None if absent.
 
     ``column.source`` (default: the column's name) may be a dotted path: a flattened header such as
-    ``service.id`` (CSV), or a field inside a struct column (``service`` -> ``id``, native exports).
+    ``service.id`` (CSV), or a field inside a struct column (``service`` -> ``id``, Parquet). A header spelled
+    exactly as the path or an alias wins over one that matches only when letter case is ignored.
     """
     path = column.source or column.name
-    names = arrow_schema.names
-    if path in names:
-        return quote_header(path), arrow_schema.field(path).type
-    folded = {name.lower(): name for name in names}
-    for candidate in (path, *column.aliases):
-        if candidate.lower() in folded:
-            found = folded[candidate.lower()]
-            return quote_header(found), arrow_schema.field(found).type
+    if file.json_paths:
+        as_json = column.type == "json"
+        return Found(file.json_ref(path, as_json=as_json), "json" if as_json else "text", path)
+    names = file.headers
+    candidates = (path, *column.aliases)
+    found = next((c for c in candidates if c in names), None)
+    if found is None:
+        folded = {name.lower(): name for name in names}
+        found = next((folded[c.lower()] for c in candidates if c.lower() in folded), None)
+    if found is not None:
+        return Found(file.ref(found), _kind(file.schema.field(found).type), found)
     head, *rest = path.split(".")
     if head not in names or not rest:
-        return None, None
-    ref, arrow_type = quote_column(head), arrow_schema.field(head).type
+        return None
+    ref, arrow_type = file.ref(head), file.schema.field(head).type
     for part in rest:
         if not pa.types.is_struct(arrow_type) or arrow_type.get_field_index(part) < 0:
-            return None, None
-        ref = f"struct_extract({ref}, '{part}')"
+            return None
+        ref = f"struct_extract({ref}, {sql_literal(part)})"
         arrow_type = arrow_type.field(part).type
-    return ref, arrow_type
+    return Found(ref, _kind(arrow_type), path)
 
 
 def iso_4217_codes() -> tuple[str, ...]:
@@ -91,49 +112,59 @@ def _codes(path: Path) -> tuple[str, ...]:
         return tuple(row["currency_code"] for row in csv.DictReader(handle))
 
 
-def column_expression(column: Column, arrow_schema: pa.Schema, *, lenient: bool = False) -> str:
-    """The SQL that reads ``column`` from the batch; ``lenient`` uses TRY_CAST (for diagnosis only)."""
+def column_expression(column: Column, file: ExportFile, *, lenient: bool = False) -> str:
+    """The SQL that reads ``column`` from the file; ``lenient`` uses TRY_CAST (for diagnosis only)."""
     target = duckdb_type(column.type)
     if column.collect_prefix:
-        return collected_object(column.collect_prefix, arrow_schema)
-    ref, arrow_type = resolve(column, arrow_schema)
-    if ref is None or arrow_type is None:
+        return collected_object(column.collect_prefix, file)
+    found = resolve(column, file)
+    if found is None:
         return f"cast(null as {target})"
+    ref, kind = found.ref, found.kind
     cast = "try_cast" if lenient else "cast"
-    if _is_text(arrow_type):
-        text = f"nullif(trim({ref}), '')"
-        if column.type == "string" and column.check == "iso_4217":
-            allowed = f"{text} in ({', '.join(repr(code) for code in iso_4217_codes())})"
+    if kind in ("text", "json") and column.type == "string":
+        text = f"nullif({ref}, '')"  # verbatim: no trimming, and the empty field is the only null
+        if column.check == "iso_4217":
+            allowed = f"{text} in ({', '.join(sql_literal(code) for code in iso_4217_codes())})"
             if lenient:
                 return f"case when {allowed} then {text} end"
             return f"case when {text} is null or {allowed} then {text} else error('not an ISO 4217 currency code') end"
-        if column.type == "string":
-            return text
-        if column.type == "json" and column.wrap_json_object:
-            text = f"case when left({text}, 1) in ('{{', '[') then {text} else '{{' || {text} || '}}' end"
+        return text
+    if kind == "json" and column.type == "json":
+        return ref
+    if kind == "text":
+        text = f"nullif(trim({ref}), '')"  # parsed values: surrounding blanks carry no meaning
+        if column.type == "json":
+            if column.wrap_json_object:
+                text = f"case when left({text}, 1) in ('{{', '[') then {text} else '{{' || {text} || '}}' end"
+            return f"case when json_valid({text}) then cast({text} as json) end" if lenient else f"cast({text} as json)"
         if column.type in ("timestamp", "date") and column.formats:
-            formats = ", ".join("'" + f.replace("'", "''") + "'" for f in column.formats)
+            formats = ", ".join(sql_literal(f) for f in column.formats)
             parse = "try_strptime" if lenient else "strptime"
             parsed = f"coalesce(try_cast({text} as {target}), {parse}({text}, [{formats}])::{target})"
             return f"case when {text} is null then null else {parsed} end"
         return f"{cast}({text} as {target})"
-    if column.type == "json" and _is_nested(arrow_type):
+    if column.type == "json" and kind == "nested":
         return f"to_json({ref})"
-    if column.type == "decimal" and pa.types.is_floating(arrow_type):
-        # Parquet exports carry doubles; round once, at ingestion, to the decimal they stand for.
-        return f"{cast}(round({ref}, {DECIMAL_SCALE}) as decimal({DECIMAL_PRECISION}, {DECIMAL_SCALE}))"
+    if column.type == "decimal" and kind == "double":
+        # A double is the decimal its shortest round-trip text shows (what the provider computed), never the
+        # binary expansion of the double: cast(5656952.81::double as decimal) would give 5656952.8099999992.
+        return f"{cast}(cast({ref} as varchar) as {DECIMAL})"
+    if column.type == "string":
+        return f"cast({ref} as varchar)"
     return f"{cast}({ref} as {target})"
 
 
-def collected_object(prefix: str, arrow_schema: pa.Schema) -> str:
-    """A JSON object of every non-empty ``<prefix><key>`` column (OCI writes one column per tag)."""
-    names = [name for name in arrow_schema.names if name.startswith(prefix) and len(name) > len(prefix)]
+def collected_object(prefix: str, file: ExportFile) -> str:
+    """A JSON object of every non-empty ``<prefix><key>`` column (OCI writes one column per tag), keyed by the
+    header exactly as written: ``tags/free-form.team`` and ``tags/free-form.Team`` are two keys."""
+    if file.json_paths:
+        return "cast(null as json)"
+    names = [name for name in file.headers if name.startswith(prefix) and len(name) > len(prefix)]
     if not names:
         return "cast(null as json)"
     entries = ", ".join(
-        "struct_pack(k := '{}', v := nullif(trim(cast({} as varchar)), ''))".format(
-            name[len(prefix) :].replace("'", "''"), quote_header(name)
-        )
+        f"struct_pack(k := {sql_literal(name[len(prefix) :])}, v := nullif(cast({file.ref(name)} as varchar), ''))"
         for name in names
     )
     pairs = f"list_filter([{entries}], lambda x: x.v is not null)"
@@ -144,22 +175,30 @@ def export_columns(schema: TableSchema) -> list[Column]:
     return [c for c in schema.columns if c.name not in LINEAGE_COLUMNS]
 
 
-def check_required(schema: TableSchema, arrow_schema: pa.Schema, source_object: str) -> None:
-    duplicated = sorted({n for n in arrow_schema.names if arrow_schema.names.count(n) > 1})
+def check_required(schema: TableSchema, file: ExportFile, provided: Collection[str] = ()) -> None:
+    """Refuse a file whose header repeats a name, or lacks a required column (``provided``: set by the reader)."""
+    if file.json_paths:
+        return
+    names = file.headers
+    duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise BadValue(f"{source_object}: duplicated column(s) in header: {', '.join(duplicated)}")
-    missing = [c.source or c.name for c in export_columns(schema) if c.required and resolve(c, arrow_schema)[0] is None]
+        raise BadValue(f"{file.name}: duplicated column(s) in header: {', '.join(duplicated)}")
+    missing = [
+        c.source or c.name
+        for c in export_columns(schema)
+        if c.required and c.name not in provided and not c.collect_prefix and resolve(c, file) is None
+    ]
     if missing:
-        raise MissingColumn(f"{source_object}: missing required column(s): {', '.join(missing)}")
+        raise MissingColumn(f"{file.name}: missing required column(s): {', '.join(missing)}")
 
 
-def row_day_expression(schema: TableSchema, arrow_schema: pa.Schema) -> str:
+def row_day_expression(schema: TableSchema, file: ExportFile) -> str:
     """The billing day a row belongs to: its usage day, clamped into its billing period when known."""
     if schema.day_column is None:
         raise ValueError(f"schema {schema.table} has no day_column")
 
     def as_date(name: str) -> str:
-        return f"cast({column_expression(schema.column(name), arrow_schema)} as date)"
+        return f"cast({column_expression(schema.column(name), file)} as date)"
 
     day = as_date(schema.day_column)
     if schema.period_start_column and schema.period_end_column:
@@ -169,41 +208,84 @@ def row_day_expression(schema: TableSchema, arrow_schema: pa.Schema) -> str:
     return day
 
 
-def select_sql(schema: TableSchema, arrow_schema: pa.Schema) -> tuple[list[str], str]:
-    """Target columns and the SELECT over the registered batch, keeping the rows of ``$billing_day``."""
+OUTSIDE_DAYS = "row outside the delivery's billing days"
+
+
+def select_sql(
+    schema: TableSchema, file: ExportFile, constants: dict[str, str], *, days_bound: bool
+) -> tuple[list[str], str]:
+    """Target columns and the SELECT that types every row of ``file``.
+
+    Parameters: the lineage columns (``$x_...``) except ``ingestion_date``, which is each row's billing day;
+    ``$first_day``/``$last_day`` when ``days_bound`` (a row outside them fails the statement); ``$const_<name>``
+    for the columns the reader sets (``constants``, e.g. Azure's ``x_cost_dataset``)."""
     targets, expressions = [], []
     for column in export_columns(schema):
         targets.append(column.name)
-        expressions.append(column_expression(column, arrow_schema))
+        if column.name in constants:
+            expressions.append(f"$const_{column.name}")
+        else:
+            expressions.append(column_expression(column, file))
+    day = row_day_expression(schema, file)
+    if days_bound:
+        day = (
+            f"case when ({day}) is null or ({day}) between $first_day and $last_day then ({day}) "
+            f"else error({sql_literal(OUTSIDE_DAYS)}) end"
+        )
     for name in LINEAGE_COLUMNS:
         targets.append(name)
-        expressions.append(f"${name}")
-    day = row_day_expression(schema, arrow_schema)
-    sql = f"select {', '.join(expressions)} from {BATCH_VIEW} where {day} = $billing_day"
-    return targets, sql
+        expressions.append(day if name == "ingestion_date" else f"${name}")
+    return targets, f"select {', '.join(expressions)} from {file.relation}"
 
 
-def diagnose(
-    session: Session, schema: TableSchema, arrow_schema: pa.Schema, source_object: str, row_offset: int
-) -> str:
-    """Find the first value that does not convert: ``file row N column C: value 'x' is not a <type>``."""
+def diagnose(connection: object, schema: TableSchema, file: ExportFile, provided: Collection[str]) -> str:
+    """The first value of ``file`` that does not convert, or the first empty required value:
+    ``file: data row N, column 'Header': value 'x' is not a valid decimal``. Empty if none is found."""
+    numbered = file.numbered()
     for column in export_columns(schema):
-        ref, arrow_type = resolve(column, arrow_schema)
-        if ref is None or arrow_type is None or (column.type == "string" and not column.check):
+        if column.name in provided or column.collect_prefix:
             continue
-        strict_input = f"nullif(trim({ref}), '')" if _is_text(arrow_type) else ref
-        lenient = column_expression(column, arrow_schema, lenient=True)
-        if column.type == "json" and _is_text(arrow_type):
-            lenient = f"case when json_valid({strict_input}) then {strict_input} end"
-        rows = session.fetchall(
-            f"select rn, value from (select row_number() over () as rn, cast({strict_input} as varchar) as value, "
-            f"{lenient} as converted from {BATCH_VIEW}) where value is not null and converted is null limit 1"
-        )
-        if rows:
-            rn, value = rows[0]
-            shown = value if len(value) <= 60 else value[:57] + "..."
-            return (
-                f"{source_object}: data row {row_offset + rn}, column '{column.source or column.name}': "
-                f"value {shown!r} is not a valid {'ISO 4217 currency code' if column.check else column.type}"
+        found = resolve(column, file)
+        label = found.header if found else column.source or column.name
+        strict = column_expression(column, file)
+        if found is not None and not (column.type == "string" and not column.check):
+            raw_text = f"nullif(trim(cast({found.ref} as varchar)), '')"
+            lenient = column_expression(column, file, lenient=True)
+            bad = _first(
+                connection,
+                f"select __row, cast({found.ref} as varchar) from {numbered} "
+                f"where {raw_text} is not null and ({lenient}) is null order by __row limit 1",
             )
-    return f"{source_object}: a value in the batch starting at data row {row_offset + 1} could not be converted"
+            if bad:
+                row, value = bad
+                shown = value if len(value) <= 60 else value[:57] + "..."
+                what = "ISO 4217 currency code" if column.check else column.type
+                return f"{file.name}: data row {row}, column {label!r}: value {shown!r} is not a valid {what}"
+        if not column.nullable:
+            empty = _first(connection, f"select __row from {numbered} where ({strict}) is null order by __row limit 1")
+            if empty:
+                return f"{file.name}: data row {empty[0]}, column {label!r}: empty, but the column is required"
+    return ""
+
+
+def diagnose_day(connection: object, schema: TableSchema, file: ExportFile, first_day: object, last_day: object) -> str:
+    """The first row whose billing day falls outside the delivery's days."""
+    day = row_day_expression(schema, file)
+    found = _first(
+        connection,
+        f"select __row, cast({day} as varchar) from {file.numbered()} "
+        f"where ({day}) not between $first_day and $last_day order by __row limit 1",
+        {"first_day": first_day, "last_day": last_day},
+    )
+    if not found:
+        return ""
+    return (
+        f"{file.name}: data row {found[0]}: billing day {found[1]} is outside the days this delivery covers "
+        f"({first_day}..{last_day})"
+    )
+
+
+def _first(connection: object, sql: str, params: dict | None = None) -> tuple | None:
+    cursor = connection.execute(sql, params) if params else connection.execute(sql)  # type: ignore[attr-defined]
+    rows = cursor.fetchall()  # the queries ask for one row; fetching all of it completes the result
+    return rows[0] if rows else None

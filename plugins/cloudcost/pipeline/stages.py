@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
-from cloudcost.sources.base import ExportStatus
+from cloudcost.sources.base import ExportNotReady, ExportStatus
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
 
@@ -160,25 +160,57 @@ def loaded_versions(org_slug: str, provider: str, days: list[date]) -> dict[date
     return dict(rows)
 
 
+def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
+    """Land every delivery of ``days`` that is complete and not landed yet (each once), then return the current
+    raw version of each complete day. An incomplete day keeps what it has and is left out."""
+    from cloudcost.pipeline.land_raw import day_version, ensure_tables, land_deliveries
+    from cloudcost.sources.base import Delivery
+    from cloudcost.vault import default_vault
+
+    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
+    secret = default_vault().decrypt(run.org, run.provider, run.credential_id)
+    export = open_export(org, run.provider, secret.reveal())
+    schema = load_table_schema(_format(config, org, run.provider).schema_file)
+    deliveries: list[Delivery] = []
+    complete = []
+    for day in days:
+        try:
+            deliveries += export.deliveries(day)
+        except ExportNotReady:
+            continue
+        complete.append(day)
+    warehouse = open_warehouse()
+    with warehouse.session() as session:
+        ensure_tables(warehouse, session, org.dataset, schema)
+        landed = land_deliveries(warehouse, session, export, deliveries, schema, org.dataset, run)
+        versions = {day: day_version(session, org.dataset, schema, day) for day in complete}
+    log.info("recheck %s/%s: landed %d new deliveries (%d rows)", run.org, run.provider, landed.deliveries, landed.rows)
+    return versions
+
+
 def run_recheck(run: RunContext) -> list[dict]:
-    """Reload each already-loaded day of the trailing window whose export changed since (a restated AWS
-    month, a re-run Azure export, GCP rows whose export_time moved, new OCI correction reports): the whole
-    slice is replaced, then its rollups if they exist (behind the same gate)."""
+    """Late data and restatements: land what changed in the trailing window's deliveries (a restated AWS month,
+    a re-run Azure export, GCP rows whose export_time moved, new OCI reports), each delivery once, then convert,
+    check and record again every already-loaded day whose raw version moved, and refresh its rollups (behind
+    the same gate)."""
     from cloudcost.rollups.gate import RollupGateClosed
     from cloudcost.rollups.refresh import refresh_rollups
 
     config = load_billing_config(run.provider)
     window = recheck_window(run.billing_day, config.restatements.recheck_months)
+    loaded = loaded_versions(run.org, run.provider, window)
+    if not loaded:
+        return []
+    current = land_window(run, sorted(loaded))
     reloaded = []
-    for day, version in sorted(loaded_versions(run.org, run.provider, window).items()):
-        status = export_status(run.org, run.provider, day)
-        if not status.complete or status.version == version:
+    for day, version in sorted(loaded.items()):
+        if day not in current or current[day] == version:
             continue
         again = replace(run, billing_day=day)
-        landed = run_land_raw(again)
+        landed = run_land_raw(again)  # lands nothing new: it summarises the day
         run_convert_to_focus(again)
         record = run_record(again, landed, run_checks(again))
-        log.info("restatement %s/%s %s: source version %s -> %s", run.org, run.provider, day, version, status.version)
+        log.info("restatement %s/%s %s: source version %s -> %s", run.org, run.provider, day, version, current[day])
         try:
             refresh_rollups(open_warehouse(), load_org_by_slug(run.org), day, run.ingested_at)
         except RollupGateClosed as closed:

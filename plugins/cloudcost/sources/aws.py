@@ -13,20 +13,24 @@ full once the manifest was (re)written after the day's end plus ``export_lag_hou
 
 from __future__ import annotations
 
+import calendar
+import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
-from cloudcost.sources.base import BadExport, ExportBatch, ExportNotReady, ExportStatus
-from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.streaming import (
+from cloudcost.sources.base import BadExport, Delivery, DeliveryFile, ExportNotReady, ExportStatus
+from cloudcost.sources.completeness import (
     day_closed,
     declared_incomplete,
+    fingerprint,
     modified_at,
+    object_infos,
     require_complete,
-    stream_objects,
 )
+from cloudcost.sources.object_store import ObjectStore
+from cloudcost.sources.spool import local_path
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,21 @@ class DataExportManifest:
     billing_period: str
     execution_id: str | None
     data_files: tuple[str, ...]
+    digest: str = ""
+
+    @property
+    def version(self) -> str:
+        """The execution id; a manifest without one is identified by its content."""
+        return self.execution_id or f"manifest sha1 {self.digest}"
 
 
 def billing_period_of(day: date) -> str:
     return f"{day:%Y-%m}"
+
+
+def period_days(day: date) -> tuple[date, date]:
+    """The first and last day of ``day``'s billing period (a calendar month)."""
+    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def _object_key(entry: object, manifest_key: str) -> str:
@@ -64,6 +79,7 @@ class AwsDataExport:
         self.root = f"{prefix.strip('/')}/{export_name}" if prefix.strip("/") else export_name
         self.export_name = export_name
         self.format = format
+        self._declared: dict[tuple[str, str], str | None] = {}  # per manifest and files' fingerprint
 
     def manifest_key(self, billing_period: str) -> str:
         return f"{self.root}/metadata/BILLING_PERIOD={billing_period}/{self.export_name}-Manifest.json"
@@ -82,35 +98,57 @@ class AwsDataExport:
             raise BadExport(f"{key}: key 'dataFiles': missing or not a list")
         files = tuple(_object_key(entry, key) for entry in document["dataFiles"])
         execution_id = document.get("executionId")
-        return DataExportManifest(key, billing_period, str(execution_id) if execution_id else None, files)
+        digest = hashlib.sha1(raw).hexdigest()[:12]
+        return DataExportManifest(key, billing_period, str(execution_id) if execution_id else None, files, digest)
 
     def status(self, day: date) -> ExportStatus:
         """Complete when the period's manifest exists and every data file it lists is present."""
+        return self._evaluate(day)[0]
+
+    def _evaluate(self, day: date) -> tuple[ExportStatus, DataExportManifest | None]:
         try:
             manifest = self.read_manifest(billing_period_of(day))
         except ExportNotReady as exc:
-            return ExportStatus(False, str(exc))
-        missing = [key for key in manifest.data_files if not self.store.exists(key)]
+            return ExportStatus(False, str(exc)), None
+        return self._judge(day, manifest), manifest
+
+    def _judge(self, day: date, manifest: DataExportManifest) -> ExportStatus:
+        infos = object_infos(self.store, manifest.data_files)
+        missing = [key for key in manifest.data_files if key not in infos]
         if missing:
             return ExportStatus(
                 False,
                 f"{manifest.key} lists {len(missing)} data file(s) not present yet, first: {missing[0]}",
-                manifest.execution_id,
+                manifest.version,
             )
         # AWS's FOCUS export may say of itself that it is incomplete (a completion-status column); CUR 2.0 has
-        # no such column, so its files are not read here
-        if self.format == "focus_1_2" and (reason := declared_incomplete(self.store, manifest.data_files)):
-            return ExportStatus(False, reason, manifest.execution_id)
+        # no such column, so its files are not read here. Read once per manifest version.
+        if self.format == "focus_1_2":
+            seen = (manifest.key, fingerprint(infos.values()))
+            if seen not in self._declared:
+                self._declared[seen] = declared_incomplete(self.store, manifest.data_files)
+            if reason := self._declared[seen]:
+                return ExportStatus(False, reason, manifest.version)
         delivered, due = modified_at(self.store, manifest.key), day_closed(day, self.lag_hours)
         if delivered is not None and delivered < due:
             return ExportStatus(
                 False,
                 f"{manifest.key} was delivered at {delivered.isoformat()}, before {due.isoformat()} "
                 f"(the end of {day} + {self.lag_hours:g} h): {day} may still be partial",
-                manifest.execution_id,
+                manifest.version,
             )
-        return ExportStatus(True, "manifest and all data files present", manifest.execution_id, manifest.data_files)
+        objects = manifest.data_files
+        return ExportStatus(
+            True, "manifest and all data files present", manifest.version, objects, fingerprint(infos.values())
+        )
 
-    def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        """Every record batch of the period's files; the caller keeps the rows of ``day``."""
-        yield from stream_objects(self.store, require_complete(self.status(day)).objects, string_columns)
+    def deliveries(self, day: date) -> list[Delivery]:
+        """The billing period's delivery: every file of the manifest, the whole truth for every day of the period."""
+        status, manifest = self._evaluate(day)
+        require_complete(status)
+        assert manifest is not None
+        files = tuple(DeliveryFile(key) for key in manifest.data_files)
+        return [Delivery(manifest.key, manifest.version, files, period_days(day), status.fingerprint)]
+
+    def local_path(self, file: DeliveryFile, directory: Path) -> Path:
+        return local_path(self.store, file.key, directory)

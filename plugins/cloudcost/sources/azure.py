@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
-import pyarrow as pa
-
-from cloudcost.sources.base import BadExport, ExportBatch, ExportStatus
-from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.streaming import day_closed, require_complete, stream_objects
+from cloudcost.sources.base import BadExport, Delivery, DeliveryFile, ExportStatus
+from cloudcost.sources.completeness import day_closed, fingerprint, object_infos, require_complete
+from cloudcost.sources.object_store import ObjectInfo, ObjectStore
+from cloudcost.sources.spool import local_path
 
 DATASET_COLUMN = "x_cost_dataset"
 
@@ -97,39 +96,51 @@ class AzureCostExport:
         return max(runs)[2] if runs else None
 
     def status(self, day: date) -> ExportStatus:
-        objects, versions = [], []
+        return self._evaluate(day)[0]
+
+    def _evaluate(self, day: date) -> tuple[ExportStatus, list[AzureRun]]:
+        objects, versions, runs = [], [], []
+        infos: list[ObjectInfo] = []
         for dataset in ("amortized", "actual"):
             run = self.latest_run(dataset, day)
             if run is None:
-                return ExportStatus(
-                    False, f"{self.store.uri}/{self._root(self.exports[dataset], day)}: no {dataset} manifest yet"
-                )
-            missing = [name for name, _ in run.blobs if not self.store.exists(name)]
+                reason = f"{self.store.uri}/{self._root(self.exports[dataset], day)}: no {dataset} manifest yet"
+                return ExportStatus(False, reason), runs
+            runs.append(run)
+            present = object_infos(self.store, [name for name, _ in run.blobs])
+            infos += present.values()
+            missing = [name for name, _ in run.blobs if name not in present]
             if missing:
-                return ExportStatus(
-                    False, f"{run.manifest_key} lists {len(missing)} blob(s) not present, first: {missing[0]}"
-                )
+                reason = f"{run.manifest_key} lists {len(missing)} blob(s) not present, first: {missing[0]}"
+                return ExportStatus(False, reason), runs
             due = day_closed(day, self.lag_hours)
             if run.submitted is not None and run.submitted < due:
-                return ExportStatus(
-                    False,
+                reason = (
                     f"{run.manifest_key}: run {run.run_id} was submitted at {run.submitted.isoformat()}, before "
-                    f"{due.isoformat()} (the end of {day} + {self.lag_hours:g} h): {day} may still be partial",
+                    f"{due.isoformat()} (the end of {day} + {self.lag_hours:g} h): {day} may still be partial"
                 )
+                return ExportStatus(False, reason), runs
             objects += [name for name, _ in run.blobs]
             versions.append(f"{dataset}:{run.run_id}")
-        return ExportStatus(True, "both manifests and all their blobs present", ";".join(versions), tuple(objects))
+        status = ExportStatus(
+            True, "both manifests and all their blobs present", ";".join(versions), tuple(objects), fingerprint(infos)
+        )
+        return status, runs
 
-    def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        require_complete(self.status(day))
-        for dataset in ("amortized", "actual"):
-            run = self.latest_run(dataset, day)
-            assert run is not None
-            for name, expected_rows in run.blobs:
-                rows = 0
-                for item in stream_objects(self.store, [name], string_columns):
-                    tag = pa.array([dataset] * item.batch.num_rows, type=pa.string())
-                    yield ExportBatch(name, item.row_offset, item.batch.append_column(DATASET_COLUMN, tag))
-                    rows += item.batch.num_rows
-                if expected_rows is not None and rows != expected_rows:
-                    raise BadExport(f"{name}: {rows} data rows, but {run.manifest_key} says {expected_rows}")
+    def deliveries(self, day: date) -> list[Delivery]:
+        """The month's run pair: every blob of both runs (tagged amortized or actual, with the row count its
+        manifest announces), the whole truth for every day of the month."""
+        status, runs = self._evaluate(day)
+        require_complete(status)
+        files = tuple(
+            DeliveryFile(name, rows, ((DATASET_COLUMN, run.dataset),), run.manifest_key)
+            for run in runs
+            for name, rows in run.blobs
+        )
+        first = day.replace(day=1)
+        last = first.replace(day=calendar.monthrange(day.year, day.month)[1])
+        key = f"{self._root(self.exports['amortized'], day)}+{self.exports['actual']}"
+        return [Delivery(key, status.version or "", files, (first, last), status.fingerprint)]
+
+    def local_path(self, file: DeliveryFile, directory: Path) -> Path:
+        return local_path(self.store, file.key, directory)

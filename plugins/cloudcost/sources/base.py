@@ -1,13 +1,12 @@
-"""What every provider's export reader gives the pipeline."""
+"""What every provider's export reader gives the pipeline: a status for the sensor, and the deliveries a day is
+made of, each with the files to land."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Protocol
-
-import pyarrow as pa
 
 
 class ExportNotReady(RuntimeError):
@@ -24,13 +23,36 @@ class ExportStatus:
     reason: str
     version: str | None = None
     objects: tuple[str, ...] = ()
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
-class ExportBatch:
-    source_object: str
-    row_offset: int
-    batch: pa.RecordBatch
+class DeliveryFile:
+    """One file of a delivery. ``constants``: raw columns the reader sets for every row of the file (Azure's
+    ``x_cost_dataset``); ``expected_rows``: the data rows ``manifest`` announces for it."""
+
+    key: str
+    expected_rows: int | None = None
+    constants: tuple[tuple[str, str], ...] = ()
+    manifest: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a provider delivered at once, and is landed at once: an AWS manifest's execution, an Azure export
+    run pair, a GCP usage day at its watermark, an OCI report object.
+
+    A newer ``version`` of the same ``key`` replaces it; ``fingerprint`` (the files' sizes and times) tells a
+    delivery rewritten in place under the same version from the one landed. A delivery with ``days`` (first,
+    last) is the whole truth for those billing days: landing it replaces every raw row of them, and a row of
+    another day is an error. One without (OCI) replaces only the rows read from its own files: a day is the
+    sum of many."""
+
+    key: str
+    version: str
+    files: tuple[DeliveryFile, ...]
+    days: tuple[date, date] | None = None
+    fingerprint: str = ""
 
 
 class BillingExport(Protocol):
@@ -38,6 +60,15 @@ class BillingExport(Protocol):
 
     format: str
 
-    def status(self, day: date) -> ExportStatus: ...
+    def status(self, day: date) -> ExportStatus:
+        """Whether ``day`` is complete in the export (what the sensor waits for)."""
+        ...
 
-    def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]: ...
+    def deliveries(self, day: date) -> list[Delivery]:
+        """The deliveries a complete ``day`` is made of; raises ``ExportNotReady`` while it is incomplete."""
+        ...
+
+    def local_path(self, file: DeliveryFile, directory: Path) -> Path:
+        """``file`` as a local file DuckDB can read: the file itself in a local landing zone, else a copy
+        streamed into ``directory`` (created 0600)."""
+        ...

@@ -12,14 +12,14 @@ is also the slice's source version.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
-from cloudcost.sources.base import ExportBatch, ExportStatus
-from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.streaming import latest_value, require_complete, stream_objects
-
-SUFFIXES = (".parquet", ".jsonl.gz", ".json.gz", ".jsonl", ".json", ".csv", ".csv.gz")
+from cloudcost.sources.base import Delivery, DeliveryFile, ExportStatus
+from cloudcost.sources.completeness import fingerprint, latest_value, require_complete
+from cloudcost.sources.export_file import SUFFIXES
+from cloudcost.sources.object_store import ObjectInfo, ObjectStore
+from cloudcost.sources.spool import local_path
 
 
 def parse_export_time(value: object) -> datetime:
@@ -43,18 +43,22 @@ class GcpBillingExportFiles:
     def day_prefix(self, day: date) -> str:
         return f"{self.root}/usage_date={day.isoformat()}/"
 
+    def _listed(self, day: date) -> list[ObjectInfo]:
+        return [o for o in self.store.list(self.day_prefix(day)) if o.key.lower().endswith(SUFFIXES)]
+
     def _objects(self, day: date) -> list[str]:
-        return [o.key for o in self.store.list(self.day_prefix(day)) if o.key.lower().endswith(SUFFIXES)]
+        return [o.key for o in self._listed(day)]
 
     def watermark(self, day: date) -> datetime | None:
         """Latest ``export_time`` among the day's rows."""
         return latest_value(self.store, self._objects(day), "export_time", parse_export_time)
 
     def status(self, day: date) -> ExportStatus:
-        objects = self._objects(day)
+        listed = self._listed(day)
+        objects = [o.key for o in listed]
         if not objects:
             return ExportStatus(False, f"{self.store.uri}/{self.day_prefix(day)}: no rows exported yet")
-        mark = self.watermark(day)
+        mark = latest_value(self.store, objects, "export_time", parse_export_time)
         if mark is None:
             return ExportStatus(False, f"{self.day_prefix(day)}: no export_time in the day's rows")
         due = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + self.lag
@@ -65,7 +69,14 @@ class GcpBillingExportFiles:
                 f"(day end + {self.lag})",
                 mark.isoformat(),
             )
-        return ExportStatus(True, f"watermark {mark.isoformat()} past day end + lag", mark.isoformat(), tuple(objects))
+        reason = f"watermark {mark.isoformat()} past day end + lag"
+        return ExportStatus(True, reason, mark.isoformat(), tuple(objects), fingerprint(listed))
 
-    def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        yield from stream_objects(self.store, require_complete(self.status(day)).objects, string_columns)
+    def deliveries(self, day: date) -> list[Delivery]:
+        """The usage day's files at its watermark: the whole truth for that one day."""
+        status = require_complete(self.status(day))
+        files = tuple(DeliveryFile(key) for key in status.objects)
+        return [Delivery(self.day_prefix(day), status.version or "", files, (day, day), status.fingerprint)]
+
+    def local_path(self, file: DeliveryFile, directory: Path) -> Path:
+        return local_path(self.store, file.key, directory)

@@ -19,14 +19,15 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
+from pathlib import Path
 from typing import Any, TypeVar
 
-from cloudcost.sources.base import ExportBatch, ExportStatus
+from cloudcost.sources.base import BadExport, Delivery, DeliveryFile, ExportStatus
+from cloudcost.sources.completeness import day_closed, require_complete
 from cloudcost.sources.store_errors import ObjectStoreAccessError
-from cloudcost.sources.streaming import day_closed, require_complete
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -189,18 +190,37 @@ class GcpBigQueryExport:
                 f"(day end + {self.lag_hours:g} h)",
                 mark.isoformat(),
             )
-        return ExportStatus(True, f"watermark {mark.isoformat()} past day end + lag", mark.isoformat(), (self.uri,))
+        reason = f"watermark {mark.isoformat()} past day end + lag"
+        return ExportStatus(True, reason, mark.isoformat(), (self.uri,), f"{count} rows")
 
-    def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        """The day's rows exported up to the watermark, page by page as Arrow record batches."""
+    def deliveries(self, day: date) -> list[Delivery]:
+        """The usage day's rows exported up to its watermark: the whole truth for that one day."""
+        status = require_complete(self.status(day))
+        rows = DeliveryFile(f"{self.uri}?usage_day={day.isoformat()}&watermark={status.version}")
+        key = f"{self.uri}?usage_day={day.isoformat()}"
+        return [Delivery(key, status.version or "", (rows,), (day, day), status.fingerprint)]
+
+    def local_path(self, file: DeliveryFile, directory: Path) -> Path:
+        """The day's rows exported up to the watermark, page by page into a local Parquet file (typed as
+        BigQuery types them: FLOAT64 money arrives as a double, see ``pipeline/normalize.py``)."""
+        import pyarrow.parquet as pq
         from google.cloud import bigquery
 
-        status = require_complete(self.status(day))
-        mark = datetime.fromisoformat(status.version or "")
+        query = dict(part.split("=", 1) for part in file.key.split("?", 1)[1].split("&"))
+        day, mark = date.fromisoformat(query["usage_day"]), datetime.fromisoformat(query["watermark"])
         params = [*self._params(day), bigquery.ScalarQueryParameter("watermark", "TIMESTAMP", mark)]
         rows = self._query(self.rows_sql(), params)
-        offset = 0
-        for batch in rows.to_arrow_iterable():
-            if batch.num_rows:
-                yield ExportBatch(self.uri, offset, batch)
-                offset += batch.num_rows
+        path = directory / f"gcp-{day.isoformat()}.parquet"
+        writer = None
+        try:
+            for batch in rows.to_arrow_iterable():
+                if writer is None:
+                    writer = pq.ParquetWriter(path, batch.schema)
+                writer.write_batch(batch)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:  # the status query counted rows a moment ago
+            raise BadExport(f"{self.uri}: usage day {day} returned no rows exported up to {mark.isoformat()}")
+        path.chmod(0o600)
+        return path

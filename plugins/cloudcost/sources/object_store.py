@@ -42,6 +42,10 @@ class LocalObjectStore:
         self.root = Path(root).resolve()
         self.uri = self.root.as_uri()
 
+    def path_of(self, key: str) -> Path:
+        """The file that holds ``key`` (which may not exist); a key cannot point outside the root."""
+        return self._path(key)
+
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if self.root != path and self.root not in path.parents:

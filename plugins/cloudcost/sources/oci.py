@@ -8,14 +8,14 @@ every report that holds rows for it. The day counts as complete once the reports
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
-from cloudcost.sources.base import ExportBatch, ExportStatus
+from cloudcost.sources.base import Delivery, DeliveryFile, ExportStatus
+from cloudcost.sources.completeness import fingerprint, latest_value, require_complete
 from cloudcost.sources.gcp import parse_export_time
-from cloudcost.sources.object_store import ObjectStore
-from cloudcost.sources.streaming import latest_value, require_complete, stream_objects
+from cloudcost.sources.object_store import ObjectInfo, ObjectStore
+from cloudcost.sources.spool import local_path
 
 END_COLUMN = "lineItem/intervalUsageEnd"
 
@@ -27,32 +27,71 @@ def _parse_oci_time(value: object) -> datetime:
     return parse_export_time(text)
 
 
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
 class OciCostReports:
-    """All cost reports under one prefix of one tenancy's bucket."""
+    """All cost reports under one prefix of one tenancy's bucket.
+
+    A report is written after the usage it holds, so a report written before a moment cannot hold usage ending
+    after it: the sensor reads the end column only of the reports written after the day's end plus the lag,
+    and a day's run lands only the reports written since the day began (each once; see ``deliveries``).
+    """
 
     def __init__(self, store: ObjectStore, prefix: str, format: str, lag_hours: float) -> None:
         self.store = store
         self.prefix = prefix.strip("/") + "/"
         self.format = format
         self.lag = timedelta(hours=lag_hours)
+        self._ends: dict[tuple[str, int, datetime | None], datetime | None] = {}
 
-    def reports(self) -> list[str]:
-        return sorted(o.key for o in self.store.list(self.prefix) if o.key.lower().endswith((".csv", ".csv.gz")))
+    def reports(self) -> list[ObjectInfo]:
+        listed = self.store.list(self.prefix)
+        return sorted((o for o in listed if o.key.lower().endswith((".csv", ".csv.gz"))), key=lambda o: o.key)
 
-    def watermark(self, reports: list[str]) -> datetime | None:
-        return latest_value(self.store, reports, END_COLUMN, _parse_oci_time)
+    def _latest_end(self, report: ObjectInfo) -> datetime | None:
+        """The report's latest usage end, read once per report version by this reader."""
+        seen = (report.key, report.size, report.modified)
+        if seen not in self._ends:
+            self._ends[seen] = latest_value(self.store, [report.key], END_COLUMN, _parse_oci_time)
+        return self._ends[seen]
 
     def status(self, day: date) -> ExportStatus:
         reports = self.reports()
         if not reports:
             return ExportStatus(False, f"{self.store.uri}/{self.prefix}: no cost reports yet")
-        mark = self.watermark(reports)
-        due = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + self.lag
-        version = f"{len(reports)} reports, sha1 {hashlib.sha1('|'.join(reports).encode()).hexdigest()[:12]}"
+        due = _day_start(day + timedelta(days=1)) + self.lag
+        recent = [r for r in reports if r.modified is None or r.modified >= due]
+        ends = [end for end in map(self._latest_end, recent) if end is not None]
+        mark = max(ends, default=None)
         if mark is None or mark < due:
             seen = mark.isoformat() if mark else "none"
-            return ExportStatus(False, f"{self.prefix}: latest usage in reports ends {seen}, before {due.isoformat()}")
-        return ExportStatus(True, f"reports cover usage up to {mark.isoformat()}", version, tuple(reports))
+            return ExportStatus(
+                False,
+                f"{self.prefix}: latest usage in the {len(recent)} report(s) written since {due.isoformat()} "
+                f"ends {seen}, before {due.isoformat()}",
+            )
+        objects = tuple(r.key for r in self._holding(day, reports))
+        return ExportStatus(True, f"reports cover usage up to {mark.isoformat()}", f"{len(objects)} reports", objects)
 
-    def iter_batches(self, day: date, string_columns: list[str]) -> Iterator[ExportBatch]:
-        yield from stream_objects(self.store, require_complete(self.status(day)).objects, string_columns)
+    def _holding(self, day: date, reports: list[ObjectInfo]) -> list[ObjectInfo]:
+        """The reports that may hold rows of ``day``: those written since it began."""
+        return [r for r in reports if r.modified is None or r.modified >= _day_start(day)]
+
+    def deliveries(self, day: date) -> list[Delivery]:
+        """Each report that may hold rows of ``day`` is its own delivery (a report is never rewritten; corrections
+        come as new reports), landed once whatever days its rows are for."""
+        require_complete(self.status(day))
+        return [
+            Delivery(report.key, _version(report), (DeliveryFile(report.key),), None, fingerprint([report]))
+            for report in self._holding(day, self.reports())
+        ]
+
+    def local_path(self, file: DeliveryFile, directory: Path) -> Path:
+        return local_path(self.store, file.key, directory)
+
+
+def _version(report: ObjectInfo) -> str:
+    written = report.modified.isoformat() if report.modified else "unknown time"
+    return f"{report.size} bytes written {written}"

@@ -12,7 +12,6 @@ from cloudcost.sources.base import BillingExport
 from cloudcost.sources.gcp import GcpBillingExportFiles
 from cloudcost.sources.object_store import LocalObjectStore, ObjectStore
 from cloudcost.sources.oci import OciCostReports
-from cloudcost.sources.s3_store import S3ObjectStore, s3_client
 
 SUPPORTED = {
     ("aws", "cur2"),
@@ -33,6 +32,8 @@ def object_store_for(org: OrgConfig, provider: str, secret: bytes | None = None)
     if export.location == "landing":
         return LocalObjectStore(landing_dir(org.slug, provider))
     if export.location.startswith("s3://") and provider == "aws":
+        from cloudcost.sources.s3_store import S3ObjectStore  # the SDKs load only when used
+
         return S3ObjectStore(export.location[len("s3://") :], _s3_client(org, secret, export.endpoint_url))
     if export.location.startswith("azure://") and provider == "azure":
         from cloudcost.sources.azure_store import AzureBlobObjectStore  # the SDKs load only when used
@@ -102,6 +103,8 @@ def _s3_client(org: OrgConfig, secret: bytes | None, endpoint_url: str | None) -
     """AWS keys from the credential JSON (``aws_access_key_id``, ``aws_secret_access_key``, optional
     ``aws_session_token`` and ``region``); errors name the org and key, never a value."""
     import boto3
+
+    from cloudcost.sources.s3_store import s3_client
 
     if secret is None:
         raise UnsupportedExport(f"org {org.slug}: an s3:// export location needs the org's aws credential")

@@ -14,7 +14,7 @@ def open_warehouse() -> Warehouse:
         from cloudcost.warehouse.bigquery import BigQueryWarehouse
 
         return BigQueryWarehouse.from_settings(config.bigquery)
-    return DuckDBWarehouse.from_environment()
+    return DuckDBWarehouse.from_environment(config.duckdb)
 
 
 __all__ = ["DuckDBWarehouse", "SliceKey", "Warehouse", "open_warehouse"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,14 +23,35 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cloudcost.config import load_billing_config, load_org_by_slug
+from cloudcost.config import load_billing_config, load_org_by_slug, load_warehouse_config
 from cloudcost.lookups import lookup_files
 from cloudcost.pipeline.convert_to_focus import ConvertResult
-from cloudcost.pipeline.land_raw import LandResult
-from cloudcost.pipeline.normalize import BATCH_VIEW, BadValue, check_required, diagnose, select_sql
+from cloudcost.pipeline.land_raw import (
+    DELIVERIES,
+    LandResult,
+    check_count,
+    day_rows,
+    day_totals,
+    day_version,
+    explain,
+    is_data_error,
+    lineage_parameters,
+    pending,
+    record_delivery,
+)
+from cloudcost.pipeline.normalize import check_required, select_sql
 from cloudcost.pipeline.run_context import RunContext
-from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, TableSchema, focus_schema, quote_column
-from cloudcost.sources.base import BillingExport
+from cloudcost.schemas import (
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    TableSchema,
+    focus_schema,
+    load_table_schema,
+    quote_column,
+)
+from cloudcost.sources.base import BillingExport, Delivery
+from cloudcost.sources.export_file import describe
+from cloudcost.sources.spool import spool_directory
 from cloudcost.warehouse.bigquery import BigQuerySession, BigQueryWarehouse
 from cloudcost.warehouse.bigquery_ddl import (
     PROCEDURE,
@@ -45,9 +65,10 @@ from cloudcost.warehouse.bigquery_ddl import (
     replace_slice_merge,
     table_ref,
 )
-from cloudcost.warehouse.duckdb import DuckDBSession
+from cloudcost.warehouse.duckdb import configure
 
 log = logging.getLogger(__name__)
+BATCH_ROWS = 131_072
 
 _ARROW = {
     "string": pa.string(),
@@ -96,59 +117,60 @@ def staging_select(staging: str, schema: TableSchema) -> str:
     return f"SELECT {', '.join(columns)} FROM {staging}"
 
 
-def land_merge(warehouse: BigQueryWarehouse, dataset: str, staging_table: str, schema: TableSchema) -> str:
-    """The MERGE that replaces the ``@billing_day`` partition of the raw table with the staged rows."""
+def land_merge(warehouse: BigQueryWarehouse, dataset: str, staging_table: str, schema: TableSchema, scope: str) -> str:
+    """The MERGE that replaces the rows ``scope`` selects in the raw table (a delivery's days, or its own files'
+    rows) with the staged rows."""
     return replace_slice_merge(
         warehouse.table(dataset, schema.table),
         staging_select(warehouse.table(dataset, staging_table), schema),
         schema,
-        "T.ingestion_date = @billing_day",
+        scope,
     )
 
 
-def _typed_batches(export: BillingExport, schema: TableSchema, run: RunContext, version: str | None):
-    """Each export batch typed by the DuckDB normalization SQL, as Arrow in the raw table's column order."""
+def _typed_rows(
+    export: BillingExport, delivery: Delivery, schema: TableSchema, run: RunContext, directory: Path
+) -> tuple[Path, int]:
+    """Every file of ``delivery`` typed by the DuckDB normalization SQL (in an in-memory DuckDB on the worker,
+    over the files DuckDB reads itself), written to one Parquet file in the raw table's column order."""
     import duckdb
 
     connection = duckdb.connect()
-    connection.execute("SET TimeZone = 'UTC'")
+    settings = load_warehouse_config().duckdb
+    configure(connection, settings, Path(settings.temp_directory) if settings.temp_directory else directory)
     target_schema = arrow_schema(schema)
+    path = directory / "typed-rows.parquet"
+    total = 0
     try:
-        for item in export.iter_batches(run.billing_day, schema.column_names):
-            check_required(schema, item.batch.schema, item.source_object)
-            targets, select = select_sql(schema, item.batch.schema)
-            params = {
-                "billing_day": run.billing_day,
-                "ingestion_date": run.billing_day,
-                "x_pipeline_id": run.pipeline_id,
-                "x_credential_id": run.credential_id,
-                "x_run_id": run.run_id,
-                "x_ingested_at": run.ingested_at,
-                "x_pipeline_run_date": run.logical_date,
-                "x_source_object": item.source_object,
-                "x_source_version": version,
-            }
-            outer = ", ".join(
-                f"cast({quote_column(c.name)} as varchar) as {quote_column(c.name)}"
-                if c.type == "json"
-                else quote_column(c.name)
-                for c in schema.columns
-            )
-            inner_columns = ", ".join(quote_column(t) for t in targets)
-            sql = f"select {outer} from ({select}) as typed ({inner_columns})"
-            connection.register(BATCH_VIEW, pa.Table.from_batches([item.batch]))
-            try:
-                table = connection.sql(sql, params=params).to_arrow_table()
-            except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
-                session = DuckDBSession(connection)
-                raise BadValue(
-                    diagnose(session, schema, item.batch.schema, item.source_object, item.row_offset)
-                ) from exc
-            finally:
-                connection.unregister(BATCH_VIEW)
-            yield item.source_object, table.cast(target_schema)
+        with pq.ParquetWriter(path, target_schema) as writer:
+            for item in delivery.files:
+                file = describe(connection, export.local_path(item, directory), item.key)
+                constants = dict(item.constants)
+                check_required(schema, file, constants)
+                targets, select = select_sql(schema, file, constants, days_bound=delivery.days is not None)
+                params = lineage_parameters(run, item, delivery)
+                outer = ", ".join(
+                    f"cast({quote_column(c.name)} as varchar) as {quote_column(c.name)}"
+                    if c.type == "json"
+                    else quote_column(c.name)
+                    for c in schema.columns
+                )
+                inner = ", ".join(quote_column(t) for t in targets)
+                count = 0
+                try:
+                    reader = connection.sql(f"select {outer} from ({select}) as typed ({inner})", params=params)
+                    for batch in reader.to_arrow_reader(BATCH_ROWS):
+                        writer.write_table(pa.Table.from_batches([batch]).cast(target_schema))
+                        count += batch.num_rows
+                except Exception as exc:
+                    if not is_data_error(exc):
+                        raise
+                    raise explain(exc, file, schema, constants, delivery) from None
+                check_count(item, count)
+                total += count
     finally:
         connection.close()
+    return path, total
 
 
 def land_raw(
@@ -160,21 +182,45 @@ def land_raw(
     billed_cost_column: str,
     only_where: dict[str, str] | None = None,
 ) -> LandResult:
-    """Replace the day's partition of the raw table with the export's rows: staging load, then one MERGE."""
+    """Land each delivery of the day not landed yet (staging load, then one MERGE replacing what it covers),
+    then summarise the day: the DuckDB stage's contract, on BigQuery."""
+    day = run.billing_day
+    deliveries = export.deliveries(day)  # ExportNotReady while the day is incomplete
+    with warehouse.session() as session:
+        warehouse.ensure_table(session, dataset, schema)
+        warehouse.ensure_table(session, dataset, load_table_schema(DELIVERIES))
+        replaced = day_rows(session, dataset, schema, day)
+        todo = pending(session, dataset, schema, deliveries)
+        landed_rows = 0
+        for delivery in todo:
+            landed_rows += _land_delivery(warehouse, session, export, delivery, schema, dataset, run)
+        rows, billed = day_totals(session, dataset, schema, day, billed_cost_column, only_where)
+        version = day_version(session, dataset, schema, day)
+    objects = sum(len(d.files) for d in deliveries)
+    result = LandResult(rows, billed, replaced, objects, version, len(todo), landed_rows)
+    log.info("land_raw (bigquery) %s/%s %s: %s", run.org, run.provider, day, result)
+    return result
+
+
+def _land_delivery(
+    warehouse: BigQueryWarehouse,
+    session: BigQuerySession,
+    export: BillingExport,
+    delivery: Delivery,
+    schema: TableSchema,
+    dataset: str,
+    run: RunContext,
+) -> int:
+    """Typed rows to a staging table (load job), then one MERGE that replaces what the delivery covers: its
+    billing days, or the rows of its own files. A MERGE is atomic; ``landed_deliveries`` follows it, so a
+    worker killed in between lands the same delivery again next time, to the same rows."""
     from google.cloud import bigquery
 
-    day = run.billing_day
-    staging = f"_staging_{schema.table}_{day:%Y%m%d}_{hashlib.sha256(run.run_id.encode()).hexdigest()[:10]}"
-    objects: set[str] = set()
-    with warehouse.session() as session, tempfile.TemporaryDirectory(prefix="cloudcost-bq-") as tmp:
-        warehouse.ensure_table(session, dataset, schema)
-        status = export.status(day)
-        version = status.version
-        path = Path(tmp) / "rows.parquet"
-        with pq.ParquetWriter(path, arrow_schema(schema)) as writer:
-            for source_object, table in _typed_batches(export, schema, run, version):
-                objects.add(source_object)
-                writer.write_table(table)
+    digest = hashlib.sha256(f"{run.run_id}|{delivery.key}".encode()).hexdigest()[:10]
+    staging = f"_staging_{schema.table}_{run.billing_day:%Y%m%d}_{digest}"
+    spool = load_warehouse_config().duckdb.spool_directory
+    with spool_directory(Path(spool) if spool else None) as tmp:
+        path, rows = _typed_rows(export, delivery, schema, run, tmp)
         config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.PARQUET,
             write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
@@ -188,24 +234,17 @@ def land_raw(
                     handle, staging_ref, job_config=config, location=warehouse.location
                 ).result()
             _expire_in_a_day(warehouse, session, dataset, staging)
-            replaced = _count(session, warehouse.table(dataset, schema.table), {"billing_day": day})
-            session.run(land_merge(warehouse, dataset, staging, schema), {"billing_day": day})
+            scope = "T.ingestion_date BETWEEN @first_day AND @last_day"
+            params: dict[str, Any] = (
+                {"first_day": delivery.days[0], "last_day": delivery.days[1]} if delivery.days else {}
+            )
+            if delivery.days is None:
+                scope, params = "T.x_source_object IN UNNEST(@objects)", {"objects": [f.key for f in delivery.files]}
+            session.run(land_merge(warehouse, dataset, staging, schema, scope), params)
         finally:
             warehouse.client.delete_table(staging_ref, not_found_ok=True)
-        filters = sorted((only_where or {}).items())
-        where = "".join(f" AND {column_name(column)} = @f{i}" for i, (column, _) in enumerate(filters))
-        params: dict[str, Any] = {"billing_day": day, **{f"f{i}": value for i, (_, value) in enumerate(filters)}}
-        table = warehouse.table(dataset, schema.table)
-        billed = _one(
-            session,
-            f"SELECT COALESCE(SUM({column_name(billed_cost_column)}), 0) FROM {table} "
-            f"WHERE ingestion_date = @billing_day{where}",
-            params,
-        )
-        rows = _count(session, table, {"billing_day": day})
-    result = LandResult(int(rows), str(Decimal(billed)), replaced, len(objects), version)
-    log.info("land_raw (bigquery) %s/%s %s: %s", run.org, run.provider, day, result)
-    return result
+    record_delivery(session, dataset, schema, delivery, rows, run)
+    return rows
 
 
 def _expire_in_a_day(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str, table: str) -> None:
@@ -219,10 +258,6 @@ def _expire_in_a_day(warehouse: BigQueryWarehouse, session: BigQuerySession, dat
 def _one(session: BigQuerySession, sql: str, params: dict[str, Any]) -> Any:
     rows = list(session.run(sql, params).result())
     return rows[0][0] if rows else None
-
-
-def _count(session: BigQuerySession, table: str, params: dict[str, Any]) -> int:
-    return int(_one(session, f"SELECT COUNT(*) FROM {table} WHERE ingestion_date = @billing_day", params) or 0)
 
 
 # --------------------------------------------------------------------------- convert_to_focus

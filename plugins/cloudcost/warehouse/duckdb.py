@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cloudcost.config import DuckDBSettings
 from cloudcost.identifiers import qualified, quote_identifier
-from cloudcost.paths import warehouse_path
+from cloudcost.paths import data_dir, warehouse_path
 from cloudcost.schemas import TableSchema, duckdb_create_table, duckdb_type, quote_column
 from cloudcost.warehouse.base import SliceKey
 
@@ -23,6 +24,14 @@ class WarehouseLocked(RuntimeError):
 
 class SchemaMigrationNeeded(RuntimeError):
     """An existing table cannot be brought to the current schema automatically."""
+
+
+def configure(connection: Any, settings: DuckDBSettings, temp_directory: Path) -> None:
+    """UTC, and the process's bounds: statements larger than ``memory_limit`` spill to ``temp_directory``."""
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(f"SET memory_limit = '{settings.memory_limit}'")  # validated by DuckDBSettings
+    connection.execute(f"SET threads = {int(settings.threads)}")
+    connection.execute("SET temp_directory = ?", [str(temp_directory)])
 
 
 class DuckDBSession:
@@ -41,13 +50,25 @@ class DuckDBSession:
 class DuckDBWarehouse:
     name = "duckdb"
 
-    def __init__(self, path: Path, lock_wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
+    def __init__(
+        self, path: Path, lock_wait_seconds: float = LOCK_WAIT_SECONDS, settings: DuckDBSettings | None = None
+    ) -> None:
         self.path = Path(path)
         self.lock_wait_seconds = lock_wait_seconds
+        self.settings = settings or DuckDBSettings()
 
     @classmethod
-    def from_environment(cls) -> DuckDBWarehouse:
-        return cls(warehouse_path())
+    def from_environment(cls, settings: DuckDBSettings | None = None) -> DuckDBWarehouse:
+        return cls(warehouse_path(), settings=settings)
+
+    @property
+    def temp_directory(self) -> Path:
+        return Path(self.settings.temp_directory) if self.settings.temp_directory else data_dir() / "tmp" / "duckdb"
+
+    @property
+    def spool_directory(self) -> Path:
+        """Where copies of cloud export objects wait while they land (private subdirectories, removed after)."""
+        return Path(self.settings.spool_directory) if self.settings.spool_directory else data_dir() / "tmp" / "spool"
 
     def _connect(self) -> Any:
         import duckdb
@@ -72,7 +93,7 @@ class DuckDBWarehouse:
     def session(self) -> Iterator[DuckDBSession]:
         connection = self._connect()
         try:
-            connection.execute("SET TimeZone = 'UTC'")
+            configure(connection, self.settings, self.temp_directory)
             yield DuckDBSession(connection)
         finally:
             connection.close()

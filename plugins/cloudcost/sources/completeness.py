@@ -1,0 +1,109 @@
+"""What the sensors read of a delivery to judge it complete: when it was written, and the values of one column
+(a watermark such as GCP's ``export_time``, or a completion-status column), read by DuckDB from the file."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from cloudcost.sources.base import ExportNotReady, ExportStatus
+from cloudcost.sources.export_file import UnreadableExportFile, describe, first_line
+from cloudcost.sources.object_store import ObjectInfo, ObjectStore
+from cloudcost.sources.spool import local_path, spool_directory
+
+
+def day_closed(day: date, lag_hours: float) -> datetime:
+    """When a delivery must have been written for it to hold ``day`` in full: the day's end plus the lag."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + timedelta(hours=lag_hours)
+
+
+def modified_at(store: ObjectStore, key: str) -> datetime | None:
+    """The object's last-modified time as the store reports it (S3 LastModified, blob Last-Modified, mtime)."""
+    return next((info.modified for info in store.list(key) if info.key == key), None)
+
+
+def object_infos(store: ObjectStore, keys: Iterable[str]) -> dict[str, ObjectInfo]:
+    """What the store says of each of ``keys`` that exists (one listing per folder); absent keys are left out."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, ObjectInfo] = {}
+    for folder in dict.fromkeys(key.rsplit("/", 1)[0] + "/" if "/" in key else "" for key in wanted):
+        found |= {info.key: info for info in store.list(folder)}
+    return {key: found[key] for key in wanted if key in found}
+
+
+def fingerprint(infos: Iterable[ObjectInfo]) -> str:
+    """Sizes and write times of a delivery's files: a file rewritten in place changes it."""
+    lines = sorted(f"{i.key}\t{i.size}\t{i.modified.isoformat() if i.modified else ''}" for i in infos)
+    return hashlib.sha1("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def require_complete(status: ExportStatus) -> ExportStatus:
+    """Loading an incomplete export is refused with the reason the sensor would give."""
+    if not status.complete:
+        raise ExportNotReady(status.reason)
+    return status
+
+
+def column_values(
+    store: ObjectStore, key: str, header: str, directory: Path, *, with_nulls: bool = False
+) -> list[object]:
+    """The distinct values of column ``header`` in object ``key`` (none if it lacks the column); an empty value
+    is None, and kept only ``with_nulls``."""
+    import duckdb
+
+    path = local_path(store, key, directory)
+    connection = duckdb.connect()
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        file = describe(connection, path, key)
+        if file.json_paths:
+            value = f"nullif({file.json_ref(header, as_json=False)}, '')"
+        elif header in file.headers:
+            text = pa.types.is_string(file.schema.field(header).type)
+            value = f"nullif({file.ref(header)}, '')" if text else file.ref(header)
+        else:
+            return []
+        try:
+            rows = connection.execute(f"select distinct {value} from {file.relation}").fetchall()
+        except duckdb.Error as exc:
+            raise UnreadableExportFile(f"{key}: cannot be read: {first_line(exc)}") from exc
+        return [value for (value,) in rows if with_nulls or value is not None]
+    finally:
+        connection.close()
+
+
+def latest_value(
+    store: ObjectStore, keys: Iterable[str], column: str, parse: Callable[[object], datetime]
+) -> datetime | None:
+    """The greatest ``column`` value across ``keys`` (a completeness watermark), parsed; None if none."""
+    latest = None
+    with spool_directory() as directory:
+        for key in keys:
+            for value in column_values(store, key, column, directory):
+                moment = parse(value)
+                latest = moment if latest is None or moment > latest else latest
+    return latest
+
+
+COMPLETION_COLUMNS = ("x_DatasetCompletionStatus", "DatasetCompletionStatus")
+
+
+def declared_incomplete(store: ObjectStore, keys: Iterable[str]) -> str | None:
+    """Why the export says of itself that it is not complete, or None: a completion-status column
+    (``x_DatasetCompletionStatus``, as FOCUS data generators add it) whose value is not ``Complete``.
+    A file that cannot be read is not judged here: loading it fails with an error that names it."""
+    with spool_directory() as directory:
+        for key in keys:
+            for column in COMPLETION_COLUMNS:
+                try:
+                    values = column_values(store, key, column, directory, with_nulls=True)
+                except UnreadableExportFile:
+                    return None
+                bad = sorted({str(v) for v in values if v is None or str(v).strip().lower() != "complete"})
+                if bad:
+                    return f"{key}: column {column} says {', '.join(repr(v) for v in bad)}, not 'Complete'"
+    return None

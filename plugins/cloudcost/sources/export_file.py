@@ -1,0 +1,171 @@
+"""How DuckDB reads one delivered export file verbatim: no type is guessed, no value is altered on the way in.
+
+* CSV (``.csv``, ``.csv.gz``): the header is read here (Python's csv module, so quoting and a byte-order mark are
+  handled), then DuckDB's ``read_csv`` reads every column as text under a positional name (``c0``, ``c1``, ...).
+  Nothing is inferred, the only null is the empty field (``NA``, ``null``, ``N/A``, ``NaN`` stay text), and
+  headers that differ only in letter case (``tags/free-form.team`` and ``tags/free-form.Team``) stay two
+  columns, which DuckDB's case-insensitive names would otherwise merge.
+* Parquet: ``read_parquet``; columns keep the types the file declares.
+* Newline-delimited JSON (``.jsonl``, ``.json``, optionally gzipped, as BigQuery extracts tables): each line as
+  one JSON value (``read_ndjson_objects``); a column is a JSON path into it, taken as text, so a label holding
+  a timestamp is not reparsed. BigQuery omits null fields, so a column is never "missing" from such a file.
+
+Every column is described by its header, its Arrow type (as DuckDB hands the file over) and the SQL that
+reads it, so the typing SQL (``pipeline/normalize.py``) never depends on how a header is spelled.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+CSV_SUFFIXES = (".csv", ".csv.gz")
+PARQUET_SUFFIXES = (".parquet",)
+JSON_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz")
+SUFFIXES = PARQUET_SUFFIXES + CSV_SUFFIXES + JSON_SUFFIXES
+JSON_COLUMN = "json"
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+
+
+class UnreadableExportFile(ValueError):
+    """An export file cannot be parsed; the message names the file (and the row, when one is at fault)."""
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One local export file as a DuckDB relation: ``relation`` is its FROM clause; field ``i`` of ``schema``
+    (header and Arrow type) is read by ``refs[i]``. ``json_paths``: columns are JSON paths (see module doc)."""
+
+    name: str
+    path: Path
+    kind: str  # "csv" | "parquet" | "json"
+    relation: str
+    schema: pa.Schema
+    refs: tuple[str, ...]
+
+    @property
+    def json_paths(self) -> bool:
+        return self.kind == "json"
+
+    @property
+    def headers(self) -> list[str]:
+        return list(self.schema.names)
+
+    def ref(self, header: str) -> str:
+        return self.refs[self.schema.get_field_index(header)]
+
+    def numbered(self) -> str:
+        """The file's rows with their 1-based data row number as ``__row`` (CSV and JSON: in file order only
+        when the connection runs single-threaded; diagnosis does)."""
+        if self.kind == "parquet":
+            location = sql_literal(str(self.path))
+            relation = f"read_parquet({location}, hive_partitioning = false, file_row_number = true)"
+            return f"(select * exclude (file_row_number), file_row_number + 1 as __row from {relation})"
+        return f"(select *, row_number() over () as __row from {self.relation})"
+
+    def json_ref(self, path: str, as_json: bool) -> str:
+        """The JSON path ``a.b`` of each line: as JSON (arrays, objects) or as its text."""
+        pointer = "$" + "".join(f'."{part}"' for part in path.split("."))
+        function = "json_extract" if as_json else "json_extract_string"
+        return f"{function}({quote_name(JSON_COLUMN)}, {sql_literal(pointer)})"
+
+
+def kind_of(name: str, label: str | None = None) -> str:
+    """The format of file ``name`` by its suffix; errors name ``label`` (the export object) if given."""
+    lower = name.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    if lower.endswith(JSON_SUFFIXES):
+        return "json"
+    raise UnreadableExportFile(
+        f"{label or name}: unsupported file type (expected .parquet, .csv(.gz) or newline-delimited .json(l)(.gz))"
+    )
+
+
+def csv_header(path: Path, name: str) -> list[str]:
+    """The header record of a CSV file (gzipped or not), as the file spells it. Only the header's own lines
+    are read; the rest of the file is DuckDB's to read (and to refuse, row by row)."""
+    lines: list[str] = []
+    try:
+        with gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb") as raw:
+            while len(lines) < 1000:
+                line = raw.readline()
+                if not line:
+                    break
+                lines.append(line.decode("utf-8-sig" if not lines else "utf-8"))
+                records = list(csv.reader(io.StringIO("".join(lines), newline="")))
+                if records and not "".join(lines).count('"') % 2:  # a quoted header may span lines
+                    break
+    except UnicodeDecodeError as exc:
+        raise UnreadableExportFile(f"{name}: cannot be read: the header is not valid UTF-8 ({exc.reason})") from exc
+    except (OSError, EOFError, zlib.error, csv.Error) as exc:
+        raise UnreadableExportFile(f"{name}: cannot be read: {exc}") from exc
+    header = next(csv.reader(io.StringIO("".join(lines), newline="")), None)
+    if not header or header == [""]:
+        raise UnreadableExportFile(f"{name}: the file is empty (no header row)")
+    return header
+
+
+def describe(connection: object, path: Path, name: str) -> ExportFile:
+    """Describe ``path`` (read as the export object ``name``) for ``connection`` (a DuckDB connection)."""
+    kind = kind_of(path.name, name)  # the local file's name: a spooled copy keeps the object's
+    location = sql_literal(str(path))
+    if kind == "csv":
+        header = csv_header(path, name)
+        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+        compression = "gzip" if path.name.lower().endswith(".gz") else "none"
+        relation = (
+            f"read_csv({location}, header = true, auto_detect = false, columns = {{{columns}}}, delim = ',', "
+            f"quote = '\"', escape = '\"', compression = '{compression}', hive_partitioning = false)"
+        )
+        schema = pa.schema([pa.field(h, pa.string()) for h in header])  # repeated headers: check_required refuses
+        return ExportFile(name, path, kind, relation, schema, tuple(f"c{i}" for i in range(len(header))))
+    if kind == "json":
+        compression = "gzip" if path.name.lower().endswith(".gz") else "none"
+        relation = f"read_ndjson_objects({location}, compression = '{compression}')"
+        return ExportFile(name, path, kind, relation, pa.schema([]), ())
+    relation = f"read_parquet({location}, hive_partitioning = false)"  # a BILLING_PERIOD=… folder is no column
+    try:
+        schema = connection.sql(f"select * from {relation} limit 0").to_arrow_table().schema  # type: ignore[attr-defined]
+    except Exception as exc:  # DuckDB raises its own IOException/InvalidInputException for a broken file
+        raise UnreadableExportFile(f"{name}: cannot be read: {first_line(exc)}") from exc
+    return ExportFile(name, path, kind, relation, schema, tuple(quote_name(n) for n in schema.names))
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def read_error(file: ExportFile, exc: BaseException) -> str:
+    """DuckDB's reading error in one line that names the file and, for CSV, the data row (1-based)."""
+    text = str(exc)
+    match = _CSV_LINE.search(text)
+    if not match:
+        return f"{file.name}: cannot be read: {first_line(exc)}"
+    line = int(match.group(1))
+    details = [
+        ln.strip()
+        for ln in text.splitlines()[1:]
+        if ln.strip() and not ln.startswith(("Original Line", "Possible ", "* ", "  ")) and "=" not in ln
+    ]
+    detail = details[0] if details else "malformed row"
+    if detail.startswith("Invalid unicode"):
+        detail = "invalid UTF-8 (the file is not UTF-8 encoded)"
+    return f"{file.name}: data row {line - 1} (line {line}): cannot be read: {detail}"
