@@ -111,7 +111,17 @@ def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir:
     assert second.returncode == 0, second.stdout[-4000:]
     again_count, again_billed, again_lineage = focus_slice(DAY)
     assert (again_count, again_billed) == (count, billed), "re-running a day replaces its slice exactly"
-    assert {row[2] for row in again_lineage} == {run_id_of(second.stdout + second.stderr)}
+    # the delivery was landed once, by the first run, and its rows keep that lineage into FOCUS; the second run
+    # converted, checked and recorded the day again
+    assert again_lineage == lineage
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        recorded_by = connection.execute(
+            "select run_id from demo_prod.load_state where provider = 'aws' and billing_day = ?", [DAY]
+        ).fetchall()
+    finally:
+        connection.close()
+    assert recorded_by == [(run_id_of(second.stdout + second.stderr),)]
 
     from cloudcost.health import airflow_run_counts  # the health figure reads these runs from Airflow's DB
 

@@ -153,6 +153,8 @@ class DaySlice:
     raw_rows: int
     raw_billed: Decimal
     run_ids: frozenset[str]
+    raw_run_ids: frozenset[str]
+    recorded_by: str
     loaded_at: datetime
 
 
@@ -179,22 +181,33 @@ def warehouse_by_day(data_dir: Path) -> dict[date, DaySlice]:
             "from demo_prod.cloud_aws_billing_raw_daily group by all having count(*) > 1))"
         ).fetchone()
         states = connection.execute(
-            "select billing_day, count(*), min(status), min(loaded_at) from demo_prod.load_state "
+            "select billing_day, count(*), min(status), min(loaded_at), min(run_id) from demo_prod.load_state "
             "where provider = 'aws' group by 1"
         ).fetchall()
     finally:
         connection.close()
 
     assert duplicates == (0, 0), "a line item appears twice for a day (FOCUS, raw)"
-    assert {day for day, *_ in focus} == set(raw), "raw and FOCUS hold the same days"
-    assert {day: (count, status) for day, count, status, _ in states} == {d: (1, "succeeded") for d in raw}
-    loaded_at = {day: at for day, _, _, at in states}
+    # the month's delivery lands whole, once: raw holds every day it covers, also days not converted (yet)
+    assert sorted(raw) == [*DAYS, GENERATED_TO], "raw holds every day of the delivery"
+    assert {day: (count, status) for day, count, status, *_ in states} == {d: (1, "succeeded") for d, *_ in focus}
+    loaded_at = {day: at for day, _, _, at, _ in states}
+    recorded_by = {day: run for day, *_, run in states}
     slices = {}
     for day, rows, billed, run_ids, off_day in focus:
         assert off_day == 0, f"{day}: FOCUS rows whose ChargePeriodStart is another day"
         raw_rows, raw_billed, raw_run_ids = raw[day]
-        assert set(run_ids) == raw_run_ids, f"{day}: raw and FOCUS written by different runs"
-        slices[day] = DaySlice(rows, billed, raw_rows, raw_billed, frozenset(run_ids), loaded_at[day])
+        assert set(run_ids) == raw_run_ids, f"{day}: FOCUS rows carry the lineage of the raw rows they come from"
+        slices[day] = DaySlice(
+            rows,
+            billed,
+            raw_rows,
+            raw_billed,
+            frozenset(run_ids),
+            frozenset(raw_run_ids),
+            recorded_by[day],
+            loaded_at[day],
+        )
     return slices
 
 
@@ -216,10 +229,13 @@ def check_backfilled(
         assert cli_run_states(stack) == dict.fromkeys(DAYS, "success")
 
     slices = warehouse_by_day(data_dir)
-    assert sorted(slices) == DAYS, "the warehouse holds exactly the backfilled days"
+    assert sorted(slices) == DAYS, "FOCUS and load_state hold exactly the backfilled days"
+    landed_by = {run for piece in slices.values() for run in piece.raw_run_ids}
+    backfill_runs = {runs[day][0].run_id for day in DAYS}
+    assert len(landed_by) == 1 and landed_by <= backfill_runs, "one run of the backfill landed the delivery, once"
     expected = expected_billed_cost(DAYS)  # the generator's own totals, per (payer, day)
     for day, piece in slices.items():
-        assert piece.run_ids == {runs[day][0].run_id}, f"{day} was loaded by the run of its own logical date"
+        assert piece.recorded_by == runs[day][0].run_id, f"{day} was converted by the run of its own logical date"
         assert piece.focus_billed == piece.raw_billed, f"{day}: FOCUS BilledCost != raw unblended cost"
         assert piece.raw_billed == sum(cost for (_, d), cost in expected.items() if d == day), day
         assert piece.raw_rows > 1000 and piece.focus_rows > 1000
@@ -253,7 +269,8 @@ def _backfill_and_rerun(stack: AirflowStack, data_dir: Path) -> None:
     assert warehouse_by_day(data_dir) == first, "a plain re-run changes nothing"
 
     # Re-running completed days: Airflow clears the existing runs (same run ids) and the scheduler runs them
-    # again; each run replaces its day's slice, so rows and totals are identical and only the stamps move.
+    # again; each run converts its day again, so rows and totals are identical and only the stamps move. The
+    # delivery is not read again: it is landed at this version already, so its raw rows keep their lineage.
     again_id = backfill(stack, "--reprocess-behavior", "completed")
     wait_for_backfill(stack, again_id)
     again = check_backfilled(stack, data_dir, again_id, clear_number=1, with_cli=True)

@@ -231,12 +231,18 @@ def test_external_trigger_loads_the_logical_date_for_the_org(deployment: Deploym
     assert status == 400, body
 
     with _warehouse(deployment) as warehouse:
-        days = warehouse.execute(
-            "select ingestion_date, list(distinct x_run_id), sum(line_item_unblended_cost) "
-            "from demo_prod.cloud_aws_billing_raw_daily group by 1"
+        landed_by = warehouse.execute(
+            "select list(distinct x_run_id), sum(line_item_unblended_cost) filter (where ingestion_date = ?) "
+            "from demo_prod.cloud_aws_billing_raw_daily",
+            [DAY],
         ).fetchall()
-    assert [(day, run_ids) for day, run_ids, _ in days] == [(DAY, [run["dag_run_id"]])], "only DAY, by this run"
-    assert days[0][2] == sum(cost for (_, d), cost in expected_billed_cost([DAY]).items() if d == DAY)
+        converted = warehouse.execute(
+            "select x_ingestion_date, list(distinct x_run_id) from demo_prod.cost_data_standard_1_3 "
+            "where x_cloud_provider = 'aws' group by 1"
+        ).fetchall()
+    assert landed_by[0][0] == [run["dag_run_id"]], "this run landed the delivery (every day it covers)"
+    assert converted == [(DAY, [run["dag_run_id"]])], "and converted only DAY"
+    assert landed_by[0][1] == sum(cost for (_, d), cost in expected_billed_cost([DAY]).items() if d == DAY)
 
 
 def test_demo_day_through_every_provider_and_the_rollups(deployment: Deployment, runs: dict) -> None:

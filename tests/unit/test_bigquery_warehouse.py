@@ -208,7 +208,9 @@ def test_land_raw_loads_typed_parquet_then_replaces_the_delivery_days_in_one_mer
 
 def test_land_raw_names_the_bad_value_and_loads_nothing(tmp_path: Path) -> None:
     client = StubClient(_answer)
-    with pytest.raises(BadValue, match=r"resource_v1_X\?usage_day=2026-11-02: data row 1, column 'cost': value 'twelve'"):
+    with pytest.raises(
+        BadValue, match=r"resource_v1_X\?usage_day=2026-11-02: data row 1, column 'cost': value 'twelve'"
+    ):
         land_raw(
             _warehouse(client),
             _Export(tmp_path, cost="twelve"),
