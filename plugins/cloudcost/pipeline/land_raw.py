@@ -24,6 +24,7 @@ from cloudcost.pipeline.normalize import (
     check_required,
     diagnose,
     diagnose_day,
+    json_keys,
     select_sql,
 )
 from cloudcost.pipeline.run_context import RunContext
@@ -163,7 +164,7 @@ def _land_one(
     landed = 0
     for item in delivery.files:
         path = export.local_path(item, directory)
-        file = describe(session.connection, path, item.key)
+        file = describe(session.connection, path, item.key, json_keys(schema))
         constants = dict(item.constants)
         check_required(schema, file, constants)
         targets, select = select_sql(schema, file, constants, days_bound=delivery.days is not None)

@@ -78,9 +78,6 @@ def resolve(column: Column, file: ExportFile) -> Found | None:
     exactly as the path or an alias wins over one that matches only when letter case is ignored.
     """
     path = column.source or column.name
-    if file.json_paths:
-        as_json = column.type == "json"
-        return Found(file.json_ref(path, as_json=as_json), "json" if as_json else "text", path)
     names = file.headers
     candidates = (path, *column.aliases)
     found = next((c for c in candidates if c in names), None)
@@ -88,10 +85,15 @@ def resolve(column: Column, file: ExportFile) -> Found | None:
         folded = {name.lower(): name for name in names}
         found = next((folded[c.lower()] for c in candidates if c.lower() in folded), None)
     if found is not None:
-        return Found(file.ref(found), _kind(file.schema.field(found).type), found)
+        return Found(
+            file.ref(found), "json" if found in file.json_fields else _kind(file.schema.field(found).type), found
+        )
     head, *rest = path.split(".")
     if head not in names or not rest:
         return None
+    if head in file.json_fields:
+        as_json = column.type == "json"
+        return Found(file.json_ref(head, rest, as_json), "json" if as_json else "text", path)
     ref, arrow_type = file.ref(head), file.schema.field(head).type
     for part in rest:
         if not pa.types.is_struct(arrow_type) or arrow_type.get_field_index(part) < 0:
@@ -122,7 +124,7 @@ def column_expression(column: Column, file: ExportFile, *, lenient: bool = False
         return f"cast(null as {target})"
     ref, kind = found.ref, found.kind
     cast = "try_cast" if lenient else "cast"
-    if kind in ("text", "json") and column.type == "string":
+    if kind == "text" and column.type == "string":
         text = f"nullif({ref}, '')"  # verbatim: no trimming, and the empty field is the only null
         if column.check == "iso_4217":
             allowed = f"{text} in ({', '.join(sql_literal(code) for code in iso_4217_codes())})"
@@ -130,8 +132,8 @@ def column_expression(column: Column, file: ExportFile, *, lenient: bool = False
                 return f"case when {allowed} then {text} end"
             return f"case when {text} is null or {allowed} then {text} else error('not an ISO 4217 currency code') end"
         return text
-    if kind == "json" and column.type == "json":
-        return ref
+    if kind == "json":  # a JSON file's record or array, or a value inside one read as JSON
+        return ref if column.type == "json" else f"{cast}({ref} as {target})"
     if kind == "text":
         text = f"nullif(trim({ref}), '')"  # parsed values: surrounding blanks carry no meaning
         if column.type == "json":
@@ -158,8 +160,6 @@ def column_expression(column: Column, file: ExportFile, *, lenient: bool = False
 def collected_object(prefix: str, file: ExportFile) -> str:
     """A JSON object of every non-empty ``<prefix><key>`` column (OCI writes one column per tag), keyed by the
     header exactly as written: ``tags/free-form.team`` and ``tags/free-form.Team`` are two keys."""
-    if file.json_paths:
-        return "cast(null as json)"
     names = [name for name in file.headers if name.startswith(prefix) and len(name) > len(prefix)]
     if not names:
         return "cast(null as json)"
@@ -175,10 +175,21 @@ def export_columns(schema: TableSchema) -> list[Column]:
     return [c for c in schema.columns if c.name not in LINEAGE_COLUMNS]
 
 
+def json_keys(schema: TableSchema) -> dict[str, str]:
+    """The top-level keys a JSON file of ``schema``'s export is read by: a record (a dotted source) or a JSON
+    column as JSON, every other as its text."""
+    keys: dict[str, str] = {}
+    for column in export_columns(schema):
+        if column.collect_prefix:
+            continue
+        head, *rest = (column.source or column.name).split(".")
+        kind = "JSON" if rest or column.type == "json" else "VARCHAR"
+        keys[head] = "JSON" if keys.get(head) == "JSON" else kind
+    return keys
+
+
 def check_required(schema: TableSchema, file: ExportFile, provided: Collection[str] = ()) -> None:
     """Refuse a file whose header repeats a name, or lacks a required column (``provided``: set by the reader)."""
-    if file.json_paths:
-        return
     names = file.headers
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

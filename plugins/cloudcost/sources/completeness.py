@@ -59,10 +59,8 @@ def column_values(
     connection = duckdb.connect()
     try:
         connection.execute("SET TimeZone = 'UTC'")
-        file = describe(connection, path, key)
-        if file.json_paths:
-            value = f"nullif({file.json_ref(header, as_json=False)}, '')"
-        elif header in file.headers:
+        file = describe(connection, path, key, {header: "VARCHAR"})
+        if header in file.headers:
             text = pa.types.is_string(file.schema.field(header).type)
             value = f"nullif({file.ref(header)}, '')" if text else file.ref(header)
         else:

@@ -6,9 +6,10 @@
   headers that differ only in letter case (``tags/free-form.team`` and ``tags/free-form.Team``) stay two
   columns, which DuckDB's case-insensitive names would otherwise merge.
 * Parquet: ``read_parquet``; columns keep the types the file declares.
-* Newline-delimited JSON (``.jsonl``, ``.json``, optionally gzipped, as BigQuery extracts tables): each line as
-  one JSON value (``read_ndjson_objects``); a column is a JSON path into it, taken as text, so a label holding
-  a timestamp is not reparsed. BigQuery omits null fields, so a column is never "missing" from such a file.
+* Newline-delimited JSON (``.jsonl``, ``.json``, optionally gzipped, as BigQuery extracts tables): ``read_json``
+  with the top-level keys the caller names and no detection: a scalar key is read as its text (a label holding a
+  timestamp is not reparsed; a number is the text of its double), a record or array as JSON, into which a
+  dotted path reaches. BigQuery omits null fields, so a key is never "missing" from such a file.
 
 Every column is described by its header, its Arrow type (as DuckDB hands the file over) and the SQL that
 reads it, so the typing SQL (``pipeline/normalize.py``) never depends on how a header is spelled.
@@ -21,6 +22,7 @@ import gzip
 import io
 import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,6 @@ CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet",)
 JSON_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz")
 SUFFIXES = PARQUET_SUFFIXES + CSV_SUFFIXES + JSON_SUFFIXES
-JSON_COLUMN = "json"
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
 
 
@@ -49,7 +50,7 @@ def quote_name(name: str) -> str:
 @dataclass(frozen=True)
 class ExportFile:
     """One local export file as a DuckDB relation: ``relation`` is its FROM clause; field ``i`` of ``schema``
-    (header and Arrow type) is read by ``refs[i]``. ``json_paths``: columns are JSON paths (see module doc)."""
+    (header and Arrow type) is read by ``refs[i]``; ``json_fields`` name the columns that hold JSON."""
 
     name: str
     path: Path
@@ -57,10 +58,7 @@ class ExportFile:
     relation: str
     schema: pa.Schema
     refs: tuple[str, ...]
-
-    @property
-    def json_paths(self) -> bool:
-        return self.kind == "json"
+    json_fields: frozenset[str] = frozenset()  # columns holding JSON (records and arrays of a JSON file)
 
     @property
     def headers(self) -> list[str]:
@@ -71,18 +69,18 @@ class ExportFile:
 
     def numbered(self) -> str:
         """The file's rows with their 1-based data row number as ``__row`` (CSV and JSON: in file order only
-        when the connection runs single-threaded; diagnosis does)."""
+        when the connection runs single-threaded, as diagnosis does)."""
         if self.kind == "parquet":
             location = sql_literal(str(self.path))
             relation = f"read_parquet({location}, hive_partitioning = false, file_row_number = true)"
             return f"(select * exclude (file_row_number), file_row_number + 1 as __row from {relation})"
         return f"(select *, row_number() over () as __row from {self.relation})"
 
-    def json_ref(self, path: str, as_json: bool) -> str:
-        """The JSON path ``a.b`` of each line: as JSON (arrays, objects) or as its text."""
-        pointer = "$" + "".join(f'."{part}"' for part in path.split("."))
+    def json_ref(self, header: str, path: list[str], as_json: bool) -> str:
+        """The value at ``path`` inside JSON column ``header``: as JSON (arrays, objects) or as its text."""
+        pointer = "$" + "".join(f'."{part}"' for part in path)
         function = "json_extract" if as_json else "json_extract_string"
-        return f"{function}({quote_name(JSON_COLUMN)}, {sql_literal(pointer)})"
+        return f"{function}({self.ref(header)}, {sql_literal(pointer)})"
 
 
 def kind_of(name: str, label: str | None = None) -> str:
@@ -123,8 +121,9 @@ def csv_header(path: Path, name: str) -> list[str]:
     return header
 
 
-def describe(connection: object, path: Path, name: str) -> ExportFile:
-    """Describe ``path`` (read as the export object ``name``) for ``connection`` (a DuckDB connection)."""
+def describe(connection: object, path: Path, name: str, json_keys: Mapping[str, str] | None = None) -> ExportFile:
+    """Describe ``path`` (read as the export object ``name``) for ``connection`` (a DuckDB connection).
+    ``json_keys``: for a JSON file, the top-level keys to read, each ``VARCHAR`` (its text) or ``JSON``."""
     kind = kind_of(path.name, name)  # the local file's name: a spooled copy keeps the object's
     location = sql_literal(str(path))
     if kind == "csv":
@@ -138,9 +137,18 @@ def describe(connection: object, path: Path, name: str) -> ExportFile:
         schema = pa.schema([pa.field(h, pa.string()) for h in header])  # repeated headers: check_required refuses
         return ExportFile(name, path, kind, relation, schema, tuple(f"c{i}" for i in range(len(header))))
     if kind == "json":
+        keys = dict(json_keys or {})
+        if not keys or set(keys.values()) - {"VARCHAR", "JSON"}:
+            raise ValueError(f"{name}: a JSON file is read by the keys asked for, each VARCHAR or JSON: {keys}")
         compression = "gzip" if path.name.lower().endswith(".gz") else "none"
-        relation = f"read_ndjson_objects({location}, compression = '{compression}')"
-        return ExportFile(name, path, kind, relation, pa.schema([]), ())
+        columns = ", ".join(f"{sql_literal(k)}: '{t}'" for k, t in keys.items())
+        relation = (
+            f"read_json({location}, format = 'newline_delimited', auto_detect = false, columns = {{{columns}}}, "
+            f"compression = '{compression}', hive_partitioning = false)"
+        )
+        schema = pa.schema([pa.field(k, pa.string()) for k in keys])
+        json_fields = frozenset(k for k, t in keys.items() if t == "JSON")
+        return ExportFile(name, path, kind, relation, schema, tuple(quote_name(k) for k in keys), json_fields)
     relation = f"read_parquet({location}, hive_partitioning = false)"  # a BILLING_PERIOD=… folder is no column
     try:
         schema = connection.sql(f"select * from {relation} limit 0").to_arrow_table().schema  # type: ignore[attr-defined]

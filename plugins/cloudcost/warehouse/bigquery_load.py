@@ -39,7 +39,7 @@ from cloudcost.pipeline.land_raw import (
     pending,
     record_delivery,
 )
-from cloudcost.pipeline.normalize import check_required, select_sql
+from cloudcost.pipeline.normalize import check_required, json_keys, select_sql
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import (
     DECIMAL_PRECISION,
@@ -144,7 +144,7 @@ def _typed_rows(
     try:
         with pq.ParquetWriter(path, target_schema) as writer:
             for item in delivery.files:
-                file = describe(connection, export.local_path(item, directory), item.key)
+                file = describe(connection, export.local_path(item, directory), item.key, json_keys(schema))
                 constants = dict(item.constants)
                 check_required(schema, file, constants)
                 targets, select = select_sql(schema, file, constants, days_bound=delivery.days is not None)
