@@ -2,11 +2,13 @@
 
 Modes (``ours`` = the functions the DAG's tasks call, from ``cloudcost.pipeline.stages``):
 
-* ``land``     ``run_land_raw`` for every day of the export, in day order
+* ``land``     ``run_land_raw`` for every day of the export, in day order (the first lands each delivery once)
 * ``convert``  ``run_convert_to_focus`` for every day (the warehouse already holds the landed rows)
 * ``both``     per day: ``run_land_raw`` then ``run_convert_to_focus``
-* ``day``      one day's whole task chain: land, convert, checks, record (what one DAG run does, minus Airflow)
-* ``lower``    the bare DuckDB COPY (``lower_bound.py``)
+* ``day``      per day, the whole task chain: land, convert, checks, record (what a DAG run does, minus Airflow);
+               over every day of a month's export, a backfill
+* ``lower``    the projection floor: one bare DuckDB COPY (``lower_bound.py``)
+* ``rawfloor`` the raw-table floor: bare DuckDB building the raw table, then FOCUS from it (``lower_bound.py``)
 * ``naive`` / ``naive-rowwise``  the pandas baseline (``baselines/naive_pandas.py``), bulk or row-wise insert
 
 Prints one JSON line: the time spent importing and the time spent in the measured calls (``work_s``).
@@ -61,7 +63,9 @@ def _ours(mode: str, provider: str, days: list, org: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["land", "convert", "both", "day", "lower", "naive", "naive-rowwise"])
+    parser.add_argument(
+        "mode", choices=["land", "convert", "both", "day", "lower", "rawfloor", "naive", "naive-rowwise"]
+    )
     parser.add_argument("--provider", required=True)
     parser.add_argument("--days", type=int, required=True)
     parser.add_argument("--scale", type=int, required=True)
@@ -77,11 +81,12 @@ def main() -> int:
     days = spec.day_list if args.only_day is None else [spec.day_list[args.only_day]]
     if args.mode in ("land", "convert", "both", "day"):
         result = _ours(args.mode, args.provider, days, ORG)
-    elif args.mode == "lower":
+    elif args.mode in ("lower", "rawfloor"):
         import lower_bound
 
         files = export_files(spec, data_dir(args.work, spec))
-        result = {"import_s": time.perf_counter() - STARTED, **lower_bound.run(args.provider, files, args.out, ORG)}
+        floor = lower_bound.run if args.mode == "lower" else lower_bound.run_raw_table
+        result = {"import_s": time.perf_counter() - STARTED, **floor(args.provider, files, args.out, ORG)}
     else:
         from baselines import naive_pandas
 

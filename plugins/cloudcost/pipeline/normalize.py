@@ -220,6 +220,7 @@ def row_day_expression(schema: TableSchema, file: ExportFile) -> str:
 
 
 OUTSIDE_DAYS = "row outside the delivery's billing days"
+DAY_ALIAS = '"__cloudcost_billing_day"'
 
 
 def select_sql(
@@ -237,16 +238,18 @@ def select_sql(
             expressions.append(f"$const_{column.name}")
         else:
             expressions.append(column_expression(column, file))
-    day = row_day_expression(schema, file)
+    day = DAY_ALIAS
     if days_bound:
         day = (
-            f"case when ({day}) is null or ({day}) between $first_day and $last_day then ({day}) "
+            f"case when {DAY_ALIAS} is null or {DAY_ALIAS} between $first_day and $last_day then {DAY_ALIAS} "
             f"else error({sql_literal(OUTSIDE_DAYS)}) end"
         )
     for name in LINEAGE_COLUMNS:
         targets.append(name)
         expressions.append(day if name == "ingestion_date" else f"${name}")
-    return targets, f"select {', '.join(expressions)} from {file.relation}"
+    # the billing day is computed once per row, in the subquery, however often the bound check names it
+    rows = f"(select *, {row_day_expression(schema, file)} as {DAY_ALIAS} from {file.relation})"
+    return targets, f"select {', '.join(expressions)} from {rows}"
 
 
 def diagnose(connection: object, schema: TableSchema, file: ExportFile, provided: Collection[str]) -> str:
