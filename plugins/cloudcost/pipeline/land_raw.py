@@ -19,18 +19,29 @@ from typing import Any
 
 from cloudcost.identifiers import qualified
 from cloudcost.pipeline.normalize import (
+    FILE_COLUMN,
+    FILES_VIEW,
     OUTSIDE_DAYS,
     BadValue,
     check_required,
     diagnose,
     diagnose_day,
     json_keys,
+    per_file,
     select_sql,
 )
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import TableSchema, load_table_schema, quote_column
 from cloudcost.sources.base import BadExport, BillingExport, Delivery, DeliveryFile
-from cloudcost.sources.export_file import ExportFile, UnreadableExportFile, describe, first_line, read_error
+from cloudcost.sources.export_file import (
+    ExportFile,
+    UnreadableExportFile,
+    describe,
+    first_line,
+    layout,
+    read_error,
+    together,
+)
 from cloudcost.sources.spool import spool_directory
 from cloudcost.warehouse.base import Session
 from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
@@ -131,56 +142,122 @@ def land_deliveries(
     dataset: str,
     run: RunContext,
 ) -> Landed:
-    """Land every pending delivery in one transaction; returns how many and their rows."""
+    """Land every pending delivery in one transaction; returns how many and their rows.
+
+    Files of one layout (same columns and types) are inserted by one statement that reads them all, so DuckDB
+    reads them in parallel (a gzipped CSV is read by one thread; an Azure run pair or a day's OCI reports are
+    several). Which delivery and file a row came from is joined in from a small registered table."""
     todo = pending(session, dataset, schema, deliveries)
     if not todo:
         return Landed(0, 0)
-    rows = 0
+    table = qualified(dataset, schema.table)
     session.execute("SET preserve_insertion_order = false")  # row order in the table carries no meaning
     try:
         with spool_directory(warehouse.spool_directory) as directory, warehouse.transaction(session):
             for delivery in todo:
-                rows += _land_one(session, export, delivery, schema, dataset, run, directory)
+                _delete_scope(session, table, delivery)
+            entries = []
+            for delivery in todo:
+                for item in delivery.files:
+                    path = export.local_path(item, directory)
+                    file = describe(session.connection, path, item.key, json_keys(schema))
+                    check_required(schema, file, dict(item.constants))
+                    entries.append(FileToLand(delivery, item, file))
+            groups: dict[tuple, list[FileToLand]] = {}
+            for entry in entries:
+                groups.setdefault((layout(entry.file), tuple(sorted(dict(entry.item.constants)))), []).append(entry)
+            for group in groups.values():
+                _insert_together(session, schema, table, run, group)
+            counts = _landed_counts(session, table, run, entries)
+            for entry in entries:
+                check_count(entry.item, counts.get(entry.item.key, 0))
+            rows = 0
+            for delivery in todo:
+                landed = sum(counts.get(item.key, 0) for item in delivery.files)
+                record_delivery(session, dataset, schema, delivery, landed, run)
+                rows += landed
     finally:
         session.execute("RESET preserve_insertion_order")
     return Landed(len(todo), rows)
 
 
-def _land_one(
-    session: DuckDBSession,
-    export: BillingExport,
-    delivery: Delivery,
-    schema: TableSchema,
-    dataset: str,
-    run: RunContext,
-    directory: Any,
-) -> int:
-    table = qualified(dataset, schema.table)
+@dataclass(frozen=True)
+class FileToLand:
+    delivery: Delivery
+    item: DeliveryFile
+    file: ExportFile
+
+
+def _delete_scope(session: DuckDBSession, table: str, delivery: Delivery) -> None:
+    """What a delivery replaces: every row of its days, or the rows of its own files."""
     if delivery.days is not None:
         session.execute(f"delete from {table} where ingestion_date between ? and ?", list(delivery.days))
     else:
         keys = [f.key for f in delivery.files]
         session.execute(f"delete from {table} where x_source_object in ({', '.join('?' for _ in keys)})", keys)
-    landed = 0
-    for item in delivery.files:
-        path = export.local_path(item, directory)
-        file = describe(session.connection, path, item.key, json_keys(schema))
-        constants = dict(item.constants)
-        check_required(schema, file, constants)
-        targets, select = select_sql(schema, file, constants, days_bound=delivery.days is not None)
-        columns = ", ".join(quote_column(t) for t in targets)
-        try:
-            (count,) = session.fetchall(
-                f"insert into {table} ({columns}) {select}", lineage_parameters(run, item, delivery)
-            )[0]
-        except Exception as exc:
-            if not is_data_error(exc):
-                raise
-            raise explain(exc, file, schema, constants, delivery) from None
-        check_count(item, int(count))
-        landed += int(count)
-    record_delivery(session, dataset, schema, delivery, landed, run)
-    return landed
+
+
+def _register_files(session: DuckDBSession, group: list[FileToLand]) -> None:
+    """``FILES_VIEW``, one row per file: its local path, object key, delivery version, day bounds and the reader's
+    constants (a temporary table of this connection, values bound as parameters)."""
+    constants = list(dict(group[0].item.constants))
+    columns = [per_file(name) for name in ("path", "key", "version")]
+    columns += [f"{per_file(name)} date" for name in ("first_day", "last_day")]
+    columns += [per_file(f"const_{name}") for name in constants]
+    typed = ", ".join(c if c.endswith(" date") else f"{c} varchar" for c in columns)
+    session.execute(f"create or replace temp table {FILES_VIEW} ({typed})")
+    rows = [
+        [
+            str(e.file.path),
+            e.item.key,
+            e.delivery.version,
+            *(e.delivery.days or (None, None)),
+            *(dict(e.item.constants)[name] for name in constants),
+        ]
+        for e in group
+    ]
+    session.connection.executemany(f"insert into {FILES_VIEW} values ({', '.join('?' for _ in columns)})", rows)
+
+
+RUN_PARAMETERS = ("x_pipeline_id", "x_credential_id", "x_run_id", "x_ingested_at", "x_pipeline_run_date")
+
+
+def _insert_together(
+    session: DuckDBSession, schema: TableSchema, table: str, run: RunContext, group: list[FileToLand]
+) -> None:
+    constants = dict(group[0].item.constants)
+    together_file = together([e.file for e in group], FILE_COLUMN)
+    targets, select = select_sql(schema, together_file, constants, days_bound=True, files_view=True)
+    columns = ", ".join(quote_column(t) for t in targets)
+    lineage = lineage_parameters(run, group[0].item, group[0].delivery)
+    params = {name: lineage[name] for name in RUN_PARAMETERS}
+    _register_files(session, group)
+    try:
+        session.execute(f"insert into {table} ({columns}) {select}", params)
+    except Exception as exc:
+        if not is_data_error(exc):
+            raise
+        raise _explain_group(exc, schema, group) from None
+
+
+def _explain_group(exc: Exception, schema: TableSchema, group: list[FileToLand]) -> Exception:
+    """Which file of the statement failed, and where: each is read alone until one shows the problem."""
+    for entry in group:
+        found = problem(str(exc), entry.file, schema, dict(entry.item.constants), entry.delivery)
+        if found is not None:
+            return found
+    return BadValue(f"{group[0].file.name}: {first_line(exc)}")
+
+
+def _landed_counts(session: DuckDBSession, table: str, run: RunContext, entries: list[FileToLand]) -> dict[str, int]:
+    """Rows this run inserted, per object (the run's ingestion time prunes the table to its new row groups)."""
+    keys = sorted({e.item.key for e in entries})
+    counted = session.fetchall(
+        f"select x_source_object, count(*) from {table} where x_ingested_at = ? and x_run_id = ? "
+        f"and x_source_object in ({', '.join('?' for _ in keys)}) group by 1",
+        [run.ingested_at, run.run_id, *keys],
+    )
+    return {key: int(count) for key, count in counted}
 
 
 def lineage_parameters(run: RunContext, item: DeliveryFile, delivery: Delivery) -> dict[str, Any]:
@@ -225,28 +302,35 @@ def explain(
     exc: Exception, file: ExportFile, schema: TableSchema, constants: dict[str, str], delivery: Delivery
 ) -> Exception:
     """The one-line error a person can act on: file, data row (1-based) and column by its header."""
+    return problem(str(exc), file, schema, constants, delivery) or BadValue(f"{file.name}: {first_line(exc)}")
+
+
+def problem(
+    error: str, file: ExportFile, schema: TableSchema, constants: dict[str, str], delivery: Delivery
+) -> Exception | None:
+    """What in ``file`` makes a statement fail with ``error``, found by reading it alone (single-threaded, so row
+    numbers follow the file): a file that cannot be read, a row outside the delivery's days, a value that does
+    not convert or an empty required one. None if the file holds none of these."""
     import duckdb
 
-    text = str(exc)
-    if "CSV Error on Line" in text:
-        return UnreadableExportFile(read_error(file, exc))
-    if isinstance(exc, duckdb.IOException) or "Invalid Input Error: No magic bytes" in text:
-        return UnreadableExportFile(f"{file.name}: cannot be read: {first_line(exc)}")
     connection = duckdb.connect()
     try:
-        connection.execute("SET threads = 1")  # so row numbers follow the file
+        connection.execute("SET threads = 1")
         connection.execute("SET TimeZone = 'UTC'")
-        if OUTSIDE_DAYS in text and delivery.days is not None:
+        try:
+            every_value = f"hash({', '.join(file.refs)})" if file.refs else "0"  # so every value is read
+            connection.execute(f"select count(*) from {file.relation} where {every_value} = 0").fetchall()
+        except duckdb.Error as unreadable:
+            if "CSV Error on Line" in str(unreadable):
+                return UnreadableExportFile(read_error(file, unreadable))
+            return UnreadableExportFile(f"{file.name}: cannot be read: {first_line(unreadable)}")
+        if OUTSIDE_DAYS in error and delivery.days is not None:
             message = diagnose_day(connection, schema, file, *delivery.days)
         else:
             message = diagnose(connection, schema, file, constants)
-    except Exception as again:  # the file itself is unreadable: say so, naming it
-        if "CSV Error on Line" in str(again):
-            return UnreadableExportFile(read_error(file, again))
-        return UnreadableExportFile(f"{file.name}: cannot be read: {first_line(again)}")
     finally:
         connection.close()
-    return BadValue(message or f"{file.name}: {first_line(exc)}")
+    return BadValue(message) if message else None
 
 
 def record_delivery(

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from cloudcost.paths import config_dir
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, TableSchema, duckdb_type
-from cloudcost.sources.export_file import ExportFile, sql_literal
+from cloudcost.sources.export_file import ExportFile, quote_name, sql_literal
 
 LINEAGE_COLUMNS = (
     "ingestion_date",
@@ -223,32 +223,53 @@ OUTSIDE_DAYS = "row outside the delivery's billing days"
 DAY_ALIAS = '"__cloudcost_billing_day"'
 
 
+FILES_VIEW = "cloudcost_delivery_files"  # per_file: path, key, version, day bounds and constants of each file
+FILE_COLUMN = "__cloudcost_file"
+
+
+def per_file(name: str) -> str:
+    """A column of ``FILES_VIEW``: named so that no export header can collide with it."""
+    return quote_name(f"__cloudcost_{name}")
+
+
 def select_sql(
-    schema: TableSchema, file: ExportFile, constants: dict[str, str], *, days_bound: bool
+    schema: TableSchema, file: ExportFile, constants: Collection[str], *, days_bound: bool, files_view: bool = False
 ) -> tuple[list[str], str]:
     """Target columns and the SELECT that types every row of ``file``.
 
-    Parameters: the lineage columns (``$x_...``) except ``ingestion_date``, which is each row's billing day;
-    ``$first_day``/``$last_day`` when ``days_bound`` (a row outside them fails the statement); ``$const_<name>``
-    for the columns the reader sets (``constants``, e.g. Azure's ``x_cost_dataset``)."""
+    The lineage columns except ``ingestion_date`` (each row's billing day) are parameters (``$x_...``). So are,
+    for one file, ``$x_source_object``, ``$x_source_version``, ``$const_<name>`` (the columns the reader sets,
+    e.g. Azure's ``x_cost_dataset``) and ``$first_day``/``$last_day`` when ``days_bound`` (a row outside them
+    fails the statement). With ``files_view``, ``file`` reads several files (``FILE_COLUMN`` holds each row's
+    path) and those values come from the registered ``FILES_VIEW``, one row per file (see ``per_file``)."""
+
+    parameters = {"key": "$x_source_object", "version": "$x_source_version"}
+
+    def value(name: str) -> str:
+        return per_file(name) if files_view else parameters.get(name, f"${name}")
+
+    source_values = {"x_source_object": value("key"), "x_source_version": value("version")}
     targets, expressions = [], []
     for column in export_columns(schema):
         targets.append(column.name)
         if column.name in constants:
-            expressions.append(f"$const_{column.name}")
+            expressions.append(value(f"const_{column.name}"))
         else:
             expressions.append(column_expression(column, file))
     day = DAY_ALIAS
     if days_bound:
+        first, last = value("first_day"), value("last_day")
         day = (
-            f"case when {DAY_ALIAS} is null or {DAY_ALIAS} between $first_day and $last_day then {DAY_ALIAS} "
-            f"else error({sql_literal(OUTSIDE_DAYS)}) end"
+            f"case when {first} is null or {DAY_ALIAS} is null or {DAY_ALIAS} between {first} and {last} "
+            f"then {DAY_ALIAS} else error({sql_literal(OUTSIDE_DAYS)}) end"
         )
     for name in LINEAGE_COLUMNS:
         targets.append(name)
-        expressions.append(day if name == "ingestion_date" else f"${name}")
+        expressions.append(day if name == "ingestion_date" else source_values.get(name, f"${name}"))
     # the billing day is computed once per row, in the subquery, however often the bound check names it
     rows = f"(select *, {row_day_expression(schema, file)} as {DAY_ALIAS} from {file.relation})"
+    if files_view:
+        rows += f" as r join {FILES_VIEW} as f on r.{quote_name(FILE_COLUMN)} = f.{per_file('path')}"
     return targets, f"select {', '.join(expressions)} from {rows}"
 
 

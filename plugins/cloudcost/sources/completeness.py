@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from cloudcost.sources.base import ExportNotReady, ExportStatus
-from cloudcost.sources.export_file import UnreadableExportFile, describe, first_line
+from cloudcost.sources.export_file import UnreadableExportFile, describe, first_line, kind_of, quote_name, sql_literal
 from cloudcost.sources.object_store import ObjectInfo, ObjectStore
 from cloudcost.sources.spool import local_path, spool_directory
 
@@ -78,13 +78,65 @@ def latest_value(
     store: ObjectStore, keys: Iterable[str], column: str, parse: Callable[[object], datetime]
 ) -> datetime | None:
     """The greatest ``column`` value across ``keys`` (a completeness watermark), parsed; None if none."""
-    latest = None
+    return max((v for v in latest_values(store, keys, column, parse).values() if v is not None), default=None)
+
+
+def latest_values(
+    store: ObjectStore, keys: Iterable[str], column: str, parse: Callable[[object], datetime]
+) -> dict[str, datetime | None]:
+    """The greatest ``column`` value of each of ``keys``, parsed (None: no value). Files of one kind are read by one
+    statement, in parallel: only the column is needed, so columns are matched by DuckDB's own names."""
+    import duckdb
+
+    wanted = list(dict.fromkeys(keys))
+    latest: dict[str, datetime | None] = dict.fromkeys(wanted)
     with spool_directory() as directory:
-        for key in keys:
-            for value in column_values(store, key, column, directory):
-                moment = parse(value)
-                latest = moment if latest is None or moment > latest else latest
+        paths = {str(local_path(store, key, directory)): key for key in wanted}
+        by_kind: dict[tuple[str, bool], list[str]] = {}
+        for path, key in paths.items():
+            by_kind.setdefault((kind_of(Path(path).name, key), path.lower().endswith(".gz")), []).append(path)
+        connection = duckdb.connect()
+        try:
+            connection.execute("SET TimeZone = 'UTC'")
+            for (kind, _), group in by_kind.items():
+                for path, value in _distinct_values(connection, kind, group, column):
+                    moment = parse(value)
+                    key = paths[path]
+                    current = latest[key]
+                    latest[key] = moment if current is None or moment > current else current
+        finally:
+            connection.close()
     return latest
+
+
+def _distinct_values(connection: object, kind: str, paths: list[str], column: str) -> list[tuple[str, object]]:
+    import duckdb
+
+    listed = "[" + ", ".join(sql_literal(p) for p in paths) + "]"
+    options = "hive_partitioning = false, filename = '__cloudcost_file'"
+    if kind == "parquet":
+        source = f"read_parquet({listed}, union_by_name = true, {options})"
+    elif kind == "csv":
+        source = (
+            f"read_csv({listed}, header = true, all_varchar = true, union_by_name = true, delim = ',', "
+            f"quote = '\"', escape = '\"', {options})"
+        )
+    else:
+        source = (
+            f"read_json({listed}, format = 'newline_delimited', auto_detect = false, "
+            f"columns = {{{sql_literal(column)}: 'VARCHAR'}}, {options})"
+        )
+    try:
+        names = [d[0] for d in connection.execute(f"select * from {source} limit 0").description]  # type: ignore[attr-defined]
+        if column not in names:
+            return []
+        ref = quote_name(column)
+        present = f"{ref} is not null and cast({ref} as varchar) <> ''"
+        return connection.execute(  # type: ignore[attr-defined]
+            f"select distinct __cloudcost_file, {ref} from {source} where {present}"
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise UnreadableExportFile(f"{', '.join(paths[:3])}: cannot be read: {first_line(exc)}") from exc
 
 
 COMPLETION_COLUMNS = ("x_DatasetCompletionStatus", "DatasetCompletionStatus")

@@ -72,8 +72,8 @@ class ExportFile:
         when the connection runs single-threaded, as diagnosis does)."""
         if self.kind == "parquet":
             location = sql_literal(str(self.path))
-            relation = f"read_parquet({location}, hive_partitioning = false, file_row_number = true)"
-            return f"(select * exclude (file_row_number), file_row_number + 1 as __row from {relation})"
+            numbered = f"read_parquet({location}, hive_partitioning = false, file_row_number = true)"
+            return f"(select * exclude (file_row_number), file_row_number + 1 as __row from {numbered})"
         return f"(select *, row_number() over () as __row from {self.relation})"
 
     def json_ref(self, header: str, path: list[str], as_json: bool) -> str:
@@ -125,36 +125,70 @@ def describe(connection: object, path: Path, name: str, json_keys: Mapping[str, 
     """Describe ``path`` (read as the export object ``name``) for ``connection`` (a DuckDB connection).
     ``json_keys``: for a JSON file, the top-level keys to read, each ``VARCHAR`` (its text) or ``JSON``."""
     kind = kind_of(path.name, name)  # the local file's name: a spooled copy keeps the object's
-    location = sql_literal(str(path))
     if kind == "csv":
         header = csv_header(path, name)
-        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
-        compression = "gzip" if path.name.lower().endswith(".gz") else "none"
-        relation = (
-            f"read_csv({location}, header = true, auto_detect = false, columns = {{{columns}}}, delim = ',', "
-            f"quote = '\"', escape = '\"', compression = '{compression}', hive_partitioning = false)"
-        )
         schema = pa.schema([pa.field(h, pa.string()) for h in header])  # repeated headers: check_required refuses
-        return ExportFile(name, path, kind, relation, schema, tuple(f"c{i}" for i in range(len(header))))
+        refs = tuple(f"c{i}" for i in range(len(header)))
+        return ExportFile(name, path, kind, relation(kind, [path], schema), schema, refs)
     if kind == "json":
         keys = dict(json_keys or {})
         if not keys or set(keys.values()) - {"VARCHAR", "JSON"}:
             raise ValueError(f"{name}: a JSON file is read by the keys asked for, each VARCHAR or JSON: {keys}")
-        compression = "gzip" if path.name.lower().endswith(".gz") else "none"
-        columns = ", ".join(f"{sql_literal(k)}: '{t}'" for k, t in keys.items())
-        relation = (
-            f"read_json({location}, format = 'newline_delimited', auto_detect = false, columns = {{{columns}}}, "
-            f"compression = '{compression}', hive_partitioning = false)"
-        )
         schema = pa.schema([pa.field(k, pa.string()) for k in keys])
         json_fields = frozenset(k for k, t in keys.items() if t == "JSON")
-        return ExportFile(name, path, kind, relation, schema, tuple(quote_name(k) for k in keys), json_fields)
-    relation = f"read_parquet({location}, hive_partitioning = false)"  # a BILLING_PERIOD=… folder is no column
+        refs = tuple(quote_name(k) for k in keys)
+        return ExportFile(name, path, kind, relation(kind, [path], schema, json_fields), schema, refs, json_fields)
+    single = relation(kind, [path], pa.schema([]))
     try:
-        schema = connection.sql(f"select * from {relation} limit 0").to_arrow_table().schema  # type: ignore[attr-defined]
+        schema = connection.sql(f"select * from {single} limit 0").to_arrow_table().schema  # type: ignore[attr-defined]
     except Exception as exc:  # DuckDB raises its own IOException/InvalidInputException for a broken file
         raise UnreadableExportFile(f"{name}: cannot be read: {first_line(exc)}") from exc
-    return ExportFile(name, path, kind, relation, schema, tuple(quote_name(n) for n in schema.names))
+    return ExportFile(name, path, kind, single, schema, tuple(quote_name(n) for n in schema.names))
+
+
+def relation(
+    kind: str,
+    paths: list[Path],
+    schema: pa.Schema,
+    json_fields: frozenset[str] = frozenset(),
+    file_column: str | None = None,
+) -> str:
+    """The FROM clause that reads ``paths`` (files of one kind and one layout) as ``schema`` says; ``file_column``
+    names a column holding each row's file path (to read several files in one statement)."""
+    listed = "[" + ", ".join(sql_literal(str(p)) for p in paths) + "]" if len(paths) > 1 else sql_literal(str(paths[0]))
+    gzipped = {p.name.lower().endswith(".gz") for p in paths}
+    if len(gzipped) > 1:
+        raise ValueError("files read together are all gzipped or all not")
+    options = ["hive_partitioning = false"]  # a BILLING_PERIOD=… or usage_date=… folder is no column
+    if file_column:
+        options.append(f"filename = {sql_literal(file_column)}")
+    if kind == "parquet":
+        return f"read_parquet({listed}, {', '.join(options)})"
+    compression = "gzip" if gzipped == {True} else "none"
+    if kind == "csv":
+        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(schema)))
+        return (
+            f"read_csv({listed}, header = true, auto_detect = false, columns = {{{columns}}}, delim = ',', "
+            f"quote = '\"', escape = '\"', compression = '{compression}', {', '.join(options)})"
+        )
+    columns = ", ".join(f"{sql_literal(k)}: '{'JSON' if k in json_fields else 'VARCHAR'}'" for k in schema.names)
+    return (
+        f"read_json({listed}, format = 'newline_delimited', auto_detect = false, columns = {{{columns}}}, "
+        f"compression = '{compression}', {', '.join(options)})"
+    )
+
+
+def together(files: list[ExportFile], file_column: str) -> ExportFile:
+    """Files of one kind and one layout (same columns, same types) as one relation with a file-path column."""
+    first = files[0]
+    paths = [f.path for f in files]
+    joined = relation(first.kind, paths, first.schema, first.json_fields, file_column)
+    return ExportFile(first.name, first.path, first.kind, joined, first.schema, first.refs, first.json_fields)
+
+
+def layout(file: ExportFile) -> tuple:
+    """What files must share to be read together: kind, compression, columns and their types."""
+    return (file.kind, file.path.name.lower().endswith(".gz"), str(file.schema), file.json_fields)
 
 
 def first_line(exc: BaseException) -> str:

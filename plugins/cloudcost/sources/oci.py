@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from cloudcost.sources.base import Delivery, DeliveryFile, ExportStatus
-from cloudcost.sources.completeness import fingerprint, latest_value, require_complete
+from cloudcost.sources.completeness import fingerprint, latest_values, require_complete
 from cloudcost.sources.gcp import parse_export_time
 from cloudcost.sources.object_store import ObjectInfo, ObjectStore
 from cloudcost.sources.spool import local_path
@@ -50,12 +50,13 @@ class OciCostReports:
         listed = self.store.list(self.prefix)
         return sorted((o for o in listed if o.key.lower().endswith((".csv", ".csv.gz"))), key=lambda o: o.key)
 
-    def _latest_end(self, report: ObjectInfo) -> datetime | None:
-        """The report's latest usage end, read once per report version by this reader."""
-        seen = (report.key, report.size, report.modified)
-        if seen not in self._ends:
-            self._ends[seen] = latest_value(self.store, [report.key], END_COLUMN, _parse_oci_time)
-        return self._ends[seen]
+    def _latest_ends(self, reports: list[ObjectInfo]) -> list[datetime | None]:
+        """Each report's latest usage end, read once per report version by this reader (unread ones together)."""
+        unread = [r for r in reports if (r.key, r.size, r.modified) not in self._ends]
+        if unread:
+            ends = latest_values(self.store, [r.key for r in unread], END_COLUMN, _parse_oci_time)
+            self._ends |= {(r.key, r.size, r.modified): ends[r.key] for r in unread}
+        return [self._ends[(r.key, r.size, r.modified)] for r in reports]
 
     def status(self, day: date) -> ExportStatus:
         reports = self.reports()
@@ -63,7 +64,7 @@ class OciCostReports:
             return ExportStatus(False, f"{self.store.uri}/{self.prefix}: no cost reports yet")
         due = _day_start(day + timedelta(days=1)) + self.lag
         recent = [r for r in reports if r.modified is None or r.modified >= due]
-        ends = [end for end in map(self._latest_end, recent) if end is not None]
+        ends = [end for end in self._latest_ends(recent) if end is not None]
         mark = max(ends, default=None)
         if mark is None or mark < due:
             seen = mark.isoformat() if mark else "none"
