@@ -12,6 +12,8 @@ records as an import error for that file). A bad org file breaks the DAGs of the
 
 from __future__ import annotations
 
+import copy
+import functools
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -321,6 +323,17 @@ def load_warehouse_config(root: Path | None = None) -> WarehouseConfig:
 
 
 def _read_yaml(path: Path) -> object:
+    """The file's YAML, parsed once per version of the file in this process (a task reads the same few files
+    at every stage; an edited file is read again)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    return copy.deepcopy(_parsed_yaml(path, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_yaml(path: Path, mtime_ns: int, size: int) -> object:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
