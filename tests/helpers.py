@@ -158,6 +158,20 @@ def write_azure_run(landing: Path, prefix: str, export: str, folder: str, run_id
     return manifest
 
 
+def query_warehouse(sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of one query on the test's warehouse file, read-only, times in UTC."""
+    import duckdb
+
+    from cloudcost.paths import warehouse_path
+
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        return connection.execute(sql, params or []).fetchall()
+    finally:
+        connection.close()
+
+
 def focus_rows(provider: str | None = None) -> list[dict]:
     """The demo org's FOCUS rows (of one provider, or all) as dicts, read from the warehouse file."""
     import duckdb

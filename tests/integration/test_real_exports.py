@@ -16,15 +16,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir
 from cloudcost.pipeline.normalize import BadValue
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
 from tests.conftest import SHARED_REFERENCE
+from tests.helpers import query_warehouse as _query
 from tests.helpers import write_azure_run, write_cur2_delivery
 from tests.real_exports import (
     AWS_ACCOUNT,
@@ -56,14 +56,6 @@ def _run(provider: str, day: date, *, check: bool = True) -> dict:
     if check:
         assert run_checks(run)["mismatches"] == []
     return landed
-
-
-def _query(sql: str, params: list | None = None) -> list[tuple]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
-    try:
-        return connection.execute(sql, params or []).fetchall()
-    finally:
-        connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -25,7 +24,8 @@ import yaml
 from cloudcost.export.pulumicost import MappingError, load_mapping, to_record
 from cloudcost.export.run import ExportError, ExportResult, export_org
 from cloudcost.export.writers import CsvWriter, csv_field
-from cloudcost.paths import schemas_dir, warehouse_path
+from cloudcost.paths import schemas_dir
+from tests.helpers import query_warehouse as _query
 
 DAY = date(2026, 11, 1)
 PROVIDERS = ("aws", "azure", "gcp", "oci")
@@ -168,15 +168,6 @@ class Exported:
     sums: dict[str, dict[str, Decimal]]  # provider -> money column -> exact sum in the FOCUS table
     rows: dict[str, int]
     cli_output: str
-
-
-def _query(sql: str, params: list | None = None) -> list[tuple]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
-    try:
-        connection.execute("SET TimeZone = 'UTC'")
-        return connection.execute(sql, params or []).fetchall()
-    finally:
-        connection.close()
 
 
 @pytest.fixture(scope="module")

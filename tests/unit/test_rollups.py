@@ -11,10 +11,10 @@ import duckdb
 import pytest
 
 from cloudcost.config import Attribution, load_org_by_slug
-from cloudcost.paths import warehouse_path
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw, run_record
 from cloudcost.rollups.gate import RollupGateClosed
 from cloudcost.rollups.refresh import refresh_rollups, render, rollup_params
+from tests.helpers import query_warehouse as _query
 
 DAY = date(2026, 11, 1)
 PROVIDERS = ("aws", "gcp", "azure", "oci")
@@ -90,14 +90,6 @@ def demo_day(data_dir: Path, demo_credentials: list[str]) -> Path:
 
     assert main(["demo", "generate", "--org", "demo", "--from", str(DAY), "--to", str(DAY)]) == 0
     return data_dir
-
-
-def _query(sql: str, params: list | None = None) -> list[tuple]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
-    try:
-        return connection.execute(sql, params or []).fetchall()
-    finally:
-        connection.close()
 
 
 def test_rollup_reconciles_with_focus_to_the_cent_and_keeps_untagged(demo_day: Path) -> None:

@@ -163,7 +163,9 @@ def loaded_versions(org_slug: str, provider: str, days: list[date]) -> dict[date
 def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
     """Land every delivery of ``days`` that is complete and not landed yet (each once), then return the current
     raw version of each complete day. An incomplete day keeps what it has and is left out."""
-    from cloudcost.pipeline.land_raw import day_version, ensure_tables, land_deliveries
+    from cloudcost.pipeline.land_files import land_deliveries
+    from cloudcost.pipeline.land_raw import ensure_tables
+    from cloudcost.pipeline.landed import day_version
     from cloudcost.sources.base import Delivery
     from cloudcost.vault import default_vault
 

@@ -25,20 +25,11 @@ import pyarrow.parquet as pq
 
 from cloudcost.config import load_billing_config, load_org_by_slug, load_warehouse_config
 from cloudcost.lookups import lookup_files
+from cloudcost.pipeline.bad_input import explain, is_data_error
 from cloudcost.pipeline.convert_to_focus import ConvertResult
-from cloudcost.pipeline.land_raw import (
-    DELIVERIES,
-    LandResult,
-    check_count,
-    day_rows,
-    day_totals,
-    day_version,
-    explain,
-    is_data_error,
-    lineage_parameters,
-    pending,
-    record_delivery,
-)
+from cloudcost.pipeline.land_files import check_count, lineage_parameters
+from cloudcost.pipeline.land_raw import LandResult
+from cloudcost.pipeline.landed import DELIVERIES, day_rows, day_totals, day_version, pending, record_delivery
 from cloudcost.pipeline.normalize import check_required, json_keys, select_sql
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import (

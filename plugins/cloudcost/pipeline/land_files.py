@@ -1,0 +1,184 @@
+"""Insert delivered files into a raw table with DuckDB: each pending delivery once, whole, in one transaction.
+
+Files of one layout (same columns and types) are inserted by one statement that reads them all, so DuckDB reads
+them in parallel (a gzipped CSV is read by one thread; an Azure run pair or a day's OCI reports are several).
+Which delivery and file a row came from is joined in from a small per-file table of the connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cloudcost.identifiers import qualified
+from cloudcost.pipeline.bad_input import is_data_error, problem
+from cloudcost.pipeline.landed import pending, record_delivery
+from cloudcost.pipeline.normalize import (
+    FILE_COLUMN,
+    FILES_VIEW,
+    BadValue,
+    check_required,
+    json_keys,
+    per_file,
+    select_sql,
+)
+from cloudcost.pipeline.run_context import RunContext
+from cloudcost.schemas import TableSchema, quote_column
+from cloudcost.sources.base import BadExport, BillingExport, Delivery, DeliveryFile
+from cloudcost.sources.export_file import ExportFile, describe, first_line, layout, together
+from cloudcost.sources.spool import spool_directory
+from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+
+
+@dataclass(frozen=True)
+class Landed:
+    deliveries: int
+    rows: int
+
+
+def land_deliveries(
+    warehouse: DuckDBWarehouse,
+    session: DuckDBSession,
+    export: BillingExport,
+    deliveries: Sequence[Delivery],
+    schema: TableSchema,
+    dataset: str,
+    run: RunContext,
+) -> Landed:
+    """Land every pending delivery in one transaction; returns how many and their rows."""
+    todo = pending(session, dataset, schema, deliveries)
+    if not todo:
+        return Landed(0, 0)
+    table = qualified(dataset, schema.table)
+    session.execute("SET preserve_insertion_order = false")  # row order in the table carries no meaning
+    try:
+        with spool_directory(warehouse.spool_directory) as directory, warehouse.transaction(session):
+            for delivery in todo:
+                _delete_scope(session, table, delivery)
+            entries = []
+            for delivery in todo:
+                for item in delivery.files:
+                    path = export.local_path(item, directory)
+                    file = describe(session.connection, path, item.key, json_keys(schema))
+                    check_required(schema, file, dict(item.constants))
+                    entries.append(FileToLand(delivery, item, file))
+            groups: dict[tuple, list[FileToLand]] = {}
+            for entry in entries:
+                groups.setdefault((layout(entry.file), tuple(sorted(dict(entry.item.constants)))), []).append(entry)
+            for group in groups.values():
+                _insert_together(session, schema, table, run, group)
+            counts = _landed_counts(session, table, run, entries)
+            for entry in entries:
+                check_count(entry.item, counts.get(entry.item.key, 0))
+            rows = 0
+            for delivery in todo:
+                landed = sum(counts.get(item.key, 0) for item in delivery.files)
+                record_delivery(session, dataset, schema, delivery, landed, run)
+                rows += landed
+    finally:
+        session.execute("RESET preserve_insertion_order")
+    return Landed(len(todo), rows)
+
+
+@dataclass(frozen=True)
+class FileToLand:
+    delivery: Delivery
+    item: DeliveryFile
+    file: ExportFile
+
+
+def _delete_scope(session: DuckDBSession, table: str, delivery: Delivery) -> None:
+    """What a delivery replaces: every row of its days, or the rows of its own files."""
+    if delivery.days is not None:
+        session.execute(f"delete from {table} where ingestion_date between ? and ?", list(delivery.days))
+    else:
+        keys = [f.key for f in delivery.files]
+        session.execute(f"delete from {table} where x_source_object in ({', '.join('?' for _ in keys)})", keys)
+
+
+def _register_files(session: DuckDBSession, group: list[FileToLand]) -> None:
+    """``FILES_VIEW``, one row per file: its local path, object key, delivery version, day bounds and the reader's
+    constants (a temporary table of this connection, values bound as parameters)."""
+    constants = list(dict(group[0].item.constants))
+    columns = [per_file(name) for name in ("path", "key", "version")]
+    columns += [f"{per_file(name)} date" for name in ("first_day", "last_day")]
+    columns += [per_file(f"const_{name}") for name in constants]
+    typed = ", ".join(c if c.endswith(" date") else f"{c} varchar" for c in columns)
+    session.execute(f"create or replace temp table {FILES_VIEW} ({typed})")
+    rows = [
+        [
+            str(e.file.path),
+            e.item.key,
+            e.delivery.version,
+            *(e.delivery.days or (None, None)),
+            *(dict(e.item.constants)[name] for name in constants),
+        ]
+        for e in group
+    ]
+    session.connection.executemany(f"insert into {FILES_VIEW} values ({', '.join('?' for _ in columns)})", rows)
+
+
+RUN_PARAMETERS = ("x_pipeline_id", "x_credential_id", "x_run_id", "x_ingested_at", "x_pipeline_run_date")
+
+
+def _insert_together(
+    session: DuckDBSession, schema: TableSchema, table: str, run: RunContext, group: list[FileToLand]
+) -> None:
+    constants = dict(group[0].item.constants)
+    together_file = together([e.file for e in group], FILE_COLUMN)
+    targets, select = select_sql(schema, together_file, constants, days_bound=True, files_view=True)
+    columns = ", ".join(quote_column(t) for t in targets)
+    lineage = lineage_parameters(run, group[0].item, group[0].delivery)
+    params = {name: lineage[name] for name in RUN_PARAMETERS}
+    _register_files(session, group)
+    try:
+        session.execute(f"insert into {table} ({columns}) {select}", params)
+    except Exception as exc:
+        if not is_data_error(exc):
+            raise
+        raise _explain_group(exc, schema, group) from None
+
+
+def _explain_group(exc: Exception, schema: TableSchema, group: list[FileToLand]) -> Exception:
+    """Which file of the statement failed, and where: each is read alone until one shows the problem."""
+    for entry in group:
+        found = problem(str(exc), entry.file, schema, dict(entry.item.constants), entry.delivery)
+        if found is not None:
+            return found
+    return BadValue(f"{group[0].file.name}: {first_line(exc)}")
+
+
+def _landed_counts(session: DuckDBSession, table: str, run: RunContext, entries: list[FileToLand]) -> dict[str, int]:
+    """Rows this run inserted, per object (the run's ingestion time prunes the table to its new row groups)."""
+    keys = sorted({e.item.key for e in entries})
+    counted = session.fetchall(
+        f"select x_source_object, count(*) from {table} where x_ingested_at = ? and x_run_id = ? "
+        f"and x_source_object in ({', '.join('?' for _ in keys)}) group by 1",
+        [run.ingested_at, run.run_id, *keys],
+    )
+    return {key: int(count) for key, count in counted}
+
+
+def lineage_parameters(run: RunContext, item: DeliveryFile, delivery: Delivery) -> dict[str, Any]:
+    """The bound parameters of ``select_sql``: lineage, the delivery's days, the reader's constants."""
+    params: dict[str, Any] = {
+        "x_pipeline_id": run.pipeline_id,
+        "x_credential_id": run.credential_id,
+        "x_run_id": run.run_id,
+        "x_ingested_at": run.ingested_at,
+        "x_pipeline_run_date": run.logical_date,
+        "x_source_object": item.key,
+        "x_source_version": delivery.version,
+        **{f"const_{name}": value for name, value in item.constants},
+    }
+    if delivery.days is not None:
+        params |= {"first_day": delivery.days[0], "last_day": delivery.days[1]}
+    return params
+
+
+def check_count(item: DeliveryFile, count: int) -> None:
+    """A file must hold the data rows its manifest announces (Azure's ``dataRowCount``)."""
+    if item.expected_rows is not None and count != item.expected_rows:
+        announced = item.manifest or "its manifest"
+        raise BadExport(f"{item.key}: {count} data rows, but {announced} says {item.expected_rows}")
