@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from cloudcost.sources.base import ExportNotReady, ExportStatus
 from cloudcost.sources.export_file import UnreadableExportFile, describe, first_line, kind_of, quote_name, sql_literal
 from cloudcost.sources.object_store import ObjectInfo, ObjectStore
 from cloudcost.sources.spool import local_path, spool_directory
+from cloudcost.sources.watermark_cache import identity, recall, remember
 
 
 def day_closed(day: date, lag_hours: float) -> datetime:
@@ -82,14 +83,32 @@ def latest_value(
 
 
 def latest_values(
-    store: ObjectStore, keys: Iterable[str], column: str, parse: Callable[[object], datetime]
+    store: ObjectStore,
+    keys: Iterable[str],
+    column: str,
+    parse: Callable[[object], datetime],
+    infos: Mapping[str, ObjectInfo] | None = None,
 ) -> dict[str, datetime | None]:
     """The greatest ``column`` value of each of ``keys``, parsed (None: no value). Files of one kind are read by one
-    statement, in parallel: only the column is needed, so columns are matched by DuckDB's own names."""
+    statement, in parallel: only the column is needed, so columns are matched by DuckDB's own names. With
+    ``infos`` (what the store listed of them), values read before by any process are recalled, not read."""
+    wanted = list(dict.fromkeys(keys))
+    identities = {key: identity(store.uri, infos[key], column) for key in wanted if infos and key in infos}
+    recalled = recall(list(identities.values()))
+    known = {key: recalled[ident] for key, ident in identities.items() if ident in recalled}
+    read = _read_latest(store, [key for key in wanted if key not in known], column, parse)
+    remember({identities[key]: value for key, value in read.items() if key in identities})
+    return {key: known[key] if key in known else read[key] for key in wanted}
+
+
+def _read_latest(
+    store: ObjectStore, wanted: list[str], column: str, parse: Callable[[object], datetime]
+) -> dict[str, datetime | None]:
     import duckdb
 
-    wanted = list(dict.fromkeys(keys))
     latest: dict[str, datetime | None] = dict.fromkeys(wanted)
+    if not wanted:
+        return latest
     with spool_directory() as directory:
         paths = {str(local_path(store, key, directory)): key for key in wanted}
         by_kind: dict[tuple[str, bool], list[str]] = {}

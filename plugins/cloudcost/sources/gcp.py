@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from cloudcost.sources.base import Delivery, DeliveryFile, ExportStatus
-from cloudcost.sources.completeness import fingerprint, latest_value, require_complete
+from cloudcost.sources.completeness import fingerprint, latest_values, require_complete
 from cloudcost.sources.export_file import SUFFIXES
 from cloudcost.sources.object_store import ObjectInfo, ObjectStore
 from cloudcost.sources.spool import local_path
@@ -46,19 +46,13 @@ class GcpBillingExportFiles:
     def _listed(self, day: date) -> list[ObjectInfo]:
         return [o for o in self.store.list(self.day_prefix(day)) if o.key.lower().endswith(SUFFIXES)]
 
-    def _objects(self, day: date) -> list[str]:
-        return [o.key for o in self._listed(day)]
-
-    def watermark(self, day: date) -> datetime | None:
-        """Latest ``export_time`` among the day's rows."""
-        return latest_value(self.store, self._objects(day), "export_time", parse_export_time)
-
     def status(self, day: date) -> ExportStatus:
         listed = self._listed(day)
         objects = [o.key for o in listed]
         if not objects:
             return ExportStatus(False, f"{self.store.uri}/{self.day_prefix(day)}: no rows exported yet")
-        mark = latest_value(self.store, objects, "export_time", parse_export_time)
+        marks = latest_values(self.store, objects, "export_time", parse_export_time, {o.key: o for o in listed})
+        mark = max((m for m in marks.values() if m is not None), default=None)
         if mark is None:
             return ExportStatus(False, f"{self.day_prefix(day)}: no export_time in the day's rows")
         due = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + self.lag

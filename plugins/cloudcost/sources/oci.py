@@ -54,7 +54,8 @@ class OciCostReports:
         """Each report's latest usage end, read once per report version by this reader (unread ones together)."""
         unread = [r for r in reports if (r.key, r.size, r.modified) not in self._ends]
         if unread:
-            ends = latest_values(self.store, [r.key for r in unread], END_COLUMN, _parse_oci_time)
+            infos = {r.key: r for r in unread}
+            ends = latest_values(self.store, list(infos), END_COLUMN, _parse_oci_time, infos)
             self._ends |= {(r.key, r.size, r.modified): ends[r.key] for r in unread}
         return [self._ends[(r.key, r.size, r.modified)] for r in reports]
 
