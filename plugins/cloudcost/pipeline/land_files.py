@@ -54,8 +54,7 @@ def land_deliveries(
     session.execute("SET preserve_insertion_order = false")  # row order in the table carries no meaning
     try:
         with spool_directory(warehouse.spool_directory) as directory, warehouse.transaction(session):
-            for delivery in todo:
-                _delete_scope(session, table, delivery)
+            _delete_scopes(session, table, todo)
             entries = []
             for delivery in todo:
                 for item in delivery.files:
@@ -88,12 +87,14 @@ class FileToLand:
     file: ExportFile
 
 
-def _delete_scope(session: DuckDBSession, table: str, delivery: Delivery) -> None:
-    """What a delivery replaces: every row of its days, or the rows of its own files."""
-    if delivery.days is not None:
-        session.execute(f"delete from {table} where ingestion_date between ? and ?", list(delivery.days))
-    else:
-        keys = [f.key for f in delivery.files]
+def _delete_scopes(session: DuckDBSession, table: str, deliveries: Sequence[Delivery]) -> None:
+    """What the deliveries replace: every row of their days, or the rows of their own files (one statement for
+    all of those: a first run over a year of OCI reports deletes once, not once a report)."""
+    for delivery in deliveries:
+        if delivery.days is not None:
+            session.execute(f"delete from {table} where ingestion_date between ? and ?", list(delivery.days))
+    keys = [f.key for d in deliveries if d.days is None for f in d.files]
+    if keys:
         session.execute(f"delete from {table} where x_source_object in ({', '.join('?' for _ in keys)})", keys)
 
 
