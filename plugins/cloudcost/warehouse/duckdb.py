@@ -37,6 +37,7 @@ def configure(connection: Any, settings: DuckDBSettings, temp_directory: Path) -
     connection.execute("SET max_vacuum_tasks = 0")
     connection.execute(f"SET memory_limit = '{settings.memory_limit}'")  # validated by DuckDBSettings
     connection.execute(f"SET threads = {int(settings.threads)}")
+    temp_directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # spilled rows are billing data: private
     connection.execute("SET temp_directory = ?", [str(temp_directory)])
 
 
