@@ -14,6 +14,7 @@ from google.cloud import bigquery
 
 from cloudcost.bigquery_sql import parse_bigquery
 from cloudcost.config import load_billing_config
+from cloudcost.pipeline.land_raw import land_raw
 from cloudcost.pipeline.normalize import BadValue
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
@@ -21,7 +22,7 @@ from cloudcost.sources.base import Delivery, DeliveryFile, ExportStatus
 from cloudcost.warehouse import open_warehouse
 from cloudcost.warehouse.base import SliceKey
 from cloudcost.warehouse.bigquery import BigQueryWarehouse
-from cloudcost.warehouse.bigquery_load import convert_to_focus, land_raw
+from cloudcost.warehouse.bigquery_load import convert_to_focus
 from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
 from tests.unit.bigquery_stub import StubClient, StubJob
 
@@ -260,3 +261,14 @@ def test_convert_creates_the_procedure_loads_lookups_and_calls_it(config_dir: Pa
     client.queries.clear()
     convert_to_focus(_warehouse(client), "demo_prod", GCP.table, GCP.procedure, RUN)
     assert not any(q.sql.startswith("CREATE OR REPLACE PROCEDURE") for q in client.queries)
+
+
+def test_the_recheck_and_land_raw_land_on_the_configured_warehouse() -> None:
+    """Both stages that land deliveries pick the warehouse's own way (the recheck once used DuckDB's on BigQuery)."""
+    from cloudcost.pipeline import land_files
+    from cloudcost.pipeline.land_raw import landing
+    from cloudcost.warehouse import bigquery_load
+    from cloudcost.warehouse.duckdb import DuckDBWarehouse
+
+    assert landing(_warehouse(StubClient())) is bigquery_load.land_deliveries
+    assert landing(DuckDBWarehouse(Path("unused.duckdb"))) is land_files.land_deliveries

@@ -9,14 +9,15 @@ delivery reads its files once, and re-running a day changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from cloudcost.pipeline.land_files import land_deliveries
-from cloudcost.pipeline.landed import DELIVERIES, day_rows, day_totals, day_version
+from cloudcost.pipeline.land_files import Landed, land_deliveries
+from cloudcost.pipeline.landed import DELIVERIES, day_objects, day_rows, day_totals, day_version
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import TableSchema, load_table_schema
 from cloudcost.sources.base import BillingExport
-from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+from cloudcost.warehouse.base import Session, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class LandResult:
 
 
 def land_raw(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     export: BillingExport,
     schema: TableSchema,
     dataset: str,
@@ -55,7 +56,7 @@ def land_raw(
     with warehouse.session() as session:
         ensure_tables(warehouse, session, dataset, schema)
         replaced = day_rows(session, dataset, schema, run.billing_day)
-        landed = land_deliveries(warehouse, session, export, deliveries, schema, dataset, run)
+        landed = landing(warehouse)(warehouse, session, export, deliveries, schema, dataset, run)
         rows, billed = day_totals(session, dataset, schema, run.billing_day, billed_cost_column, only_where)
         version = day_version(session, dataset, schema, run.billing_day)
     result = LandResult(
@@ -78,6 +79,33 @@ def land_raw(
     return result
 
 
-def ensure_tables(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, schema: TableSchema) -> None:
+def summarise_day(
+    warehouse: Warehouse,
+    schema: TableSchema,
+    dataset: str,
+    run: RunContext,
+    billed_cost_column: str,
+    only_where: dict[str, str] | None = None,
+) -> LandResult:
+    """The run's billing day as ``land_raw`` reports it, for a day whose deliveries are landed already (the
+    recheck lands a window's deliveries first, then reloads the days that changed): nothing is read."""
+    with warehouse.session() as session:
+        rows, billed = day_totals(session, dataset, schema, run.billing_day, billed_cost_column, only_where)
+        version = day_version(session, dataset, schema, run.billing_day)
+        objects = day_objects(session, dataset, schema, run.billing_day)
+    return LandResult(rows, billed, rows, objects, version)
+
+
+def landing(warehouse: Warehouse) -> Callable[..., Landed]:
+    """The warehouse's way of landing deliveries: DuckDB inserts the files itself (``land_files``); BigQuery
+    stages typed rows and MERGEs them (``warehouse/bigquery_load``). Same arguments, same result."""
+    if warehouse.name == "bigquery":
+        from cloudcost.warehouse.bigquery_load import land_deliveries as land_on_bigquery
+
+        return land_on_bigquery
+    return land_deliveries
+
+
+def ensure_tables(warehouse: Warehouse, session: Session, dataset: str, schema: TableSchema) -> None:
     warehouse.ensure_table(session, dataset, schema)
     warehouse.ensure_table(session, dataset, load_table_schema(DELIVERIES))

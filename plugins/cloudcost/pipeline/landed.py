@@ -67,6 +67,14 @@ def day_rows(session: Session, dataset: str, schema: TableSchema, day: date) -> 
     )
 
 
+def day_objects(session: Session, dataset: str, schema: TableSchema, day: date) -> int:
+    """How many export files the day's raw rows came from."""
+    table = qualified(dataset, schema.table)
+    return int(
+        session.fetchall(f"select count(distinct x_source_object) from {table} where ingestion_date = ?", [day])[0][0]
+    )
+
+
 def day_totals(
     session: Session,
     dataset: str,

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
-from cloudcost.sources.base import ExportNotReady, ExportStatus
+from cloudcost.sources.base import BillingExport, ExportNotReady, ExportStatus
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
 
@@ -57,28 +57,28 @@ def export_status(org_slug: str, provider: str, day: date) -> ExportStatus:
     entry = org.providers[provider]  # type: ignore[index]
     if entry.export.location == "landing":
         return open_export(org, provider).status(day)
+    return _open_export(org, provider, entry.credential_id).status(day)
+
+
+def _open_export(org: OrgConfig, provider: str, credential_id: str) -> BillingExport:
+    """The org's export reader, built with its credential: decrypted on use, cached in this process for at most
+    5 minutes, never returned or logged. The embedded landing zone does not need it; it is decrypted anyway, so
+    the demo walks the production path."""
     from cloudcost.vault import default_vault
 
-    secret = default_vault().decrypt(org.slug, provider, entry.credential_id)
-    return open_export(org, provider, secret.reveal()).status(day)
+    secret = default_vault().decrypt(org.slug, provider, credential_id)
+    return open_export(org, provider, secret.reveal())
 
 
 def run_land_raw(run: RunContext) -> dict:
     from cloudcost.pipeline.land_raw import land_raw
-    from cloudcost.vault import default_vault
 
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    # Decrypted on use, cached in this process for at most 5 minutes, never returned or logged. The
-    # embedded landing zone reads local files and does not use it; cloud object stores are built from it.
-    secret = default_vault().decrypt(run.org, run.provider, run.credential_id)
     fmt = _format(config, org, run.provider)
     schema = load_table_schema(fmt.schema_file)
-    warehouse = open_warehouse()
-    if warehouse.name == "bigquery":
-        from cloudcost.warehouse.bigquery_load import land_raw  # same stage, BigQuery's load path
     result = land_raw(
-        warehouse,
-        open_export(org, run.provider, secret.reveal()),
+        open_warehouse(),
+        _open_export(org, run.provider, run.credential_id),
         schema,
         org.dataset,
         run,
@@ -87,6 +87,23 @@ def run_land_raw(run: RunContext) -> dict:
     )
     from cloudcost.pipeline.load_state import mark_landed
 
+    source_format = org.providers[run.provider].export.format  # type: ignore[index]
+    mark_landed(open_warehouse(), org.dataset, run, source_format, result.as_dict())
+    return result.as_dict()
+
+
+def summarise_landed_day(run: RunContext) -> dict:
+    """What ``run_land_raw`` reports for a day whose deliveries are landed already, read from the warehouse
+    alone, and the day's load state set to ``landed`` (its FOCUS slice is about to be replaced)."""
+    from cloudcost.pipeline.land_raw import summarise_day
+    from cloudcost.pipeline.load_state import mark_landed
+
+    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
+    fmt = _format(config, org, run.provider)
+    schema = load_table_schema(fmt.schema_file)
+    result = summarise_day(
+        open_warehouse(), schema, org.dataset, run, fmt.reconcile.billed_cost, fmt.reconcile.only_where
+    )
     source_format = org.providers[run.provider].export.format  # type: ignore[index]
     mark_landed(open_warehouse(), org.dataset, run, source_format, result.as_dict())
     return result.as_dict()
@@ -163,15 +180,12 @@ def loaded_versions(org_slug: str, provider: str, days: list[date]) -> dict[date
 def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
     """Land every delivery of ``days`` that is complete and not landed yet (each once), then return the current
     raw version of each complete day. An incomplete day keeps what it has and is left out."""
-    from cloudcost.pipeline.land_files import land_deliveries
-    from cloudcost.pipeline.land_raw import ensure_tables
+    from cloudcost.pipeline.land_raw import ensure_tables, landing
     from cloudcost.pipeline.landed import day_version
     from cloudcost.sources.base import Delivery
-    from cloudcost.vault import default_vault
 
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    secret = default_vault().decrypt(run.org, run.provider, run.credential_id)
-    export = open_export(org, run.provider, secret.reveal())
+    export = _open_export(org, run.provider, run.credential_id)
     schema = load_table_schema(_format(config, org, run.provider).schema_file)
     deliveries: list[Delivery] = []
     complete = []
@@ -184,7 +198,7 @@ def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
     warehouse = open_warehouse()
     with warehouse.session() as session:
         ensure_tables(warehouse, session, org.dataset, schema)
-        landed = land_deliveries(warehouse, session, export, deliveries, schema, org.dataset, run)
+        landed = landing(warehouse)(warehouse, session, export, deliveries, schema, org.dataset, run)
         versions = {day: day_version(session, org.dataset, schema, day) for day in complete}
     log.info("recheck %s/%s: landed %d new deliveries (%d rows)", run.org, run.provider, landed.deliveries, landed.rows)
     return versions
@@ -209,7 +223,7 @@ def run_recheck(run: RunContext) -> list[dict]:
         if day not in current or current[day] == version:
             continue
         again = replace(run, billing_day=day)
-        landed = run_land_raw(again)  # lands nothing new: it summarises the day
+        landed = summarise_landed_day(again)  # landed above: the day's figures, without reading the export again
         run_convert_to_focus(again)
         record = run_record(again, landed, run_checks(again))
         log.info("restatement %s/%s %s: source version %s -> %s", run.org, run.provider, day, version, current[day])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,8 @@ from cloudcost.config import load_billing_config, load_org_by_slug, load_warehou
 from cloudcost.lookups import lookup_files
 from cloudcost.pipeline.bad_input import explain, is_data_error
 from cloudcost.pipeline.convert_to_focus import ConvertResult
-from cloudcost.pipeline.land_files import check_count, lineage_parameters
-from cloudcost.pipeline.land_raw import LandResult
-from cloudcost.pipeline.landed import DELIVERIES, day_rows, day_totals, day_version, pending, record_delivery
+from cloudcost.pipeline.land_files import Landed, check_count, lineage_parameters
+from cloudcost.pipeline.landed import pending, record_delivery
 from cloudcost.pipeline.normalize import check_required, json_keys, select_sql
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import (
@@ -37,7 +37,6 @@ from cloudcost.schemas import (
     DECIMAL_SCALE,
     TableSchema,
     focus_schema,
-    load_table_schema,
     quote_column,
 )
 from cloudcost.sources.base import BillingExport, Delivery
@@ -164,33 +163,20 @@ def _typed_rows(
     return path, total
 
 
-def land_raw(
+def land_deliveries(
     warehouse: BigQueryWarehouse,
+    session: BigQuerySession,
     export: BillingExport,
+    deliveries: Sequence[Delivery],
     schema: TableSchema,
     dataset: str,
     run: RunContext,
-    billed_cost_column: str,
-    only_where: dict[str, str] | None = None,
-) -> LandResult:
-    """Land each delivery of the day not landed yet (staging load, then one MERGE replacing what it covers),
-    then summarise the day: the DuckDB stage's contract, on BigQuery."""
-    day = run.billing_day
-    deliveries = export.deliveries(day)  # ExportNotReady while the day is incomplete
-    with warehouse.session() as session:
-        warehouse.ensure_table(session, dataset, schema)
-        warehouse.ensure_table(session, dataset, load_table_schema(DELIVERIES))
-        replaced = day_rows(session, dataset, schema, day)
-        todo = pending(session, dataset, schema, deliveries)
-        landed_rows = 0
-        for delivery in todo:
-            landed_rows += _land_delivery(warehouse, session, export, delivery, schema, dataset, run)
-        rows, billed = day_totals(session, dataset, schema, day, billed_cost_column, only_where)
-        version = day_version(session, dataset, schema, day)
-    objects = sum(len(d.files) for d in deliveries)
-    result = LandResult(rows, billed, replaced, objects, version, len(todo), landed_rows)
-    log.info("land_raw (bigquery) %s/%s %s: %s", run.org, run.provider, day, result)
-    return result
+) -> Landed:
+    """Land each pending delivery: staging load, then one MERGE replacing what it covers (``land_files``'s
+    contract, on BigQuery)."""
+    todo = pending(session, dataset, schema, deliveries)
+    rows = sum(_land_delivery(warehouse, session, export, delivery, schema, dataset, run) for delivery in todo)
+    return Landed(len(todo), rows)
 
 
 def _land_delivery(
