@@ -13,7 +13,6 @@ full once the manifest was (re)written after the day's end plus ``export_lag_hou
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from cloudcost.sources.completeness import (
     declared_incomplete,
     fingerprint,
     modified_at,
+    month_of,
     object_infos,
     require_complete,
 )
@@ -49,11 +49,6 @@ class DataExportManifest:
 
 def billing_period_of(day: date) -> str:
     return f"{day:%Y-%m}"
-
-
-def period_days(day: date) -> tuple[date, date]:
-    """The first and last day of ``day``'s billing period (a calendar month)."""
-    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def _object_key(entry: object, manifest_key: str) -> str:
@@ -148,7 +143,7 @@ class AwsDataExport:
         require_complete(status)
         assert manifest is not None
         files = tuple(DeliveryFile(key) for key in manifest.data_files)
-        return [Delivery(manifest.key, manifest.version, files, period_days(day), status.fingerprint)]
+        return [Delivery(manifest.key, manifest.version, files, month_of(day), status.fingerprint)]
 
     def local_path(self, file: DeliveryFile, directory: Path) -> Path:
         return local_path(self.store, file.key, directory)

@@ -14,14 +14,13 @@ once both runs were submitted (``runInfo.submittedTime``) after the day's end pl
 
 from __future__ import annotations
 
-import calendar
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cloudcost.sources.base import BadExport, Delivery, DeliveryFile, ExportStatus
-from cloudcost.sources.completeness import day_closed, fingerprint, object_infos, require_complete
+from cloudcost.sources.completeness import day_closed, fingerprint, month_of, object_infos, require_complete
 from cloudcost.sources.object_store import ObjectInfo, ObjectStore
 from cloudcost.sources.spool import local_path
 
@@ -38,8 +37,8 @@ class AzureRun:
 
 
 def month_folder(day: date) -> str:
-    last = calendar.monthrange(day.year, day.month)[1]
-    return f"{day:%Y%m}01-{day:%Y%m}{last:02d}"
+    first, last = month_of(day)
+    return f"{first:%Y%m%d}-{last:%Y%m%d}"
 
 
 def _parse_time(text: str, manifest_key: str) -> datetime | None:
@@ -137,10 +136,8 @@ class AzureCostExport:
             for run in runs
             for name, rows in run.blobs
         )
-        first = day.replace(day=1)
-        last = first.replace(day=calendar.monthrange(day.year, day.month)[1])
         key = f"{self._root(self.exports['amortized'], day)}+{self.exports['actual']}"
-        return [Delivery(key, status.version or "", files, (first, last), status.fingerprint)]
+        return [Delivery(key, status.version or "", files, month_of(day), status.fingerprint)]
 
     def local_path(self, file: DeliveryFile, directory: Path) -> Path:
         return local_path(self.store, file.key, directory)

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
-
-import pyarrow as pa
 
 from cloudcost.sources.base import ExportNotReady, ExportStatus
 from cloudcost.sources.export_file import UnreadableExportFile, describe, first_line, kind_of, quote_name, sql_literal
@@ -20,6 +18,11 @@ from cloudcost.sources.watermark_cache import identity, recall, remember
 def day_closed(day: date, lag_hours: float) -> datetime:
     """When a delivery must have been written for it to hold ``day`` in full: the day's end plus the lag."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC) + timedelta(hours=lag_hours)
+
+
+def month_of(day: date) -> tuple[date, date]:
+    """The first and last day of ``day``'s calendar month (the billing period of AWS's and Azure's exports)."""
+    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def modified_at(store: ObjectStore, key: str) -> datetime | None:
@@ -49,39 +52,6 @@ def require_complete(status: ExportStatus) -> ExportStatus:
     return status
 
 
-def column_values(
-    store: ObjectStore, key: str, header: str, directory: Path, *, with_nulls: bool = False
-) -> list[object]:
-    """The distinct values of column ``header`` in object ``key`` (none if it lacks the column); an empty value
-    is None, and kept only ``with_nulls``."""
-    import duckdb
-
-    path = local_path(store, key, directory)
-    connection = duckdb.connect()
-    try:
-        connection.execute("SET TimeZone = 'UTC'")
-        file = describe(connection, path, key, {header: "VARCHAR"})
-        if header in file.headers:
-            text = pa.types.is_string(file.schema.field(header).type)
-            value = f"nullif({file.ref(header)}, '')" if text else file.ref(header)
-        else:
-            return []
-        try:
-            rows = connection.execute(f"select distinct {value} from {file.relation}").fetchall()
-        except duckdb.Error as exc:
-            raise UnreadableExportFile(f"{key}: cannot be read: {first_line(exc)}") from exc
-        return [value for (value,) in rows if with_nulls or value is not None]
-    finally:
-        connection.close()
-
-
-def latest_value(
-    store: ObjectStore, keys: Iterable[str], column: str, parse: Callable[[object], datetime]
-) -> datetime | None:
-    """The greatest ``column`` value across ``keys`` (a completeness watermark), parsed; None if none."""
-    return max((v for v in latest_values(store, keys, column, parse).values() if v is not None), default=None)
-
-
 def latest_values(
     store: ObjectStore,
     keys: Iterable[str],
@@ -104,28 +74,39 @@ def latest_values(
 def _read_latest(
     store: ObjectStore, wanted: list[str], column: str, parse: Callable[[object], datetime]
 ) -> dict[str, datetime | None]:
+    latest: dict[str, datetime | None] = dict.fromkeys(wanted)
+    for key, values in column_values(store, wanted, column).items():
+        moments = [parse(value) for value in values or () if value is not None]
+        latest[key] = max(moments, default=None)
+    return latest
+
+
+def column_values(store: ObjectStore, keys: list[str], column: str) -> dict[str, list[object] | None]:
+    """The distinct values of ``column`` in each of ``keys`` (an empty value is None), or None for an object
+    without that column. The files that have it are read together, one statement per kind, in parallel: only
+    the column is needed, so it is found by DuckDB's own column names."""
     import duckdb
 
-    latest: dict[str, datetime | None] = dict.fromkeys(wanted)
-    if not wanted:
-        return latest
+    found: dict[str, list[object] | None] = dict.fromkeys(keys)
+    if not keys:
+        return found
     with spool_directory() as directory:
-        paths = {str(local_path(store, key, directory)): key for key in wanted}
-        by_kind: dict[tuple[str, bool], list[str]] = {}
-        for path, key in paths.items():
-            by_kind.setdefault((kind_of(Path(path).name, key), path.lower().endswith(".gz")), []).append(path)
         connection = duckdb.connect()
         try:
             connection.execute("SET TimeZone = 'UTC'")
-            for (kind, _), group in by_kind.items():
-                for path, value in _distinct_values(connection, kind, group, column):
-                    moment = parse(value)
-                    key = paths[path]
-                    current = latest[key]
-                    latest[key] = moment if current is None or moment > current else current
+            groups: dict[tuple[str, bool], dict[str, str]] = {}
+            for key in keys:
+                path = local_path(store, key, directory)
+                if column in describe(connection, path, key, {column: "VARCHAR"}).headers:
+                    groups.setdefault((kind_of(path.name, key), path.name.lower().endswith(".gz")), {})[str(path)] = key
+            for (kind, _), paths in groups.items():
+                for key in paths.values():
+                    found[key] = []
+                for path, value in _distinct_values(connection, kind, list(paths), column):
+                    found[paths[path]].append(None if value == "" else value)  # type: ignore[union-attr]
         finally:
             connection.close()
-    return latest
+    return found
 
 
 def _distinct_values(connection: object, kind: str, paths: list[str], column: str) -> list[tuple[str, object]]:
@@ -146,14 +127,7 @@ def _distinct_values(connection: object, kind: str, paths: list[str], column: st
             f"columns = {{{sql_literal(column)}: 'VARCHAR'}}, {options})"
         )
     try:
-        names = [d[0] for d in connection.execute(f"select * from {source} limit 0").description]  # type: ignore[attr-defined]
-        if column not in names:
-            return []
-        ref = quote_name(column)
-        present = f"{ref} is not null and cast({ref} as varchar) <> ''"
-        return connection.execute(  # type: ignore[attr-defined]
-            f"select distinct __cloudcost_file, {ref} from {source} where {present}"
-        ).fetchall()
+        return connection.execute(f"select distinct __cloudcost_file, {quote_name(column)} from {source}").fetchall()  # type: ignore[attr-defined]
     except duckdb.Error as exc:
         raise UnreadableExportFile(f"{', '.join(paths[:3])}: cannot be read: {first_line(exc)}") from exc
 
@@ -165,14 +139,15 @@ def declared_incomplete(store: ObjectStore, keys: Iterable[str]) -> str | None:
     """Why the export says of itself that it is not complete, or None: a completion-status column
     (``x_DatasetCompletionStatus``, as FOCUS data generators add it) whose value is not ``Complete``.
     A file that cannot be read is not judged here: loading it fails with an error that names it."""
-    with spool_directory() as directory:
-        for key in keys:
-            for column in COMPLETION_COLUMNS:
-                try:
-                    values = column_values(store, key, column, directory, with_nulls=True)
-                except UnreadableExportFile:
-                    return None
-                bad = sorted({str(v) for v in values if v is None or str(v).strip().lower() != "complete"})
-                if bad:
-                    return f"{key}: column {column} says {', '.join(repr(v) for v in bad)}, not 'Complete'"
+    wanted = list(dict.fromkeys(keys))
+    for column in COMPLETION_COLUMNS:
+        try:
+            by_key = column_values(store, wanted, column)
+        except UnreadableExportFile:
+            return None
+        for key in wanted:
+            values = by_key[key] or []
+            bad = sorted({str(v) for v in values if v is None or str(v).strip().lower() != "complete"})
+            if bad:
+                return f"{key}: column {column} says {', '.join(repr(v) for v in bad)}, not 'Complete'"
     return None

@@ -44,20 +44,15 @@ class OciCostReports:
         self.prefix = prefix.strip("/") + "/"
         self.format = format
         self.lag = timedelta(hours=lag_hours)
-        self._ends: dict[tuple[str, int, datetime | None], datetime | None] = {}
 
     def reports(self) -> list[ObjectInfo]:
         listed = self.store.list(self.prefix)
         return sorted((o for o in listed if o.key.lower().endswith((".csv", ".csv.gz"))), key=lambda o: o.key)
 
     def _latest_ends(self, reports: list[ObjectInfo]) -> list[datetime | None]:
-        """Each report's latest usage end, read once per report version by this reader (unread ones together)."""
-        unread = [r for r in reports if (r.key, r.size, r.modified) not in self._ends]
-        if unread:
-            infos = {r.key: r for r in unread}
-            ends = latest_values(self.store, list(infos), END_COLUMN, _parse_oci_time, infos)
-            self._ends |= {(r.key, r.size, r.modified): ends[r.key] for r in unread}
-        return [self._ends[(r.key, r.size, r.modified)] for r in reports]
+        """Each report's latest usage end: read once per report version, by whichever process first asks."""
+        infos = {r.key: r for r in reports}
+        return list(latest_values(self.store, list(infos), END_COLUMN, _parse_oci_time, infos).values())
 
     def status(self, day: date) -> ExportStatus:
         reports = self.reports()
