@@ -16,13 +16,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cloudcost.paths import landing_dir
+from cloudcost.paths import landing_dir, warehouse_path
 from cloudcost.pipeline.normalize import BadValue
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
+from cloudcost.schemas import load_table_schema
 from tests.conftest import SHARED_REFERENCE
 from tests.helpers import query_warehouse as _query
 from tests.helpers import write_azure_run, write_cur2_delivery
@@ -42,6 +44,7 @@ from tests.real_exports import (
     oci_cost_report,
     place_azure_export,
 )
+from tests.verbatim import assert_every_value_verbatim
 
 pytestmark = pytest.mark.usefixtures("demo_credentials")
 MB = 1 << 20
@@ -56,6 +59,22 @@ def _run(provider: str, day: date, *, check: bool = True) -> dict:
     if check:
         assert run_checks(run)["mismatches"] == []
     return landed
+
+
+def _landed_rows(table: str, key: str, where: str) -> dict[str, dict[str, object]]:
+    """Every raw row of ``table`` (those ``where`` selects), by the value of column ``key``, as DuckDB returns it."""
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        cursor = connection.execute(f"select * from demo_prod.{table} where {where}")
+        names = [d[0] for d in cursor.description]
+        rows = {}
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            rows[row[key]] = row
+        return rows
+    finally:
+        connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +117,13 @@ def test_azure_ea_cost_details_of_real_size_land_verbatim(data_dir: Path, azure_
     landed = _run("azure", date(2023, 9, 22), check=False)
     assert (landed["landed_deliveries"], landed["landed_rows"]) == (1, azure_ea.rows + actual_rows)
     assert _azure_costs_by_day() == azure_ea.cost_by_day, "every day's cost, exact, from the file's text"
+    compared = assert_every_value_verbatim(
+        load_table_schema("raw/azure_cost_details.yml"),
+        azure_ea.path,
+        "ResourceId",
+        _landed_rows("cloud_azure_billing_raw_daily", "resource_id", "x_cost_dataset = 'amortized'"),
+    )
+    assert compared > 200_000 * 50, "every value of every row"
 
     columns = "resource_id, tags, resource_name, service_info1, subscription_name, invoice_section_id, "
     columns += "additional_info, cost_center, cost_in_billing_currency, quantity"
