@@ -76,6 +76,10 @@ class Reconcile(_Strict):
 
     billing_account: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
     billed_cost: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+    currency: str = Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$",
+        description="the billing currency column: one billing account is billed in one currency",
+    )
     only_where: dict[str, str] = Field(
         default_factory=dict, description="raw rows that make up the invoice, e.g. {x_cost_dataset: actual}"
     )
@@ -91,6 +95,11 @@ class RawFormat(_Strict):
     retention_days: int = Field(ge=1, le=3650, default=730)
     cluster_by: list[str] = Field(default_factory=list, max_length=4)
     reconcile: Reconcile
+    line_item_identity: list[str] = Field(
+        default_factory=list,
+        description="raw columns that identify one line item (AWS identity_line_item_id + "
+        "identity_time_interval, OCI reference_no): a repeated identity fails the load",
+    )
 
 
 class Restatements(_Strict):
@@ -98,6 +107,13 @@ class Restatements(_Strict):
     source version (AWS execution id, Azure run ids, GCP export_time watermark, OCI report set) changed."""
 
     recheck_months: int = Field(default=1, ge=0, le=12, description="0: off; 1: this and the previous month")
+
+
+class Guards(_Strict):
+    """What a delivery may change without an operator's permit (``cloudcost permit-shrink``): a load that
+    empties a day, or drops a day's rows or billed cost by more than ``max_shrink`` of what it held, fails."""
+
+    max_shrink: float = Field(default=0.5, gt=0, le=1, description="0.5: a day may lose up to half its rows or cost")
 
 
 class PoolSettings(_Strict):
@@ -117,6 +133,7 @@ class BillingConfig(_Strict):
     dag: DagSettings
     completeness: Completeness
     restatements: Restatements = Field(default_factory=Restatements)
+    guards: Guards = Field(default_factory=Guards)
     pool: PoolSettings
     formats: dict[Identifier, RawFormat] = Field(min_length=1)
 

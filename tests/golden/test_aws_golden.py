@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from cloudcost.config import load_org_by_slug
+from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.paths import landing_dir, procedures_dir
 from cloudcost.pipeline.convert_to_focus import convert_to_focus
+from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.focus_rules import check_focus_rules
 from cloudcost.pipeline.land_raw import land_raw
 from cloudcost.pipeline.reconcile import ReconciliationFailed, reconcile
@@ -30,13 +31,13 @@ PROCEDURE = "sp_cloud_1_convert_to_focus/aws_cur2.sql"
 RAW_TABLE = "cloud_aws_billing_raw_daily"
 
 
-def _load_day(
-    day: date, procedure: str = PROCEDURE, schema: str = "raw/aws_cur2.yml", billed: str = "line_item_unblended_cost"
-) -> None:
+def _load_day(day: date, procedure: str = PROCEDURE, source_format: str = "cur2") -> None:
     run = run_context(day)
     warehouse = open_warehouse()
-    raw = load_table_schema(schema)
-    land_raw(warehouse, open_export(load_org_by_slug("demo"), "aws"), raw, "demo_prod", run, billed)
+    config = load_billing_config("aws")
+    raw = load_table_schema(config.formats[source_format].schema_file)
+    rules = DeliveryRules.of(config, source_format)
+    land_raw(warehouse, open_export(load_org_by_slug("demo"), "aws"), raw, "demo_prod", run, rules, source_format)
     convert_to_focus(warehouse, "demo_prod", raw.table, procedure, run)
 
 
@@ -164,7 +165,7 @@ def test_aws_focus_1_2_export_becomes_focus_1_3(data_dir: Path, config_dir: Path
     source = read_csv(GOLDEN.parent / "aws_focus_1_2" / "input.csv")
     write_cur2_delivery(landing_dir("demo", "aws"), source, "2026-11")
     day = date(2026, 11, 5)
-    _load_day(day, "sp_cloud_1_convert_to_focus/aws_focus_1_2.sql", "raw/aws_focus_1_2.yml", "BilledCost")
+    _load_day(day, "sp_cloud_1_convert_to_focus/aws_focus_1_2.sql", "focus_1_2")
     result = reconcile(
         open_warehouse(),
         "demo_prod",

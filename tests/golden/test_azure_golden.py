@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from cloudcost.config import load_org_by_slug
+from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.demo.azure_cost_details import expected_billed_cost, write_exports
 from cloudcost.paths import landing_dir
 from cloudcost.pipeline.convert_to_focus import convert_to_focus
+from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.focus_rules import check_focus_rules
 from cloudcost.pipeline.land_raw import land_raw
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
@@ -42,15 +43,14 @@ def _load(day: date) -> None:
     run = run_context(day, provider="azure")
     warehouse = open_warehouse()
     schema = load_table_schema("raw/azure_cost_details.yml")
-    only = {"x_cost_dataset": "actual"}
     land_raw(
         warehouse,
         open_export(load_org_by_slug("demo"), "azure"),
         schema,
         "demo_prod",
         run,
-        "cost_in_billing_currency",
-        only,
+        DeliveryRules.of(load_billing_config("azure"), "cost_details"),
+        "cost_details",
     )
     convert_to_focus(warehouse, "demo_prod", schema.table, PROCEDURE, run)
     check_focus_rules(warehouse, "demo_prod", run)

@@ -14,6 +14,7 @@ from google.cloud import bigquery
 
 from cloudcost.bigquery_sql import parse_bigquery
 from cloudcost.config import load_billing_config
+from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.land_raw import land_raw
 from cloudcost.pipeline.normalize import BadValue
 from cloudcost.pipeline.run_context import RunContext
@@ -28,6 +29,7 @@ from tests.unit.bigquery_stub import StubClient, StubJob
 
 DAY = date(2026, 11, 2)
 GCP = load_billing_config("gcp").formats["detailed"]
+RULES = DeliveryRules.of(load_billing_config("gcp"), "detailed")
 RUN = RunContext(
     "demo",
     "gcp",
@@ -167,9 +169,12 @@ class _Export:
 
 
 def _answer(sql: str, config) -> StubJob:
-    """What BigQuery answers the stage's queries: one row landed, billed 1.2345678901, version w1."""
+    """What BigQuery answers the stage's queries: one row landed, billed 1.2345678901, version w1; no repeated
+    line item, no account in two currencies."""
+    if "HAVING" in sql:
+        return StubJob(rows=[])
     if "SUM(" in sql:
-        return StubJob(rows=[(1, Decimal("1.2345678901"))])
+        return StubJob(rows=[(DAY, 1, Decimal("1.2345678901"))])
     if "SELECT version" in sql:
         return StubJob(rows=[("w1",)])
     if "SELECT delivery_key" in sql:
@@ -180,7 +185,7 @@ def _answer(sql: str, config) -> StubJob:
 def test_land_raw_loads_typed_parquet_then_replaces_the_delivery_days_in_one_merge(tmp_path: Path) -> None:
     client = StubClient(_answer)
     schema = load_table_schema(GCP.schema_file)
-    result = land_raw(_warehouse(client), _Export(tmp_path), schema, "demo_prod", RUN, "cost")
+    result = land_raw(_warehouse(client), _Export(tmp_path), schema, "demo_prod", RUN, RULES, "detailed")
     assert (result.rows, result.billed_cost, result.objects, result.source_version) == (1, "1.2345678901", 1, "w1")
     assert (result.landed_deliveries, result.landed_rows) == (1, 1)
 
@@ -202,6 +207,14 @@ def test_land_raw_loads_typed_parquet_then_replaces_the_delivery_days_in_one_mer
     recorded = next(q for q in client.queries if q.sql.startswith("INSERT INTO `demo_prod`.`landed_deliveries`"))
     assert "w1" in [p.value for p in recorded.config.query_parameters]
     assert client.deleted == [destination]
+    sqls = [q.sql for q in client.queries]
+    begin, commit = sqls.index("BEGIN TRANSACTION"), sqls.index("COMMIT TRANSACTION")
+    in_transaction = sqls[begin:commit]
+    assert merge.sql in in_transaction and recorded.sql in in_transaction, "rows and ledger commit together"
+    assert any(q.startswith("INSERT INTO `demo_prod`.`load_state`") for q in in_transaction), "and the day's state"
+    expire = next(q for q in client.queries if q.sql.startswith("ALTER TABLE"))
+    assert expire.session is None, "DDL on the staging table runs outside the transaction"
+    assert all(q.session == "session-1" for q in client.queries[begin + 1 : commit + 1] if q is not expire)
     for query in client.queries:  # values travel as parameters, never inside the SQL text
         assert "2026-11-02" not in query.sql and RUN.run_id not in query.sql
     _all_parse(client)
@@ -218,7 +231,8 @@ def test_land_raw_names_the_bad_value_and_loads_nothing(tmp_path: Path) -> None:
             load_table_schema(GCP.schema_file),
             "demo_prod",
             RUN,
-            "cost",
+            RULES,
+            "detailed",
         )
     assert client.loads == [] and not any(q.sql.startswith("MERGE") for q in client.queries)
 

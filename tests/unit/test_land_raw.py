@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import gzip
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from cloudcost.config import load_org_by_slug
+from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
 from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.pipeline.delivery_guards import DeliveryRefused, DeliveryRules
 from cloudcost.pipeline.land_raw import land_raw
 from cloudcost.pipeline.normalize import BadValue, MissingColumn
+from cloudcost.pipeline.shrink_permits import grant
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.base import ExportNotReady
@@ -22,10 +24,11 @@ from cloudcost.sources.export_file import UnreadableExportFile
 from cloudcost.sources.object_store import LocalObjectStore
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
-from tests.helpers import run_context, write_cur2_delivery
+from tests.helpers import query_warehouse, run_context, write_cur2_delivery
 
 DAY = date(2026, 11, 5)
 SCHEMA = "raw/aws_cur2.yml"
+RUN_AT = datetime(2026, 11, 8, 9, 0, tzinfo=UTC)
 
 
 def _row(line_id: str, cost: str, account: str = "111122223333", start: str = "2026-11-05T10:00:00Z") -> dict:
@@ -53,7 +56,8 @@ def _land(day: date = DAY, run_id: str = "test__run"):
         load_table_schema(SCHEMA),
         "demo_prod",
         run_context(day, run_id=run_id),
-        "line_item_unblended_cost",
+        DeliveryRules.of(load_billing_config("aws"), "cur2"),
+        "cur2",
     )
 
 
@@ -114,18 +118,45 @@ def test_next_day_of_the_same_delivery_reads_nothing(delivery: Path) -> None:
     assert _raw_rows() == before
 
 
-def test_new_execution_replaces_every_day_of_the_period(delivery: Path) -> None:
-    _land(DAY)
+def _restate_smaller() -> None:
+    """A new execution of the month: 11-05 drops from 3 rows to 1, 11-06 to none, 11-07 appears."""
     write_cur2_delivery(
         landing_dir("demo", "aws"),
         [_row("e", "5.00"), _row("f", "7.00", start="2026-11-07T10:00:00Z")],
         "2026-11",
         execution_id="exec-2",
     )
+
+
+def test_new_execution_that_shrinks_days_is_refused_and_keeps_them(delivery: Path) -> None:
+    _land(DAY)
+    before = _raw_rows()
+    _restate_smaller()
+    with pytest.raises(
+        DeliveryRefused,
+        match=r"Manifest.json: would shrink billing day 2026-11-05: 3 rows, billed "
+        r"8.8456789013 -> 1 rows, billed 5 \(and 1 more day\(s\)\).*permit-shrink --org demo "
+        r"--provider aws --day 2026-11-05",
+    ):
+        _land(DAY, run_id="restated")
+    assert _raw_rows() == before, "refused: every day keeps its rows, to the row and the cent"
+
+
+def test_new_execution_replaces_every_day_of_the_period_with_permits(delivery: Path) -> None:
+    _land(DAY)
+    _restate_smaller()
+    warehouse = open_warehouse()
+    granted = grant(warehouse, "demo_prod", "aws", [DAY, date(2026, 11, 6)], "AWS restated November", RUN_AT)
+    assert granted == [DAY, date(2026, 11, 6)]
     result = _land(DAY, run_id="restated")
     assert (result.landed_deliveries, result.rows, result.source_version) == (1, 1, "exec-2")
     rows = _raw_rows()
     assert sorted((r[0], r[4], r[5]) for r in rows) == [("e", "exec-2", DAY), ("f", "exec-2", date(2026, 11, 7))]
+    used = query_warehouse("select billing_day, used_by_run, used_for from demo_prod.shrink_permits order by 1")
+    assert used == [
+        (DAY, "restated", "billing day 2026-11-05: 3 rows, billed 8.8456789013 -> 1 rows, billed 5"),
+        (date(2026, 11, 6), "restated", "billing day 2026-11-06: 1 rows, billed 1 -> 0 rows, billed 0"),
+    ]
 
 
 def _corrupt_and_expect(delivery_root: Path, rows: list[dict], error: type[Exception], *words: str) -> None:

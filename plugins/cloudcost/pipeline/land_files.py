@@ -1,4 +1,4 @@
-"""Insert delivered files into a raw table with DuckDB: each pending delivery once, whole, in one transaction.
+"""Insert delivered files into a raw table with DuckDB: each pending delivery whole, in the caller's transaction.
 
 Files of one layout (same columns and types) are inserted by one statement that reads them all, so DuckDB reads
 them in parallel (a gzipped CSV is read by one thread; an Azure run pair or a day's OCI reports are several).
@@ -8,12 +8,13 @@ Which delivery and file a row came from is joined in from a small per-file table
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cloudcost.identifiers import qualified
 from cloudcost.pipeline.bad_input import is_data_error, problem
-from cloudcost.pipeline.landed import pending, record_delivery
+from cloudcost.pipeline.delivery_guards import refuse_identical_files
+from cloudcost.pipeline.landed import record_delivery
 from cloudcost.pipeline.normalize import (
     FILE_COLUMN,
     FILES_VIEW,
@@ -33,51 +34,61 @@ from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
 
 @dataclass(frozen=True)
 class Landed:
-    deliveries: int
-    rows: int
+    """Rows inserted per delivery key (0 for a delivery whose files hold none)."""
+
+    rows_by_delivery: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def deliveries(self) -> int:
+        return len(self.rows_by_delivery)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_by_delivery.values())
 
 
 def land_deliveries(
     warehouse: DuckDBWarehouse,
     session: DuckDBSession,
     export: BillingExport,
-    deliveries: Sequence[Delivery],
+    todo: Sequence[Delivery],
     schema: TableSchema,
     dataset: str,
     run: RunContext,
 ) -> Landed:
-    """Land every pending delivery in one transaction; returns how many and their rows."""
-    todo = pending(session, dataset, schema, deliveries)
+    """Replace what each delivery covers by its rows and record it in the ledger, inside the caller's
+    transaction (``land_raw.land_guarded`` judges the result before it commits)."""
     if not todo:
-        return Landed(0, 0)
+        return Landed()
     table = qualified(dataset, schema.table)
-    session.execute("SET preserve_insertion_order = false")  # row order in the table carries no meaning
-    try:
-        with spool_directory(warehouse.spool_directory) as directory, warehouse.transaction(session):
-            _delete_scopes(session, table, todo)
-            entries = []
-            for delivery in todo:
-                for item in delivery.files:
-                    path = export.local_path(item, directory)
-                    file = describe(session.connection, path, item.key, json_keys(schema))
-                    check_required(schema, file, dict(item.constants))
-                    entries.append(FileToLand(delivery, item, file))
-            groups: dict[tuple, list[FileToLand]] = {}
-            for entry in entries:
-                groups.setdefault((layout(entry.file), tuple(sorted(dict(entry.item.constants)))), []).append(entry)
-            for group in groups.values():
-                _insert_together(session, schema, table, run, group)
-            counts = _landed_counts(session, table, run, entries)
-            for entry in entries:
+    # Row order in the table carries no meaning. Reset on success only: after a failure the transaction is
+    # aborted (a RESET would fail too) and the caller closes the connection with its rollback.
+    session.execute("SET preserve_insertion_order = false")
+    with spool_directory(warehouse.spool_directory) as directory:
+        _delete_scopes(session, table, todo)
+        entries = []
+        for delivery in todo:
+            for item in delivery.files:
+                path = export.local_path(item, directory)
+                file = describe(session.connection, path, item.key, json_keys(schema))
+                check_required(schema, file, dict(item.constants))
+                entries.append(FileToLand(delivery, item, file))
+        groups: dict[tuple, list[FileToLand]] = {}
+        for entry in entries:
+            groups.setdefault((layout(entry.file), tuple(sorted(dict(entry.item.constants)))), []).append(entry)
+        for group in groups.values():
+            _insert_together(session, schema, table, run, group)
+        counts = _landed_counts(session, table, run, entries)
+        landed = {}
+        for delivery in todo:
+            files = [e for e in entries if e.delivery is delivery]
+            for entry in files:
                 check_count(entry.item, counts.get(entry.item.key, 0))
-            rows = 0
-            for delivery in todo:
-                landed = sum(counts.get(item.key, 0) for item in delivery.files)
-                record_delivery(session, dataset, schema, delivery, landed, run)
-                rows += landed
-    finally:
-        session.execute("RESET preserve_insertion_order")
-    return Landed(len(todo), rows)
+            refuse_identical_files(delivery, [(e.item.key, e.file.path) for e in files if counts.get(e.item.key, 0)])
+            landed[delivery.key] = sum(counts.get(e.item.key, 0) for e in files)
+            record_delivery(session, dataset, schema, delivery, landed[delivery.key], run)
+    session.execute("RESET preserve_insertion_order")
+    return Landed(landed)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,19 @@ delivery reads its files once, and re-running a day changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 
+from cloudcost.identifiers import qualified
+from cloudcost.pipeline.delivery_guards import DeliveryRules, day_figures, judge, mark_stale, touched_days
 from cloudcost.pipeline.land_files import Landed, land_deliveries
-from cloudcost.pipeline.landed import DELIVERIES, day_objects, day_rows, day_totals, day_version
+from cloudcost.pipeline.landed import DELIVERIES, day_objects, day_rows, day_version, pending
+from cloudcost.pipeline.load_state import LOAD_STATE, landed_row, write_state
 from cloudcost.pipeline.run_context import RunContext
+from cloudcost.pipeline.shrink_permits import PERMITS
 from cloudcost.schemas import TableSchema, load_table_schema
-from cloudcost.sources.base import BillingExport
+from cloudcost.sources.base import BillingExport, Delivery
 from cloudcost.warehouse.base import Session, Warehouse
 
 log = logging.getLogger(__name__)
@@ -48,20 +53,23 @@ def land_raw(
     schema: TableSchema,
     dataset: str,
     run: RunContext,
-    billed_cost_column: str,
-    only_where: dict[str, str] | None = None,
+    rules: DeliveryRules,
+    source_format: str,
 ) -> LandResult:
-    """Land what the day's deliveries hold that is not landed yet, then summarise the day."""
+    """Land what the day's deliveries hold that is not landed yet, then summarise the day; the rows, the ledger
+    and the day's ``landed`` state commit together."""
     deliveries = export.deliveries(run.billing_day)  # ExportNotReady while the day is incomplete
     with warehouse.session() as session:
         ensure_tables(warehouse, session, dataset, schema)
         replaced = day_rows(session, dataset, schema, run.billing_day)
-        landed = landing(warehouse)(warehouse, session, export, deliveries, schema, dataset, run)
-        rows, billed = day_totals(session, dataset, schema, run.billing_day, billed_cost_column, only_where)
-        version = day_version(session, dataset, schema, run.billing_day)
-    result = LandResult(
-        rows, billed, replaced, sum(len(d.files) for d in deliveries), version, landed.deliveries, landed.rows
-    )
+        with warehouse.transaction(session):
+            landed = land_guarded(warehouse, session, export, deliveries, schema, dataset, run, rules)
+            rows, billed = _day(session, dataset, schema, run, rules)
+            version = day_version(session, dataset, schema, run.billing_day)
+            result = LandResult(
+                rows, billed, replaced, sum(len(d.files) for d in deliveries), version, landed.deliveries, landed.rows
+            )
+            write_state(session, dataset, landed_row(run, source_format, result.as_dict()))
     log.info(
         "land_raw %s/%s %s: landed %d new deliveries (%d rows, all days); the day holds %d rows, billed %s, "
         "from %d file(s), version %s (%d rows before)",
@@ -79,21 +87,52 @@ def land_raw(
     return result
 
 
+def land_guarded(
+    warehouse: Warehouse,
+    session: Session,
+    export: BillingExport,
+    deliveries: Sequence[Delivery],
+    schema: TableSchema,
+    dataset: str,
+    run: RunContext,
+    rules: DeliveryRules,
+) -> Landed:
+    """In the caller's transaction: land the deliveries not landed yet at their version, judge the result
+    (``delivery_guards``: refused, it all rolls back) and mark the days it changed as no longer checked."""
+    todo = pending(session, dataset, schema, deliveries)
+    if not todo:
+        return Landed()
+    table = qualified(dataset, schema.table)
+    replaced_days = touched_days(session, table, todo)
+    before = day_figures(session, table, replaced_days, rules)
+    landed = landing(warehouse)(warehouse, session, export, todo, schema, dataset, run)
+    days = replaced_days | touched_days(session, table, todo)
+    judge(session, dataset, table, todo, landed.rows_by_delivery, before, days, rules, run)
+    mark_stale(session, dataset, run.provider, days)
+    return landed
+
+
 def summarise_day(
     warehouse: Warehouse,
     schema: TableSchema,
     dataset: str,
     run: RunContext,
-    billed_cost_column: str,
-    only_where: dict[str, str] | None = None,
+    rules: DeliveryRules,
 ) -> LandResult:
     """The run's billing day as ``land_raw`` reports it, for a day whose deliveries are landed already (the
     recheck lands a window's deliveries first, then reloads the days that changed): nothing is read."""
     with warehouse.session() as session:
-        rows, billed = day_totals(session, dataset, schema, run.billing_day, billed_cost_column, only_where)
+        rows, billed = _day(session, dataset, schema, run, rules)
         version = day_version(session, dataset, schema, run.billing_day)
         objects = day_objects(session, dataset, schema, run.billing_day)
     return LandResult(rows, billed, rows, objects, version)
+
+
+def _day(session: Session, dataset: str, schema: TableSchema, run: RunContext, rules: DeliveryRules) -> tuple[int, str]:
+    """The run's day: raw rows, and billed cost (of the rows ``only_where`` selects: Azure's actual cost)."""
+    figures = day_figures(session, qualified(dataset, schema.table), [run.billing_day], rules)
+    rows, billed = figures.get(run.billing_day, (0, Decimal(0)))
+    return rows, str(billed)
 
 
 def landing(warehouse: Warehouse) -> Callable[..., Landed]:
@@ -107,5 +146,7 @@ def landing(warehouse: Warehouse) -> Callable[..., Landed]:
 
 
 def ensure_tables(warehouse: Warehouse, session: Session, dataset: str, schema: TableSchema) -> None:
+    """The raw table and the state tables a landing transaction writes (DDL stays outside transactions)."""
     warehouse.ensure_table(session, dataset, schema)
-    warehouse.ensure_table(session, dataset, load_table_schema(DELIVERIES))
+    for state in (DELIVERIES, LOAD_STATE, PERMITS):
+        warehouse.ensure_table(session, dataset, load_table_schema(state))

@@ -9,11 +9,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 
 from cloudcost.identifiers import qualified
 from cloudcost.pipeline.run_context import RunContext
-from cloudcost.schemas import TableSchema, quote_column
+from cloudcost.schemas import TableSchema
 from cloudcost.sources.base import Delivery
 from cloudcost.warehouse.base import Session
 
@@ -73,25 +72,6 @@ def day_objects(session: Session, dataset: str, schema: TableSchema, day: date) 
     return int(
         session.fetchall(f"select count(distinct x_source_object) from {table} where ingestion_date = ?", [day])[0][0]
     )
-
-
-def day_totals(
-    session: Session,
-    dataset: str,
-    schema: TableSchema,
-    day: date,
-    billed_cost_column: str,
-    only_where: dict[str, str] | None,
-) -> tuple[int, str]:
-    """The day's raw rows, and its billed cost (of the rows ``only_where`` selects, e.g. Azure's actual cost)."""
-    filters = sorted((only_where or {}).items())
-    selected = " and ".join(f"{quote_column(column)} = ?" for column, _ in filters) or "true"
-    rows, billed = session.fetchall(
-        f"select count(*), coalesce(sum(case when {selected} then {quote_column(billed_cost_column)} end), 0) "
-        f"from {qualified(dataset, schema.table)} where ingestion_date = ?",
-        [*(value for _, value in filters), day],
-    )[0]
-    return int(rows), str(Decimal(billed))
 
 
 def day_version(session: Session, dataset: str, schema: TableSchema, day: date) -> str | None:

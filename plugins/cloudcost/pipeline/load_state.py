@@ -1,6 +1,7 @@
-"""What was loaded for each slice (``<org>_prod.load_state``): ``landed`` as soon as the raw slice is replaced,
-``succeeded`` only after conversion and checks pass (stage ``record``). A slice whose convert or check failed
-stays ``landed``, so the rollup gate refuses it even if an older load of it had succeeded."""
+"""What was loaded for each slice (``<org>_prod.load_state``): ``landed`` when the raw slice is replaced (in the
+same transaction as the rows), ``succeeded`` only after conversion and checks pass (stage ``record``). A slice
+whose convert or check failed, or whose raw rows a later delivery changed, stays ``landed``, so the rollup gate
+refuses it and the recheck converts it again."""
 
 from __future__ import annotations
 
@@ -9,22 +10,13 @@ from decimal import Decimal
 from cloudcost.identifiers import qualified
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
-from cloudcost.warehouse.base import SliceKey
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.base import Session, Warehouse
+
+LOAD_STATE = "state/load_state.yml"
 
 
-def record_load(
-    warehouse: DuckDBWarehouse,
-    dataset: str,
-    run: RunContext,
-    source_format: str,
-    landed: dict,
-    checked: dict,
-    status: str = "succeeded",
-) -> dict:
-    """Replace the slice's load_state row with this run's figures; returns the row."""
-    schema = load_table_schema("state/load_state.yml")
-    row = {
+def state_row(run: RunContext, source_format: str, landed: dict, checked: dict, status: str) -> dict:
+    return {
         "provider": run.provider,
         "billing_day": run.billing_day,
         "status": status,
@@ -36,18 +28,44 @@ def record_load(
         "run_id": run.run_id,
         "loaded_at": run.ingested_at,
     }
+
+
+def write_state(session: Session, dataset: str, row: dict) -> None:
+    """Replace the slice's row, in the caller's transaction."""
+    table = qualified(dataset, "load_state")
+    session.execute(
+        f"delete from {table} where provider = ? and billing_day = ?", [row["provider"], row["billing_day"]]
+    )
+    columns = list(row)
+    session.execute(
+        f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})", list(row.values())
+    )
+
+
+def landed_row(run: RunContext, source_format: str, landed: dict) -> dict:
+    """The raw slice was replaced; FOCUS is not yet converted and checked for it."""
+    return state_row(run, source_format, landed, _unchecked(landed), "landed")
+
+
+def _unchecked(landed: dict) -> dict:
+    return {"focus_rows": 0, "billed_cost": landed["billed_cost"]}
+
+
+def record_load(
+    warehouse: Warehouse,
+    dataset: str,
+    run: RunContext,
+    source_format: str,
+    landed: dict,
+    checked: dict,
+    status: str = "succeeded",
+) -> dict:
+    """Replace the slice's load_state row with this run's figures, in a transaction of its own; returns the row."""
+    row = state_row(run, source_format, landed, checked, status)
     with warehouse.session() as session:
-        warehouse.ensure_table(session, dataset, schema)
+        warehouse.ensure_table(session, dataset, load_table_schema(LOAD_STATE))
         with warehouse.transaction(session):
-            warehouse.delete_slice(
-                session, SliceKey.of(dataset, schema.table, provider=run.provider, billing_day=run.billing_day)
-            )
-            columns = list(row)
-            session.execute(
-                f"insert into {qualified(dataset, schema.table)} ({', '.join(columns)}) "
-                f"values ({', '.join('?' for _ in columns)})",
-                list(row.values()),
-            )
+            write_state(session, dataset, row)
     return {
         **row,
         "billing_day": str(run.billing_day),
@@ -56,7 +74,6 @@ def record_load(
     }
 
 
-def mark_landed(warehouse: DuckDBWarehouse, dataset: str, run: RunContext, source_format: str, landed: dict) -> dict:
+def mark_landed(warehouse: Warehouse, dataset: str, run: RunContext, source_format: str, landed: dict) -> dict:
     """The raw slice was replaced; FOCUS is not yet converted and checked for it."""
-    unchecked = {"focus_rows": 0, "billed_cost": landed["billed_cost"]}
-    return record_load(warehouse, dataset, run, source_format, landed, unchecked, status="landed")
+    return record_load(warehouse, dataset, run, source_format, landed, _unchecked(landed), "landed")

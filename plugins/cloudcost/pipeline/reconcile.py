@@ -1,4 +1,4 @@
-"""Stage ``check``: raw and FOCUS must agree to the cent, per billing account, for the run's day."""
+"""Stage ``check``: raw and FOCUS must agree exactly (so to the cent), per billing account, for the run's day."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def reconcile(
     run: RunContext,
     only_where: dict[str, str] | None = None,
 ) -> ReconcileResult:
-    """Compare sum(BilledCost) per BillingAccountId with the raw table's billed cost; raise on any gap."""
+    """Compare sum(BilledCost) per BillingAccountId with the raw table's billed cost, exactly (both are DECIMAL
+    sums of the same stored values, so to the last stored decimal, finer than the cent); raise on any gap. An
+    account with no rows on one side (Azure: amortized rows but no actual ones) counts as 0 there."""
     raw = qualified(dataset, raw_table)
     filters = sorted((only_where or {}).items())
     raw_filter = "".join(f" and {quote_column(column)} = $only_{i}" for i, (column, _) in enumerate(filters))
@@ -64,7 +66,7 @@ def reconcile(
     mismatches = [
         {"account": account, "raw_cost": str(raw_cost), "focus_cost": str(focus_cost)}
         for account, _, _, raw_cost, focus_cost in rows
-        if raw_cost is None or focus_cost is None or raw_cost != focus_cost
+        if (raw_cost or 0) != (focus_cost or 0)  # an account absent on one side has a sum of 0 there
     ]
     result = ReconcileResult(
         accounts=len(rows),

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
+from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.base import BillingExport, ExportNotReady, ExportStatus
@@ -71,24 +72,20 @@ def _open_export(org: OrgConfig, provider: str, credential_id: str) -> BillingEx
 
 
 def run_land_raw(run: RunContext) -> dict:
+    """Land the day's deliveries; the day's ``landed`` state is written in the same transaction."""
     from cloudcost.pipeline.land_raw import land_raw
 
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    fmt = _format(config, org, run.provider)
-    schema = load_table_schema(fmt.schema_file)
+    source_format = org.providers[run.provider].export.format  # type: ignore[index]
     result = land_raw(
         open_warehouse(),
         _open_export(org, run.provider, run.credential_id),
-        schema,
+        load_table_schema(_format(config, org, run.provider).schema_file),
         org.dataset,
         run,
-        fmt.reconcile.billed_cost,
-        fmt.reconcile.only_where,
+        DeliveryRules.of(config, source_format),
+        source_format,
     )
-    from cloudcost.pipeline.load_state import mark_landed
-
-    source_format = org.providers[run.provider].export.format  # type: ignore[index]
-    mark_landed(open_warehouse(), org.dataset, run, source_format, result.as_dict())
     return result.as_dict()
 
 
@@ -99,12 +96,9 @@ def summarise_landed_day(run: RunContext) -> dict:
     from cloudcost.pipeline.load_state import mark_landed
 
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    fmt = _format(config, org, run.provider)
-    schema = load_table_schema(fmt.schema_file)
-    result = summarise_day(
-        open_warehouse(), schema, org.dataset, run, fmt.reconcile.billed_cost, fmt.reconcile.only_where
-    )
     source_format = org.providers[run.provider].export.format  # type: ignore[index]
+    schema = load_table_schema(_format(config, org, run.provider).schema_file)
+    result = summarise_day(open_warehouse(), schema, org.dataset, run, DeliveryRules.of(config, source_format))
     mark_landed(open_warehouse(), org.dataset, run, source_format, result.as_dict())
     return result.as_dict()
 
@@ -156,8 +150,8 @@ def recheck_window(first_day: date, months: int) -> list[date]:
     return [start + timedelta(days=i) for i in range((first_day - start).days)]
 
 
-def loaded_versions(org_slug: str, provider: str, days: list[date]) -> dict[date, str | None]:
-    """The source version of each day's last succeeded load (days never loaded are absent)."""
+def loaded_states(org_slug: str, provider: str, days: list[date]) -> dict[date, tuple[str, str | None]]:
+    """The status and source version of each day's last load (days never loaded are absent)."""
     from cloudcost.identifiers import qualified
 
     if not days:
@@ -170,22 +164,24 @@ def loaded_versions(org_slug: str, provider: str, days: list[date]) -> dict[date
         ):
             return {}
         rows = session.fetchall(
-            f"select billing_day, source_version from {qualified(org.dataset, 'load_state')} "
-            "where provider = ? and status = 'succeeded' and billing_day between ? and ?",
+            f"select billing_day, status, source_version from {qualified(org.dataset, 'load_state')} "
+            "where provider = ? and billing_day between ? and ?",
             [provider, min(days), max(days)],
         )
-    return dict(rows)
+    return {day: (status, version) for day, status, version in rows}
 
 
 def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
-    """Land every delivery of ``days`` that is complete and not landed yet (each once), then return the current
-    raw version of each complete day. An incomplete day keeps what it has and is left out."""
-    from cloudcost.pipeline.land_raw import ensure_tables, landing
+    """Land every delivery of ``days`` that is complete and not landed yet (each once, judged by the same guards
+    as ``land_raw``, in one transaction), then return the current raw version of each complete day. An
+    incomplete day keeps what it has and is left out."""
+    from cloudcost.pipeline.land_raw import ensure_tables, land_guarded
     from cloudcost.pipeline.landed import day_version
     from cloudcost.sources.base import Delivery
 
     config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
     export = _open_export(org, run.provider, run.credential_id)
+    source_format = org.providers[run.provider].export.format  # type: ignore[index]
     schema = load_table_schema(_format(config, org, run.provider).schema_file)
     deliveries: list[Delivery] = []
     complete = []
@@ -198,7 +194,17 @@ def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
     warehouse = open_warehouse()
     with warehouse.session() as session:
         ensure_tables(warehouse, session, org.dataset, schema)
-        landed = landing(warehouse)(warehouse, session, export, deliveries, schema, org.dataset, run)
+        with warehouse.transaction(session):
+            landed = land_guarded(
+                warehouse,
+                session,
+                export,
+                deliveries,
+                schema,
+                org.dataset,
+                run,
+                DeliveryRules.of(config, source_format),
+            )
         versions = {day: day_version(session, org.dataset, schema, day) for day in complete}
     log.info("recheck %s/%s: landed %d new deliveries (%d rows)", run.org, run.provider, landed.deliveries, landed.rows)
     return versions
@@ -207,20 +213,22 @@ def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
 def run_recheck(run: RunContext) -> list[dict]:
     """Late data and restatements: land what changed in the trailing window's deliveries (a restated AWS month,
     a re-run Azure export, GCP rows whose export_time moved, new OCI reports), each delivery once, then convert,
-    check and record again every already-loaded day whose raw version moved, and refresh its rollups (behind
-    the same gate)."""
+    check and record again every already-loaded day whose raw version moved or that a delivery made ``stale``
+    (its rows changed after it was checked), and refresh its rollups (behind the same gate). A day still
+    ``landed`` is its own run's (in progress, or failed loudly there) and is left to it."""
     from cloudcost.rollups.gate import RollupGateClosed
     from cloudcost.rollups.refresh import refresh_rollups
 
     config = load_billing_config(run.provider)
     window = recheck_window(run.billing_day, config.restatements.recheck_months)
-    loaded = loaded_versions(run.org, run.provider, window)
+    loaded = loaded_states(run.org, run.provider, window)
     if not loaded:
         return []
     current = land_window(run, sorted(loaded))
     reloaded = []
-    for day, version in sorted(loaded.items()):
-        if day not in current or current[day] == version:
+    for day, (status, version) in sorted(loaded.items()):
+        moved = status == "succeeded" and current.get(day, version) != version
+        if day not in current or not (moved or status == "stale"):
             continue
         again = replace(run, billing_day=day)
         landed = summarise_landed_day(again)  # landed above: the day's figures, without reading the export again

@@ -4,7 +4,7 @@ Landing: each export batch is typed by the very normalization SQL the DuckDB bac
 (``pipeline/normalize.py``), in an in-memory DuckDB on the worker, so a bad value fails with the same
 file/row/column message and BigQuery receives typed rows. The rows go to a Parquet file, one load job puts
 them in a staging table (expiring after a day), and one MERGE replaces the ``ingestion_date`` partition
-from it: a single DML statement, so the slice is swapped atomically or not at all.
+from it, inside the landing's transaction with the ledger, the guards and the load state: all or nothing.
 
 Converting: the org's ``sp_cloud_1_convert_to_focus`` stored procedure (translated from ``procedures/``,
 ``warehouse/bigquery_ddl.py``) is created or replaced when its digest changed, the lookups it joins are
@@ -28,8 +28,9 @@ from cloudcost.config import load_billing_config, load_org_by_slug, load_warehou
 from cloudcost.lookups import lookup_files
 from cloudcost.pipeline.bad_input import explain, is_data_error
 from cloudcost.pipeline.convert_to_focus import ConvertResult
+from cloudcost.pipeline.delivery_guards import refuse_identical_files
 from cloudcost.pipeline.land_files import Landed, check_count, lineage_parameters
-from cloudcost.pipeline.landed import pending, record_delivery
+from cloudcost.pipeline.landed import record_delivery
 from cloudcost.pipeline.normalize import check_required, json_keys, select_sql
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import (
@@ -131,6 +132,7 @@ def _typed_rows(
     target_schema = arrow_schema(schema)
     path = directory / "typed-rows.parquet"
     total = 0
+    with_rows: list[tuple[str, Path]] = []
     try:
         with pq.ParquetWriter(path, target_schema) as writer:
             for item in delivery.files:
@@ -157,9 +159,12 @@ def _typed_rows(
                         raise
                     raise explain(exc, file, schema, constants, delivery) from None
                 check_count(item, count)
+                if count:
+                    with_rows.append((item.key, file.path))
                 total += count
     finally:
         connection.close()
+    refuse_identical_files(delivery, with_rows)
     return path, total
 
 
@@ -167,16 +172,14 @@ def land_deliveries(
     warehouse: BigQueryWarehouse,
     session: BigQuerySession,
     export: BillingExport,
-    deliveries: Sequence[Delivery],
+    todo: Sequence[Delivery],
     schema: TableSchema,
     dataset: str,
     run: RunContext,
 ) -> Landed:
-    """Land each pending delivery: staging load, then one MERGE replacing what it covers (``land_files``'s
-    contract, on BigQuery)."""
-    todo = pending(session, dataset, schema, deliveries)
-    rows = sum(_land_delivery(warehouse, session, export, delivery, schema, dataset, run) for delivery in todo)
-    return Landed(len(todo), rows)
+    """Each delivery: staging load, then one MERGE replacing what it covers, in the caller's transaction
+    (``land_files``'s contract, on BigQuery)."""
+    return Landed({d.key: _land_delivery(warehouse, session, export, d, schema, dataset, run) for d in todo})
 
 
 def _land_delivery(
@@ -188,9 +191,9 @@ def _land_delivery(
     dataset: str,
     run: RunContext,
 ) -> int:
-    """Typed rows to a staging table (load job), then one MERGE that replaces what the delivery covers: its
-    billing days, or the rows of its own files. A MERGE is atomic; ``landed_deliveries`` follows it, so a
-    worker killed in between lands the same delivery again next time, to the same rows."""
+    """Typed rows to a staging table (a load job, outside the transaction), then one MERGE that replaces what
+    the delivery covers: its billing days, or the rows of its own files. The MERGE, ``landed_deliveries``, the
+    guards and the load state commit together (the caller's transaction)."""
     from google.cloud import bigquery
 
     digest = hashlib.sha256(f"{run.run_id}|{delivery.key}".encode()).hexdigest()[:10]
@@ -210,7 +213,7 @@ def _land_delivery(
                 warehouse.client.load_table_from_file(
                     handle, staging_ref, job_config=config, location=warehouse.location
                 ).result()
-            _expire_in_a_day(warehouse, session, dataset, staging)
+            _expire_in_a_day(warehouse, dataset, staging)
             scope = "T.ingestion_date BETWEEN @first_day AND @last_day"
             params: dict[str, Any] = (
                 {"first_day": delivery.days[0], "last_day": delivery.days[1]} if delivery.days else {}
@@ -224,9 +227,10 @@ def _land_delivery(
     return rows
 
 
-def _expire_in_a_day(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str, table: str) -> None:
-    """A staging table left behind by a killed worker deletes itself."""
-    session.run(
+def _expire_in_a_day(warehouse: BigQueryWarehouse, dataset: str, table: str) -> None:
+    """A staging table left behind by a killed worker deletes itself. A job of its own, outside the session:
+    BigQuery refuses DDL on a permanent table inside a transaction."""
+    BigQuerySession(warehouse.client, warehouse.project, warehouse.location).run(
         f"ALTER TABLE {warehouse.table(dataset, table)} "
         "SET OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY))"
     )

@@ -1,0 +1,292 @@
+"""What a delivery must pass before its rows are committed: a delivery is not trusted because it arrived.
+
+The checks run inside the landing transaction, after the new rows are in and before the commit, on any
+warehouse ``Session``; a refusal rolls everything back, so the days keep what they held. They catch what
+would otherwise be accepted silently:
+
+- an empty delivery, or one that empties a day or takes away more than ``guards.max_shrink`` of a day's rows or
+  billed cost (an operator's permit, ``shrink_permits.py``, lets one such load through for one day);
+- a line item twice (its identity repeated, within a file or across files), or two identical files in one
+  delivery: both would double the bill, and raw and FOCUS would still agree with each other;
+- one billing account in two currencies: its amounts could not be summed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from cloudcost.config import BillingConfig
+from cloudcost.identifiers import qualified
+from cloudcost.pipeline import shrink_permits
+from cloudcost.pipeline.run_context import RunContext
+from cloudcost.schemas import quote_column
+from cloudcost.sources.base import BadExport, Delivery
+from cloudcost.warehouse.base import Session
+
+log = logging.getLogger(__name__)
+
+DayFigures = dict[date, tuple[int, Decimal]]
+
+
+class DeliveryRefused(BadExport):
+    """The delivery would lose or double data; nothing of it is stored and the previous data is kept."""
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    """How one raw table's deliveries are judged, resolved once from the provider's billing.yml."""
+
+    billed_cost: str
+    billing_account: str
+    currency: str
+    only_where: tuple[tuple[str, str], ...] = ()
+    identity: tuple[str, ...] = ()
+    max_shrink: Decimal = Decimal("0.5")
+
+    @classmethod
+    def of(cls, config: BillingConfig, source_format: str) -> DeliveryRules:
+        fmt = config.formats[source_format]
+        return cls(
+            billed_cost=fmt.reconcile.billed_cost,
+            billing_account=fmt.reconcile.billing_account,
+            currency=fmt.reconcile.currency,
+            only_where=tuple(sorted(fmt.reconcile.only_where.items())),
+            identity=tuple(fmt.line_item_identity),
+            max_shrink=Decimal(str(config.guards.max_shrink)),
+        )
+
+
+def _in(values: Sequence[object]) -> str:
+    return f"({', '.join('?' for _ in values)})"
+
+
+def touched_days(session: Session, table: str, deliveries: Sequence[Delivery]) -> set[date]:
+    """The billing days the deliveries replace or add to: their day ranges, and the days of the rows their
+    files hold in the table (before landing: what they replace; after: what they brought)."""
+    days: set[date] = set()
+    for delivery in deliveries:
+        if delivery.days is not None:
+            first, last = delivery.days
+            days |= {first + timedelta(days=i) for i in range((last - first).days + 1)}
+    keys = [f.key for d in deliveries if d.days is None for f in d.files]
+    if keys:
+        rows = session.fetchall(
+            f"select distinct ingestion_date from {table} where x_source_object in {_in(keys)}", keys
+        )
+        days |= {day for (day,) in rows}
+    return days
+
+
+def day_figures(session: Session, table: str, days: Iterable[date], rules: DeliveryRules) -> DayFigures:
+    """Rows and billed cost (of the rows ``only_where`` selects) of each day that has rows."""
+    days = sorted(days)
+    if not days:
+        return {}
+    selected = " and ".join(f"{quote_column(column)} = ?" for column, _ in rules.only_where) or "true"
+    rows = session.fetchall(
+        f"select ingestion_date, count(*), coalesce(sum(case when {selected} then "
+        f"{quote_column(rules.billed_cost)} end), 0) from {table} where ingestion_date in {_in(days)} group by 1",
+        [*(value for _, value in rules.only_where), *days],
+    )
+    return {day: (int(count), Decimal(billed)) for day, count, billed in rows}
+
+
+def refuse_repeated_line_items(session: Session, table: str, days: set[date], rules: DeliveryRules) -> None:
+    """A line item's identity twice in the touched days: the delivery repeats it, or repeats another's."""
+    if not rules.identity or not days:
+        return
+    columns = ", ".join(quote_column(c) for c in rules.identity)
+    found = session.fetchall(
+        f"select {columns}, count(*), min(x_source_object), max(x_source_object) from {table} "
+        f"where ingestion_date in {_in(sorted(days))} group by {columns} having count(*) > 1 "
+        f"order by {columns} limit 1",
+        sorted(days),
+    )
+    if found:
+        *key, count, first_file, last_file = found[0]
+        identity = ", ".join(f"{name}={value!r}" for name, value in zip(rules.identity, key, strict=True))
+        where = f"in {first_file}" if first_file == last_file else f"in {first_file} and {last_file}"
+        raise DeliveryRefused(
+            f"line item {identity} appears {count} times {where}: a repeated line item would double its cost; "
+            "nothing of the delivery is stored"
+        )
+
+
+def refuse_mixed_currency(session: Session, table: str, days: set[date], rules: DeliveryRules) -> None:
+    """One billing account in two currencies in the touched days: its amounts cannot be added up."""
+    if not days:
+        return
+    account, currency = quote_column(rules.billing_account), quote_column(rules.currency)
+    mixed = session.fetchall(
+        f"select {account} from {table} where ingestion_date in {_in(sorted(days))} "
+        f"group by 1 having count(distinct {currency}) > 1 order by 1 limit 1",
+        sorted(days),
+    )
+    if not mixed:
+        return
+    (billing_account,) = mixed[0]
+    files = session.fetchall(
+        f"select {currency}, min(x_source_object) from {table} where ingestion_date in {_in(sorted(days))} "
+        f"and {account} = ? group by 1 order by 1",
+        [*sorted(days), billing_account],
+    )
+    named = "; ".join(f"{code} in {file}" for code, file in files)
+    raise DeliveryRefused(
+        f"billing account {billing_account!r} is billed in {len(files)} currencies (column {rules.currency!r}: "
+        f"{named}): amounts in different currencies are never added; nothing of the delivery is stored"
+    )
+
+
+def refuse_identical_files(delivery: Delivery, paths: Sequence[tuple[str, Path]]) -> None:
+    """Two files of one delivery with the same bytes (a copy beside the original) would land twice. Only files
+    of equal size are hashed, so a delivery of distinct files costs a ``stat`` each."""
+    by_size: dict[int, list[tuple[str, Path]]] = {}
+    for key, path in paths:
+        by_size.setdefault(path.stat().st_size, []).append((key, path))
+    for size, same_size in by_size.items():
+        if len(same_size) < 2:
+            continue
+        seen: dict[str, str] = {}
+        for key, path in same_size:
+            digest = _sha256(path)
+            if digest in seen:
+                raise DeliveryRefused(
+                    f"{key} and {seen[digest]} of delivery {delivery.key} are identical ({size} bytes): one is a "
+                    "copy and would double its rows; nothing of the delivery is stored"
+                )
+            seen[digest] = key
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Shrink:
+    day: date
+    before: tuple[int, Decimal]
+    after: tuple[int, Decimal]
+    deliveries: tuple[str, ...]
+
+    def describe(self) -> str:
+        (rows_before, cost_before), (rows_after, cost_after) = self.before, self.after
+        return (
+            f"billing day {self.day}: {rows_before} rows, billed {cost_before.normalize():f} -> {rows_after} rows, "
+            f"billed {cost_after.normalize():f}"
+        )
+
+
+def shrinks(
+    before: DayFigures, after: DayFigures, deliveries: Sequence[Delivery], rules: DeliveryRules
+) -> list[Shrink]:
+    """The days a load would empty, or cut by more than ``max_shrink`` in rows or (positive) billed cost; and
+    the days an empty delivery would be the whole truth for."""
+    keep = 1 - rules.max_shrink
+    found: dict[date, Shrink] = {}
+    for day, (rows, cost) in sorted(before.items()):
+        rows_after, cost_after = after.get(day, (0, Decimal(0)))
+        if rows and (rows_after == 0 or rows_after < rows * keep or (cost > 0 and cost_after < cost * keep)):
+            found[day] = Shrink(day, (rows, cost), (rows_after, cost_after), _covering(day, deliveries))
+    return sorted(found.values(), key=lambda s: s.day)
+
+
+def _covering(day: date, deliveries: Sequence[Delivery]) -> tuple[str, ...]:
+    named = [d.key for d in deliveries if d.days is not None and d.days[0] <= day <= d.days[1]]
+    return tuple(named or [d.key for d in deliveries if d.days is None])
+
+
+def refuse_empty(deliveries: Sequence[Delivery], rows: dict[str, int]) -> list[Delivery]:
+    """Deliveries that are the whole truth for their days but hold no row (an AWS manifest listing no file, a
+    0-row Parquet file): accepted only with a permit for one of their days."""
+    return [d for d in deliveries if d.days is not None and rows.get(d.key, 0) == 0]
+
+
+def judge(
+    session: Session,
+    dataset: str,
+    table: str,
+    deliveries: Sequence[Delivery],
+    rows: dict[str, int],
+    before: DayFigures,
+    days: set[date],
+    rules: DeliveryRules,
+    run: RunContext,
+) -> None:
+    """Every guard on the landed (uncommitted) rows; raises ``DeliveryRefused`` naming the delivery and figures.
+    Permits cover shrinks and empty deliveries only: a doubled or mixed-currency delivery is never let through."""
+    refuse_repeated_line_items(session, table, days, rules)
+    refuse_mixed_currency(session, table, days, rules)
+    after = day_figures(session, table, days, rules)
+    shrunk = shrinks(before, after, deliveries, rules)
+    empty = refuse_empty(deliveries, rows)
+    permits = shrink_permits.unused(
+        session, dataset, run.provider, {s.day for s in shrunk} | {day for d in empty for day in _days(d)}
+    )
+    unpermitted = [s for s in shrunk if s.day not in permits]
+    if unpermitted:
+        first = unpermitted[0]
+        more = f" (and {len(unpermitted) - 1} more day(s))" if len(unpermitted) > 1 else ""
+        raise DeliveryRefused(
+            f"{', '.join(first.deliveries)}: would shrink {first.describe()}{more}, more than the "
+            f"{rules.max_shrink:%} guards.max_shrink allows; the previous data is kept. If the provider really "
+            f"restated it, let one load through: cloudcost permit-shrink --org {run.org} --provider {run.provider} "
+            f"--day {first.day} --reason '…'"
+        )
+    for delivery in empty:
+        if not any(day in permits for day in _days(delivery)):
+            first, last = _days(delivery)[0], _days(delivery)[-1]
+            raise DeliveryRefused(
+                f"{delivery.key} (version {delivery.version}): holds no rows in {len(delivery.files)} file(s) but "
+                f"would be the whole truth for {first}..{last}; nothing is changed. If it is really empty: "
+                f"cloudcost permit-shrink --org {run.org} --provider {run.provider} --day {first} --reason '…'"
+            )
+    used = [(s.day, s.describe()) for s in shrunk]
+    used += [(_first_permitted(d, permits), f"empty delivery {d.key} version {d.version}") for d in empty]
+    for day, what in used:
+        _use(session, dataset, run, day, what, permits[day])
+
+
+def _days(delivery: Delivery) -> list[date]:
+    if delivery.days is None:
+        return []
+    first, last = delivery.days
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _first_permitted(delivery: Delivery, permits: dict[date, str]) -> date:
+    return next(day for day in _days(delivery) if day in permits)
+
+
+def _use(session: Session, dataset: str, run: RunContext, day: date, what: str, reason: str) -> None:
+    shrink_permits.use(session, dataset, run.provider, day, run.run_id, run.ingested_at, what)
+    log.warning(
+        "guard %s/%s: operator's permit used by run %s: %s (permit reason: %s)",
+        run.org,
+        run.provider,
+        run.run_id,
+        what,
+        reason,
+    )
+
+
+def mark_stale(session: Session, dataset: str, provider: str, days: set[date]) -> None:
+    """Days whose raw rows this load changed are no longer ``succeeded`` but ``stale``: their FOCUS slice and
+    rollups were made from the rows before. Written in the same transaction as the rows; the recheck converts
+    them again (the rollup gate refuses them until then)."""
+    if not days:
+        return
+    session.execute(
+        f"update {qualified(dataset, 'load_state')} set status = 'stale' where provider = ? "
+        f"and status = 'succeeded' and billing_day in {_in(sorted(days))}",
+        [provider, *sorted(days)],
+    )
