@@ -265,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.set_defaults(func=cmd_summary)
 
     from cloudcost.export.cli import add_export_command
+    from cloudcost.pipeline.permit_cli import add_permit_command
     from cloudcost.report.cli import add_report_command
     from cloudcost.validate.cli import add_validate_command
     from cloudcost.vault.cli import add_vault_commands
@@ -273,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_validate_command(commands)
     add_export_command(commands)
     add_report_command(commands)
+    add_permit_command(commands)
     creds = demo.add_parser("credentials", help="store a random demo credential per enabled provider (vault)")
     creds.add_argument("--org", default="demo")
     creds.set_defaults(func=cmd_demo_credentials)

@@ -97,10 +97,12 @@ def test_a_warehouse_of_the_previous_main_keeps_every_row(data_dir: Path) -> Non
 
     reloaded = _load_and_recheck("new__first")
     assert {p: [r["billing_day"] for r in rows] for p, rows in reloaded.items()} == {
-        "aws": [],
-        "azure": [],
-        "gcp": [],
-        "oci": [str(DAYS[0]), str(DAYS[1])],  # the version of an OCI day is spelled differently now: once
+        # the old warehouse has no ledger: the recheck lands the window's deliveries once more, whole, which
+        # replaces the rows of the days they cover and marks those stale; it converts them again, once
+        "aws": [str(DAYS[0]), str(DAYS[1])],
+        "azure": [str(DAYS[0]), str(DAYS[1])],
+        "gcp": [str(DAYS[0]), str(DAYS[1])],
+        "oci": [str(DAYS[0]), str(DAYS[1])],
     }
     assert _figures() == before, "no old day lost or doubled a row, or changed a figure"
 

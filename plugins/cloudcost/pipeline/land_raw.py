@@ -64,7 +64,7 @@ def land_raw(
         replaced = day_rows(session, dataset, schema, run.billing_day)
         with warehouse.transaction(session):
             landed = land_guarded(warehouse, session, export, deliveries, schema, dataset, run, rules)
-            rows, billed = _day(session, dataset, schema, run, rules)
+            rows, billed = _run_day(session, dataset, schema, run, rules)
             version = day_version(session, dataset, schema, run.billing_day)
             result = LandResult(
                 rows, billed, replaced, sum(len(d.files) for d in deliveries), version, landed.deliveries, landed.rows
@@ -122,13 +122,15 @@ def summarise_day(
     """The run's billing day as ``land_raw`` reports it, for a day whose deliveries are landed already (the
     recheck lands a window's deliveries first, then reloads the days that changed): nothing is read."""
     with warehouse.session() as session:
-        rows, billed = _day(session, dataset, schema, run, rules)
+        rows, billed = _run_day(session, dataset, schema, run, rules)
         version = day_version(session, dataset, schema, run.billing_day)
         objects = day_objects(session, dataset, schema, run.billing_day)
     return LandResult(rows, billed, rows, objects, version)
 
 
-def _day(session: Session, dataset: str, schema: TableSchema, run: RunContext, rules: DeliveryRules) -> tuple[int, str]:
+def _run_day(
+    session: Session, dataset: str, schema: TableSchema, run: RunContext, rules: DeliveryRules
+) -> tuple[int, str]:
     """The run's day: raw rows, and billed cost (of the rows ``only_where`` selects: Azure's actual cost)."""
     figures = day_figures(session, qualified(dataset, schema.table), [run.billing_day], rules)
     rows, billed = figures.get(run.billing_day, (0, Decimal(0)))

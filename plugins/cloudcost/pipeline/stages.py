@@ -225,10 +225,11 @@ def run_recheck(run: RunContext) -> list[dict]:
     if not loaded:
         return []
     current = land_window(run, sorted(loaded))
+    now = loaded_states(run.org, run.provider, window)  # the landing above marks the days it changed stale
     reloaded = []
     for day, (status, version) in sorted(loaded.items()):
         moved = status == "succeeded" and current.get(day, version) != version
-        if day not in current or not (moved or status == "stale"):
+        if day not in current or not (moved or now[day][0] == "stale"):
             continue
         again = replace(run, billing_day=day)
         landed = summarise_landed_day(again)  # landed above: the day's figures, without reading the export again

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cloudcost.sources.base import Delivery, DeliveryFile, ExportStatus
 from cloudcost.sources.completeness import fingerprint, latest_values, require_complete
-from cloudcost.sources.export_file import SUFFIXES
+from cloudcost.sources.export_file import SUFFIXES, UnreadableExportFile
 from cloudcost.sources.object_store import ObjectInfo, ObjectStore
 from cloudcost.sources.spool import local_path
 
@@ -51,7 +51,11 @@ class GcpBillingExportFiles:
         objects = [o.key for o in listed]
         if not objects:
             return ExportStatus(False, f"{self.store.uri}/{self.day_prefix(day)}: no rows exported yet")
-        marks = latest_values(self.store, objects, "export_time", parse_export_time, {o.key: o for o in listed})
+        try:
+            marks = latest_values(self.store, objects, "export_time", parse_export_time, {o.key: o for o in listed})
+        except UnreadableExportFile as unreadable:
+            # a file still being uploaded: wait for it (one that stays broken fails the sensor at its timeout)
+            return ExportStatus(False, f"not readable yet (still being written?): {unreadable}")
         mark = max((m for m in marks.values() if m is not None), default=None)
         if mark is None:
             return ExportStatus(False, f"{self.day_prefix(day)}: no export_time in the day's rows")
