@@ -323,11 +323,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command: an error is one line per problem (file, key or row) and exit 2; ``--debug`` adds the
-    traceback."""
+    traceback. Files the command creates are private to their owner (umask 077) while it runs."""
+    import os
+
     from cloudcost.cli_errors import run_command
+    from cloudcost.private_files import restrict_umask
 
     args = build_parser().parse_args(argv)
-    return run_command(args.func, args)
+    previous = restrict_umask()
+    try:
+        return run_command(args.func, args)
+    finally:
+        os.umask(previous)  # callers in the same process (tests) keep theirs
 
 
 if __name__ == "__main__":

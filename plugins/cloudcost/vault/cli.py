@@ -138,13 +138,20 @@ def add_vault_commands(subparsers: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point (``python -m cloudcost.vault.cli credentials ...``): errors as ``cloudcost``'s."""
+    import os
+
     from cloudcost.cli_errors import add_debug_flag, run_command
+    from cloudcost.private_files import restrict_umask
 
     parser = argparse.ArgumentParser(prog="cloudcost")
     add_debug_flag(parser)
     add_vault_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return run_command(args.func, args)
+    previous = restrict_umask()
+    try:
+        return run_command(args.func, args)
+    finally:
+        os.umask(previous)
 
 
 if __name__ == "__main__":
