@@ -1,7 +1,8 @@
 """``cloudcost credentials add|list|rotate|remove``: manage the vault from the shell.
 
 Secrets are read from a file or stdin (``--from-file -``), never from the command line, where they would
-land in shell history and in every process listing. Output names credentials and dates, never secrets.
+land in shell history and in every process listing. Output names credentials and dates, never secrets; an
+error (vault messages never hold secret bytes) is one ``error:`` line and exit 2 (``cloudcost.cli_errors``).
 """
 
 from __future__ import annotations
@@ -53,19 +54,6 @@ def _read_secret(source: str) -> bytes:
             return fh.read()
     except OSError as exc:
         raise SystemExit(f"cannot read the secret from {source}: {exc.strerror}") from None
-
-
-def _run(action: Any) -> Any:
-    """Run ``action``; vault errors become a one-line exit message (they never contain secret bytes)."""
-    from cloudcost.vault.errors import VaultError
-
-    def handler(args: argparse.Namespace) -> int:
-        try:
-            return action(args)
-        except VaultError as exc:
-            raise SystemExit(f"error: {exc}") from None
-
-    return handler
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -129,11 +117,11 @@ def add_vault_commands(subparsers: Any) -> None:
                 metavar="PATH",
                 help="the secret's file, kept byte for byte; '-' reads stdin (never pass a secret as an argument)",
             )
-        sub.set_defaults(func=_run(action))
+        sub.set_defaults(func=action)
     listing = actions.add_parser("list", help="credential ids, providers and dates (never secrets)")
     listing.add_argument("--org", required=True)
     listing.add_argument("--provider", choices=PROVIDERS)
-    listing.set_defaults(func=_run(cmd_list))
+    listing.set_defaults(func=cmd_list)
 
 
 def main(argv: list[str] | None = None) -> int:
