@@ -28,11 +28,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
-# airflow.cfg keeps its generated JWT secret across rewrites; the provider API pools of the billing.yml files are
+# airflow.cfg keeps its generated JWT secret across rewrites; airflow-config creates airflow.db empty and 0600, and
+# `db migrate` fills it (hence test -s); the provider API pools of the billing.yml files are
 # (re)imported when they change, so a scheduler started on this home runs the pooled tasks.
 airflow-home: install
 	@$(BIN)/cloudcost airflow-config --home $(AIRFLOW_HOME) > /dev/null
-	@test -f $(AIRFLOW_HOME)/airflow.db || (rm -f $(AIRFLOW_HOME)/pools.json; $(BIN)/airflow db migrate \
+	@test -s $(AIRFLOW_HOME)/airflow.db || (rm -f $(AIRFLOW_HOME)/pools.json; $(BIN)/airflow db migrate \
 		> $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1))
 	@$(BIN)/cloudcost airflow-pools --out $(AIRFLOW_HOME)/pools.json.new > /dev/null
 	@cmp -s $(AIRFLOW_HOME)/pools.json.new $(AIRFLOW_HOME)/pools.json || ($(BIN)/airflow pools import \

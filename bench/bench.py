@@ -359,7 +359,7 @@ def airflow_home(work: Path, migrate: bool) -> tuple[Path, float]:
     home = work / "airflow"
     write_airflow_config(home)
     seconds = 0.0
-    if migrate and not (home / "airflow.db").exists():
+    if migrate and (home / "airflow.db").stat().st_size == 0:  # created empty (0600) by write_airflow_config
         started = time.perf_counter()
         done = subprocess.run(
             [str(Path(PYTHON).parent / "airflow"), "db", "migrate"],

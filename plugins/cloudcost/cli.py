@@ -29,35 +29,60 @@ def _days(start: date, end: date) -> list[date]:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    """Validate every file that drives the DAGs; exit 1 if anything would stop a DAG or an org from running."""
     from cloudcost.config import (
         PROVIDERS,
+        BillingConfig,
         ConfigError,
         billing_config_path,
         load_billing_config,
         load_org,
+        load_rollups_config,
+        load_warehouse_config,
         org_files,
+        require_files,
     )
+    from cloudcost.paths import config_dir
 
     failures = 0
+
+    def fail(exc: Exception) -> None:
+        nonlocal failures
+        failures += 1
+        for line in str(exc).splitlines():
+            print(f"FAIL {line}")
+
+    billing: dict[str, BillingConfig] = {}
     for provider in PROVIDERS:
         if not billing_config_path(provider).exists():
             print(f"- {provider}: no billing.yml yet")
             continue
         try:
             config = load_billing_config(provider)
-            pending = config.missing_files()
-            state = f"DAG not buildable yet: {'; '.join(pending)}" if pending else f"DAG {config.dag_id}"
-            print(f"ok {billing_config_path(provider)} ({state})")
+            require_files(config)  # a missing schema or procedure file: the DAG cannot be built
+            billing[provider] = config
+            print(f"ok {billing_config_path(provider)} (DAG {config.dag_id})")
         except ConfigError as exc:
-            failures += 1
-            print(f"FAIL {exc}")
+            fail(exc)
+    for name, load in (("rollups.yml", load_rollups_config), ("warehouse.yml", load_warehouse_config)):
+        try:
+            load()
+            print(f"ok {config_dir() / name}")
+        except ConfigError as exc:
+            fail(exc)
     for path in org_files():
         try:
             org = load_org(path)
+            for provider, entry in org.providers.items():
+                formats = billing[provider].formats if provider in billing else None
+                if entry.enabled and formats is not None and entry.export.format not in formats:
+                    raise ConfigError(
+                        f"{path}: key 'providers.{provider}.export.format': {entry.export.format!r} is not a format "
+                        f"of {billing_config_path(provider)} ({', '.join(formats)})"
+                    )
             print(f"ok {path} (dataset {org.dataset}, providers {', '.join(org.providers) or 'none'})")
         except (ConfigError, ValueError) as exc:
-            failures += 1
-            print(f"FAIL {exc}")
+            fail(exc)
     return 1 if failures else 0
 
 
@@ -207,14 +232,19 @@ def cmd_airflow_pools(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cloudcost.cli_errors import add_debug_flag
+
     parser = argparse.ArgumentParser(
         prog="cloudcost",
         description="Cloud billing exports to one FOCUS 1.3 table, orchestrated by Apache Airflow.",
     )
+    add_debug_flag(parser)
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("config", help="configuration files").add_subparsers(dest="action", required=True)
-    check.add_parser("check", help="validate every billing.yml and org file").set_defaults(func=cmd_config_check)
+    check.add_parser(
+        "check", help="validate every config file; exit 1 if any would stop a DAG or an org from running"
+    ).set_defaults(func=cmd_config_check)
 
     demo = commands.add_parser("demo", help="demo data and demo runs").add_subparsers(dest="action", required=True)
     generate = demo.add_parser("generate", help="write realistic exports for an org into data/landing/")
@@ -294,8 +324,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command: an error is one line per problem (file, key or row) and exit 2; ``--debug`` adds the
+    traceback. Files the command creates are private to their owner (umask 077) while it runs."""
+    import os
+
+    from cloudcost.cli_errors import run_command
+    from cloudcost.private_files import restrict_umask
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    previous = restrict_umask()
+    try:
+        return run_command(args.func, args)
+    finally:
+        os.umask(previous)  # callers in the same process (tests) keep theirs
 
 
 if __name__ == "__main__":

@@ -7,13 +7,15 @@ Two kinds of file:
   credential and export location.
 
 A bad provider file breaks only that provider's DAG (the DAG file raises ``ConfigError``, which Airflow
-records as an import error for that file). A bad org file breaks the DAGs of the providers it names.
+records as an import error for that file). A bad org file breaks only that org: the DAGs load the valid orgs
+with ``load_orgs_tolerant`` and report the bad file in a failing task of their runs.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -431,22 +433,57 @@ def org_files(root: Path | None = None) -> list[Path]:
     return sorted(((root or config_dir()) / "orgs").glob("*.yml"))
 
 
-def load_orgs_for_provider(provider: str, root: Path | None = None) -> list[OrgConfig]:
-    """Every org that enables ``provider``, sorted by slug.
+@dataclass(frozen=True)
+class OrgFileProblem:
+    """An org file that could not be loaded: the file, and the error naming it and each bad key."""
 
-    Org files that do not mention the provider are not validated here, so one broken org file only
-    breaks the DAGs of the providers it names (or all of them if it is not even readable YAML).
+    path: Path
+    error: ConfigError
+
+    @property
+    def slug(self) -> str:
+        """The org the file is named for (``<slug>.yml``); the file's own ``slug`` key may be the bad one."""
+        return self.path.stem
+
+
+@dataclass(frozen=True)
+class OrgLoad:
+    """The valid orgs, sorted by slug, and one problem per org file that is not valid."""
+
+    orgs: list[OrgConfig] = field(default_factory=list)
+    problems: list[OrgFileProblem] = field(default_factory=list)
+
+
+def load_orgs_tolerant(provider: str | None = None, root: Path | None = None) -> OrgLoad:
+    """Every valid org that enables ``provider`` (``None``: every org), plus the files that are not valid.
+
+    What the DAGs load at parse time, so a bad org file stops only its own org. An org file whose readable
+    ``providers`` mapping does not name ``provider`` is not validated for it (not this DAG's org); a file
+    that is not even readable YAML could be any DAG's, so it is a problem for every one.
     """
-    orgs = []
+    loaded = OrgLoad()
     for path in org_files(root):
-        raw = _read_yaml(path)
-        providers = raw.get("providers") if isinstance(raw, dict) else None
-        if isinstance(providers, dict) and provider not in providers:
+        try:
+            if provider is not None:
+                raw = _read_yaml(path)
+                providers = raw.get("providers") if isinstance(raw, dict) else None
+                if isinstance(providers, dict) and provider not in providers:
+                    continue
+            org = load_org(path)
+        except ConfigError as exc:
+            loaded.problems.append(OrgFileProblem(path, exc))
             continue
-        org = load_org(path)
-        if org.enables(provider):
-            orgs.append(org)
-    return orgs
+        if provider is None or org.enables(provider):
+            loaded.orgs.append(org)
+    return loaded
+
+
+def load_orgs_for_provider(provider: str, root: Path | None = None) -> list[OrgConfig]:
+    """Every org that enables ``provider``, sorted by slug; raises the first bad org file's ``ConfigError``."""
+    loaded = load_orgs_tolerant(provider, root)
+    if loaded.problems:
+        raise loaded.problems[0].error
+    return loaded.orgs
 
 
 def load_rollups_config(root: Path | None = None) -> RollupsConfig:
@@ -462,6 +499,10 @@ def load_all_orgs(root: Path | None = None) -> list[OrgConfig]:
     return [load_org(path) for path in org_files(root)]
 
 
+def org_file_path(slug: str, root: Path | None = None) -> Path:
+    """``configs/orgs/<slug>.yml`` of a valid slug."""
+    return (root or config_dir()) / "orgs" / f"{validate_org_slug(slug)}.yml"
+
+
 def load_org_by_slug(slug: str, root: Path | None = None) -> OrgConfig:
-    validate_org_slug(slug)
-    return load_org((root or config_dir()) / "orgs" / f"{slug}.yml")
+    return load_org(org_file_path(slug, root))

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, task, task_group
+from airflow.sdk import DAG, task, task_group
 
-from cloudcost.config import load_billing_config, load_orgs_for_provider, require_files
-from cloudcost.identifiers import ORG_SLUG_PATTERN
+from cloudcost.config import load_billing_config, load_orgs_tolerant, require_files
+from cloudcost.run_conf import org_param
 from cloudcost.sensors import ExportCompleteSensor
 from cloudcost.timetable import BillingDayTimetable
 
@@ -21,7 +21,9 @@ DOC = """
 Lands {provider} billing exports for each org into `<org>_prod.{tables}`, converts them to FOCUS 1.3 in
 `<org>_prod.cost_data_standard_1_3` and reconciles the two to the cent. One run = one UTC billing day
 (the run's logical date). Set **org_slug** to run one org; leave it empty for every org that enables
-{provider}. Re-running a day replaces that day's slice exactly.
+{provider}. Re-running a day replaces that day's slice exactly. The conf takes no other key: `select_orgs`
+fails naming an unknown one, and nothing runs. An invalid org file stops only its own org: `org_files`
+fails naming the file and key, and the run ends failed once the other orgs are done.
 """
 
 
@@ -48,7 +50,6 @@ def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
 def build_billing_dag(provider: str) -> DAG:
     config = load_billing_config(provider)
     require_files(config)
-    org_slugs = [org.slug for org in load_orgs_for_provider(provider)]
     settings = config.dag
     pool = config.pool.name  # the cloud API's pool: every task below that calls the provider waits for a slot
 
@@ -66,13 +67,8 @@ def build_billing_dag(provider: str) -> DAG:
             "retry_delay": timedelta(minutes=settings.retry_delay_minutes),
         },
         params={
-            "org_slug": Param(
-                None,
-                type=["null", "string"],
-                enum=[None, *org_slugs],
-                pattern=ORG_SLUG_PATTERN,
-                title="Org",
-                description="Run one org only; empty runs every org that enables this provider.",
+            "org_slug": org_param(
+                load_orgs_tolerant(provider), "Run one org only; empty runs every org that enables this provider."
             )
         },
         doc_md=DOC.format(
@@ -83,18 +79,18 @@ def build_billing_dag(provider: str) -> DAG:
 
         @task
         def select_orgs(**context: Any) -> list[str]:
-            """Orgs of this run: the ``org_slug`` param if set (it must enable the provider), else all."""
-            from cloudcost.config import load_orgs_for_provider
-            from cloudcost.identifiers import validate_org_slug
+            """First task: the conf's ``org_slug`` (it must enable the provider), else every valid org; fails
+            naming any other conf key, so a typo runs nothing."""
+            from cloudcost.run_conf import select_orgs_task
 
-            enabled = [org.slug for org in load_orgs_for_provider(provider)]
-            wanted = context["params"].get("org_slug")
-            if wanted:
-                validate_org_slug(wanted)
-                if wanted not in enabled:
-                    raise ValueError(f"org {wanted!r} does not enable {provider} (enabled: {', '.join(enabled)})")
-                return [wanted]
-            return enabled
+            return select_orgs_task(context["dag_run"].conf, provider)
+
+        @task
+        def org_files(**context: Any) -> str:
+            """Beside the orgs' work: fails naming each invalid org file and key (the other orgs still run)."""
+            from cloudcost.run_conf import org_files_task
+
+            return org_files_task(context["dag_run"].conf, provider)
 
         @task(pool=pool)
         def land_raw(org_slug: str, **context: Any) -> list[dict]:
@@ -146,6 +142,8 @@ def build_billing_dag(provider: str) -> DAG:
             wait >> landed >> convert_to_focus(org_slug) >> checked
             record(org_slug, landed, checked) >> recheck_window(org_slug)
 
-        per_org.expand(org_slug=select_orgs())
+        selected = select_orgs()
+        per_org.expand(org_slug=selected)
+        selected >> org_files()
 
     return dag

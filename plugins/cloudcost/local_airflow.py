@@ -5,7 +5,8 @@ works from the repo without any other environment variable, and that a scheduler
 api-server started from the same home agree with each other: one ``[api_auth] jwt_secret`` (otherwise each
 process makes up its own and every task is refused with "Invalid auth token") and an execution API URL on
 the api-server's own port. The secrets are generated once and kept when the file is written again, so
-components started before a rewrite keep working; the file is mode 0600 because it holds them.
+components started before a rewrite keep working; the file is mode 0600 because it holds them, and so is the
+SQLite metadata database (created empty here, filled by ``airflow db migrate``).
 
 Also builds the pool file for ``airflow pools import`` from the ``pool`` block of each ``billing.yml``.
 """
@@ -19,6 +20,7 @@ import secrets
 from pathlib import Path
 
 from cloudcost.paths import REPO_ROOT
+from cloudcost.private_files import create_private_file
 
 CONFIG_TEMPLATE = """\
 # Written by `cloudcost airflow-config` for the local demo and tests. Regenerate rather than edit.
@@ -69,10 +71,15 @@ def _kept_secrets(path: Path) -> dict[str, str]:
 
 
 def write_airflow_config(home: Path, sql_alchemy_conn: str | None = None, api_port: int = 8080) -> Path:
-    """Write ``<home>/airflow.cfg`` pointing Airflow at this repo's dags/ and plugins/ (secrets kept, 0600)."""
+    """Write ``<home>/airflow.cfg`` pointing Airflow at this repo's dags/ and plugins/ (secrets kept, 0600).
+
+    A new home is made 0700, and a SQLite metadata file is created empty with mode 0600 before ``airflow db
+    migrate`` fills it (SQLite takes an empty file as a new database and gives its journals the same mode)."""
     home = home.resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)  # secrets, the metadata DB and task logs: private
     conn = sql_alchemy_conn or f"sqlite:///{home}/airflow.db"
+    if conn.startswith("sqlite:////"):  # an absolute SQLite path: `airflow db migrate` fills the empty 0600 file
+        create_private_file(Path(conn.removeprefix("sqlite:///").split("?", 1)[0]))
     path = home / "airflow.cfg"
     text = CONFIG_TEMPLATE.format(
         repo=REPO_ROOT, home=home, sql_alchemy_conn=conn, api_port=api_port, **_kept_secrets(path)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, task, task_group
+from airflow.sdk import DAG, task, task_group
 
-from cloudcost.config import load_all_orgs, load_rollups_config
-from cloudcost.identifiers import ORG_SLUG_PATTERN
+from cloudcost.config import load_orgs_tolerant, load_rollups_config
 from cloudcost.rollups.sensor import LoadsCompleteSensor
+from cloudcost.run_conf import org_param
 from cloudcost.timetable import BillingDayTimetable
 
 DOC = """
@@ -19,14 +19,14 @@ Per org and UTC billing day: waits until every provider the org enables has a co
 the day (`<org>_prod.load_state`), then replaces the day's slice of `daily_cost_by_team` and
 `untagged_tag_keys`, then evaluates budgets and anomalies (`budget_status`, `anomalies`, `alerts`). If a load
 is still missing when the gate times out, `wait_for_loads` fails naming each missing provider and day, and
-nothing is refreshed. Set **org_slug** to run one org.
+nothing is refreshed. Set **org_slug** to run one org (no other conf key: `select_orgs` fails naming it). An
+invalid org file stops only its own org: `org_files` fails naming the file and key.
 """
 
 
 def build_rollups_dag() -> DAG:
     config = load_rollups_config()
     settings = config.dag
-    slugs = [org.slug for org in load_all_orgs()]
     with DAG(
         dag_id=config.dag_id,
         description=config.description,
@@ -40,32 +40,23 @@ def build_rollups_dag() -> DAG:
             "retries": settings.retries,
             "retry_delay": timedelta(minutes=settings.retry_delay_minutes),
         },
-        params={
-            "org_slug": Param(
-                None,
-                type=["null", "string"],
-                enum=[None, *slugs],
-                pattern=ORG_SLUG_PATTERN,
-                title="Org",
-                description="Roll up one org only; empty rolls up every org.",
-            )
-        },
+        params={"org_slug": org_param(load_orgs_tolerant(), "Roll up one org only; empty rolls up every org.")},
         doc_md=DOC,
     ) as dag:
 
         @task
         def select_orgs(**context: Any) -> list[str]:
-            from cloudcost.config import load_all_orgs
-            from cloudcost.identifiers import validate_org_slug
+            """First task: the conf's ``org_slug``, else every valid org; fails naming any other conf key."""
+            from cloudcost.run_conf import select_orgs_task
 
-            every = [org.slug for org in load_all_orgs()]
-            wanted = context["params"].get("org_slug")
-            if wanted:
-                validate_org_slug(wanted)
-                if wanted not in every:
-                    raise ValueError(f"no org {wanted!r} (orgs: {', '.join(every)})")
-                return [wanted]
-            return every
+            return select_orgs_task(context["dag_run"].conf, None)
+
+        @task
+        def org_files(**context: Any) -> str:
+            """Beside the orgs' work: fails naming each invalid org file and key (the other orgs still run)."""
+            from cloudcost.run_conf import org_files_task
+
+            return org_files_task(context["dag_run"].conf, None)
 
         @task
         def refresh(org_slug: str, **context: Any) -> list[dict]:
@@ -107,6 +98,8 @@ def build_rollups_dag() -> DAG:
             )
             gate >> refresh(org_slug) >> evaluate(org_slug)
 
-        per_org.expand(org_slug=select_orgs())
+        selected = select_orgs()
+        per_org.expand(org_slug=selected)
+        selected >> org_files()
 
     return dag

@@ -49,7 +49,8 @@ def test_rollups_wait_for_the_loads_then_refresh(dagbag: DagBag) -> None:
     assert "org.refresh" in gate.downstream_task_ids
     assert gate.soft_fail is False and gate.mode == "reschedule"
     assert "org.evaluate" in dag.get_task("org.refresh").downstream_task_ids
-    assert [t.task_id for t in dag.tasks if not t.downstream_task_ids] == ["org.evaluate"]
+    # the leaves: the org's last stage, and the check of the org files beside it (either failing fails the run)
+    assert sorted(t.task_id for t in dag.tasks if not t.downstream_task_ids) == ["org.evaluate", "org_files"]
 
 
 def test_dags_follow_policy(dagbag: DagBag) -> None:
@@ -86,7 +87,9 @@ def test_stages_run_in_order_and_sensor_fails_not_skips(dagbag: DagBag) -> None:
     sensor = dag.get_task("org.wait_for_export")
     assert sensor.soft_fail is False
     assert sensor.mode == "reschedule"
-    assert [t.task_id for t in dag.tasks if not t.downstream_task_ids] == ["org.recheck_window"]
+    assert sorted(t.task_id for t in dag.tasks if not t.downstream_task_ids) == ["org.recheck_window", "org_files"]
+    assert dag.get_task("select_orgs").downstream_task_ids >= {"org.wait_for_export", "org_files"}
+    assert not dag.get_task("select_orgs").upstream_task_ids, "the run conf is checked before anything runs"
 
 
 def test_org_param_offers_configured_orgs(dagbag: DagBag) -> None:

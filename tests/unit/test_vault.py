@@ -505,6 +505,25 @@ def _cli_subprocess(*args: str, stdin: bytes = b"") -> subprocess.CompletedProce
     )
 
 
+ACME_ORG_FILE = """\
+slug: acme
+display_name: Acme
+providers:
+""" + "".join(
+    f"  {provider}:\n    credential_id: {provider}-acme\n    export: {{format: {fmt}, name: acme-export}}\n"
+    for provider, fmt in (("aws", "cur2"), ("gcp", "detailed"), ("azure", "cost_details"), ("oci", "cost_report"))
+)
+
+
+@pytest.fixture
+def acme_org(config_dir: Path) -> Path:
+    """An org file for ``acme`` enabling every provider: credentials are stored only for configured orgs."""
+    path = config_dir / "orgs" / "acme.yml"
+    path.write_text(ACME_ORG_FILE)
+    return path
+
+
+@pytest.mark.usefixtures("acme_org")
 def test_cli_add_from_file_and_stdin_then_list(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -542,6 +561,7 @@ def test_cli_add_from_file_and_stdin_then_list(
     assert vault.decrypt("acme", "azure", "conn").reveal() == stdin_secret
 
 
+@pytest.mark.usefixtures("acme_org")
 def test_cli_rotate_remove_and_errors(data_dir: Path) -> None:
     assert (
         _cli_subprocess(
@@ -572,6 +592,7 @@ def test_cli_rotate_remove_and_errors(data_dir: Path) -> None:
     assert empty.returncode != 0 and b"empty secret" in empty.stderr
 
 
+@pytest.mark.usefixtures("acme_org")
 def test_cli_does_not_accept_a_secret_on_the_command_line(data_dir: Path) -> None:
     missing_source = _cli_subprocess("add", "--org", "acme", "--provider", "aws", "--id", "k")
     assert missing_source.returncode == 2 and b"--from-file" in missing_source.stderr
@@ -600,3 +621,44 @@ def test_cli_id_defaults_to_the_org_files_credential_id(data_dir: Path, config_d
     assert CredentialVault().decrypt("vaulttest", "aws", "aws-from-org-file").reveal() == SECRET
     no_gcp = _cli_subprocess("add", "--org", "vaulttest", "--provider", "gcp", "--from-file", "-", stdin=SECRET)
     assert no_gcp.returncode != 0 and b"has no gcp credential_id" in no_gcp.stderr
+
+
+def test_cli_stores_credentials_only_for_configured_orgs_and_providers(data_dir: Path, config_dir: Path) -> None:
+    (config_dir / "orgs" / "vaulttest.yml").write_text(ORG_FILE)  # enables aws only
+    no_file = config_dir / "orgs" / "ghost.yml"
+    for args, path, words in (
+        (("add", "--org", "ghost", "--provider", "aws", "--id", "k"), no_file, "org 'ghost' is not configured"),
+        (("rotate", "--org", "ghost", "--provider", "aws"), no_file, "org 'ghost' is not configured"),
+        (
+            ("add", "--org", "vaulttest", "--provider", "gcp", "--id", "k"),
+            config_dir / "orgs" / "vaulttest.yml",
+            "key 'providers.gcp': org 'vaulttest' has no gcp credential_id (it does not enable gcp)",
+        ),
+    ):
+        refused = _cli_subprocess(*args, "--from-file", "-", stdin=SECRET)
+        assert refused.returncode == 2
+        [line] = refused.stderr.decode().splitlines()  # one line, no traceback
+        assert line.startswith(f"error: {path}: ") and words in line, line
+        _assert_no_secret_material(line, data_dir)
+    assert not (data_dir / "vault" / "ghost.json").exists()
+    assert CredentialVault().list("vaulttest") == []
+
+
+def test_cli_debug_flag_adds_the_traceback(data_dir: Path, config_dir: Path) -> None:
+    args = ("add", "--org", "ghost", "--provider", "aws", "--from-file", "-")
+    quiet = subprocess.run(
+        [sys.executable, "-m", "cloudcost.vault.cli", "credentials", *args],
+        input=SECRET,
+        capture_output=True,
+        env=os.environ.copy(),
+        timeout=60,
+    )
+    loud = subprocess.run(
+        [sys.executable, "-m", "cloudcost.vault.cli", "--debug", "credentials", *args],
+        input=SECRET,
+        capture_output=True,
+        env=os.environ.copy(),
+        timeout=60,
+    )
+    assert b"Traceback" not in quiet.stderr and quiet.returncode == 2
+    assert b"Traceback" in loud.stderr and b"ConfigError" in loud.stderr and loud.returncode != 0

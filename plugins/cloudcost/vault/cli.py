@@ -1,16 +1,20 @@
 """``cloudcost credentials add|list|rotate|remove``: manage the vault from the shell.
 
 Secrets are read from a file or stdin (``--from-file -``), never from the command line, where they would
-land in shell history and in every process listing. Output names credentials and dates, never secrets.
+land in shell history and in every process listing. Output names credentials and dates, never secrets; an
+error (vault messages never hold secret bytes) is one ``error:`` line and exit 2 (``cloudcost.cli_errors``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudcost.config import PROVIDERS
+
+if TYPE_CHECKING:
+    from cloudcost.config import OrgProvider
 
 
 def _vault() -> Any:
@@ -19,19 +23,26 @@ def _vault() -> Any:
     return default_vault()
 
 
+def _configured(args: argparse.Namespace) -> OrgProvider:
+    """The org file's entry for ``--provider``: credentials are stored only for an org that has a file and
+    enables the provider (a ``ConfigError`` naming the org file otherwise)."""
+    from cloudcost.config import ConfigError, load_org_by_slug, org_file_path
+
+    path = org_file_path(args.org)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found: org {args.org!r} is not configured, so it cannot hold credentials")
+    entry = load_org_by_slug(args.org).providers.get(args.provider)
+    if entry is None or not entry.enabled:
+        raise ConfigError(
+            f"{path}: key 'providers.{args.provider}': org {args.org!r} has no {args.provider} credential_id "
+            f"(it does not enable {args.provider}); credentials are stored only for the providers an org enables"
+        )
+    return entry
+
+
 def _credential_id(args: argparse.Namespace) -> str:
     """``--id``, or else the ``credential_id`` the org file gives the provider."""
-    if args.id:
-        return args.id
-    from cloudcost.config import ConfigError, load_org_by_slug
-
-    try:
-        entry = load_org_by_slug(args.org).providers.get(args.provider)
-    except (ConfigError, ValueError) as exc:
-        raise SystemExit(f"no --id given and the org file could not supply one: {exc}") from None
-    if entry is None:
-        raise SystemExit(f"no --id given and configs/orgs/{args.org}.yml has no {args.provider} credential_id")
-    return entry.credential_id
+    return args.id or _configured(args).credential_id
 
 
 def _read_secret(source: str) -> bytes:
@@ -45,21 +56,10 @@ def _read_secret(source: str) -> bytes:
         raise SystemExit(f"cannot read the secret from {source}: {exc.strerror}") from None
 
 
-def _run(action: Any) -> Any:
-    """Run ``action``; vault errors become a one-line exit message (they never contain secret bytes)."""
-    from cloudcost.vault.errors import VaultError
-
-    def handler(args: argparse.Namespace) -> int:
-        try:
-            return action(args)
-        except VaultError as exc:
-            raise SystemExit(f"error: {exc}") from None
-
-    return handler
-
-
 def cmd_add(args: argparse.Namespace) -> int:
-    vault, credential_id = _vault(), _credential_id(args)
+    entry = _configured(args)  # also with --id: only a configured org and provider take a credential
+    credential_id = args.id or entry.credential_id
+    vault = _vault()
     info = vault.add(args.org, args.provider, credential_id, _read_secret(args.from_file))
     print(
         f"added {info.org}/{info.provider}/{info.credential_id} (key provider {info.key_provider}) "
@@ -69,7 +69,9 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_rotate(args: argparse.Namespace) -> int:
-    vault, credential_id = _vault(), _credential_id(args)
+    entry = _configured(args)  # also with --id: only a configured org and provider take a credential
+    credential_id = args.id or entry.credential_id
+    vault = _vault()
     info = vault.rotate(args.org, args.provider, credential_id, _read_secret(args.from_file))
     print(f"rotated {info.org}/{info.provider}/{info.credential_id} at {info.rotated_at}")
     return 0
@@ -115,19 +117,29 @@ def add_vault_commands(subparsers: Any) -> None:
                 metavar="PATH",
                 help="the secret's file, kept byte for byte; '-' reads stdin (never pass a secret as an argument)",
             )
-        sub.set_defaults(func=_run(action))
+        sub.set_defaults(func=action)
     listing = actions.add_parser("list", help="credential ids, providers and dates (never secrets)")
     listing.add_argument("--org", required=True)
     listing.add_argument("--provider", choices=PROVIDERS)
-    listing.set_defaults(func=_run(cmd_list))
+    listing.set_defaults(func=cmd_list)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m cloudcost.vault.cli credentials ...``) until ``cloudcost`` wires it in."""
+    """Stand-alone entry point (``python -m cloudcost.vault.cli credentials ...``): errors as ``cloudcost``'s."""
+    import os
+
+    from cloudcost.cli_errors import add_debug_flag, run_command
+    from cloudcost.private_files import restrict_umask
+
     parser = argparse.ArgumentParser(prog="cloudcost")
+    add_debug_flag(parser)
     add_vault_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    previous = restrict_umask()
+    try:
+        return run_command(args.func, args)
+    finally:
+        os.umask(previous)
 
 
 if __name__ == "__main__":

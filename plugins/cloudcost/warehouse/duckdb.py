@@ -11,6 +11,7 @@ from typing import Any
 from cloudcost.config import DuckDBSettings
 from cloudcost.identifiers import qualified, quote_identifier
 from cloudcost.paths import data_dir, warehouse_path
+from cloudcost.private_files import private_umask
 from cloudcost.schemas import TableSchema, duckdb_create_table, duckdb_type, quote_column
 from cloudcost.warehouse.base import SliceKey
 
@@ -80,7 +81,7 @@ class DuckDBWarehouse:
     def _connect(self) -> Any:
         import duckdb
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         deadline = time.monotonic() + self.lock_wait_seconds
         delay = 0.2
         while True:
@@ -98,12 +99,14 @@ class DuckDBWarehouse:
 
     @contextmanager
     def session(self) -> Iterator[DuckDBSession]:
-        connection = self._connect()
-        try:
-            configure(connection, self.settings, self.temp_directory)
-            yield DuckDBSession(connection)
-        finally:
-            connection.close()
+        """A connection, under umask 077: the database file, its ``.wal`` and spilled rows are created 0600."""
+        with private_umask():
+            connection = self._connect()
+            try:
+                configure(connection, self.settings, self.temp_directory)
+                yield DuckDBSession(connection)
+            finally:
+                connection.close()
 
     @contextmanager
     def transaction(self, session: DuckDBSession) -> Iterator[None]:

@@ -1,0 +1,114 @@
+"""Which orgs a DAG run covers: its conf, checked strictly, against the org files as they are now.
+
+Airflow validates a trigger's conf only for keys the DAG declares as params (``org_slug`` and its enum);
+any other key is stored and ignored. So a typo such as ``{"org": "demo"}`` would silently run every org.
+``select_orgs``, the first task of each DAG, calls ``orgs_of_run``, which refuses such a conf naming the key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from airflow.sdk import Param
+
+from cloudcost.config import ConfigError, OrgLoad, load_orgs_tolerant
+from cloudcost.identifiers import ORG_SLUG_PATTERN, InvalidIdentifier, validate_org_slug
+
+RUN_CONF_KEYS = ("org_slug",)
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class RunConfError(ValueError):
+    """A run's conf has a key the DAGs do not know, or names an org that is not configured."""
+
+
+def org_param(load: OrgLoad, description: str) -> Param:
+    """The ``org_slug`` param: the valid orgs as its enum (Airflow refuses any other value at trigger time)."""
+    for problem in load.problems:  # the org_files task of each run fails with the same lines
+        log.warning("org %s left out of this DAG: %s", problem.slug, str(problem.error).replace("\n", "; "))
+    invalid = ", ".join(problem.path.name for problem in load.problems)
+    return Param(
+        None,
+        type=["null", "string"],
+        enum=[None, *(org.slug for org in load.orgs)],
+        pattern=ORG_SLUG_PATTERN,
+        title="Org",
+        description=description + (f" Not offered, their org file is invalid: {invalid}." if invalid else ""),
+    )
+
+
+def wanted_org(conf: Mapping[str, object] | None) -> str | None:
+    """The conf's ``org_slug`` (``None``: every org); ``RunConfError`` naming any other key."""
+    conf = conf or {}
+    for key in sorted(conf):
+        if key not in RUN_CONF_KEYS:
+            raise RunConfError(
+                f"run conf key {key!r} is not known (typo?); the only key is 'org_slug'. Nothing ran: trigger "
+                'again with {"org_slug": "<org>"} for one org, or no conf for every org'
+            )
+    wanted = conf.get("org_slug")
+    if wanted is None or wanted == "":
+        return None
+    try:
+        return validate_org_slug(wanted)
+    except InvalidIdentifier as exc:
+        raise RunConfError(f"run conf key 'org_slug': {exc}") from None
+
+
+def select_orgs_task(conf: Mapping[str, object] | None, provider: str | None) -> list[str]:
+    """The ``select_orgs`` task: ``orgs_of_run``, failing at once (no retry: the conf or file will not change)."""
+    return _fail_without_retry(orgs_of_run, conf, provider)
+
+
+def org_files_task(conf: Mapping[str, object] | None, provider: str | None) -> str:
+    """The ``org_files`` task: ``check_org_files``, failing at once (fix the file, then clear the task)."""
+    return _fail_without_retry(check_org_files, conf, provider)
+
+
+def _fail_without_retry(check: Callable[[Mapping[str, object] | None, str | None], T], *args: Any) -> T:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        return check(*args)
+    except ValueError as exc:  # RunConfError, ConfigError, InvalidIdentifier: the message names key and file
+        raise AirflowFailException(str(exc)) from None
+
+
+def orgs_of_run(conf: Mapping[str, object] | None, provider: str | None) -> list[str]:
+    """The orgs this run covers: the conf's ``org_slug`` or every valid org enabling ``provider`` (``None``:
+    every valid org). A named org whose file is invalid raises that file's ``ConfigError``."""
+    wanted = wanted_org(conf)
+    loaded = load_orgs_tolerant(provider)
+    valid = [org.slug for org in loaded.orgs]
+    if wanted is None:
+        return valid
+    if wanted in valid:
+        return [wanted]
+    for problem in loaded.problems:
+        if problem.slug == wanted:
+            raise problem.error
+    scope = f"enabling {provider}" if provider else "configured"
+    raise RunConfError(
+        f"run conf key 'org_slug': org {wanted!r} is not configured"
+        + (f" for {provider}" if provider else "")
+        + f" (orgs {scope}: {', '.join(valid) or 'none'})"
+    )
+
+
+def org_file_errors(conf: Mapping[str, object] | None, provider: str | None) -> list[str]:
+    """One line per bad key of each invalid org file this run would have covered (none when the run is for
+    one named org: that org's own file is checked by ``orgs_of_run``)."""
+    if wanted_org(conf) is not None:
+        return []
+    return [line for problem in load_orgs_tolerant(provider).problems for line in str(problem.error).splitlines()]
+
+
+def check_org_files(conf: Mapping[str, object] | None, provider: str | None) -> str:
+    """The ``org_files`` task: fails with a ``ConfigError`` naming each invalid org file and key of the run."""
+    lines = org_file_errors(conf, provider)
+    if lines:
+        raise ConfigError("\n".join(lines))
+    return "every org file of this run is valid"
