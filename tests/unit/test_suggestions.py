@@ -32,13 +32,14 @@ def estate(data_dir: Path) -> None:
         session.execute("create schema demo_prod")
         session.execute(
             "create table demo_prod.cost_data_standard_1_3 (x_ingestion_date date, x_cloud_provider varchar, "
-            "ServiceCategory varchar, BilledCost decimal(38, 10), EffectiveCost decimal(38, 10), "
-            "ResourceId varchar, ResourceName varchar, SubAccountId varchar, CommitmentDiscountStatus varchar, "
-            "Tags json)"
+            "BillingCurrency varchar, ServiceCategory varchar, BilledCost decimal(38, 10), "
+            "EffectiveCost decimal(38, 10), ResourceId varchar, ResourceName varchar, SubAccountId varchar, "
+            "CommitmentDiscountStatus varchar, Tags json)"
         )
         for resource, name, account, tags, cost in ROWS:
             session.execute(
-                "insert into demo_prod.cost_data_standard_1_3 values (?, 'aws', 'Compute', ?, ?, ?, ?, ?, null, ?)",
+                "insert into demo_prod.cost_data_standard_1_3 "
+                "values (?, 'aws', 'USD', 'Compute', ?, ?, ?, ?, ?, null, ?)",
                 [DAY, Decimal(cost), Decimal(cost), resource, name, account, json.dumps(tags)],
             )
 
