@@ -208,3 +208,106 @@ def test_anomaly_series_never_mix_currencies(data_dir: Path) -> None:
     assert row == ("EUR", D("60"), (sum(baseline, D(0)) / len(baseline)).quantize(D("0.0000000001")), 14)
     (key, currency, message) = _query("select alert_key, currency, message from demo_prod.alerts")[0]
     assert (key, currency) == (f"anomaly:ml/Compute:{days[-1]}:EUR", "EUR") and "60.00 EUR" in message
+
+
+OLD_ROLLUP_KEYS = "charge_day, provider, department, team, environment, cost_center, service_category"
+
+
+def _make_tables_as_before_currency() -> None:
+    """Turn the rollups into what the code before billing_currency made: the same sums without the column."""
+    with open_warehouse().session() as session:
+        for table, keys, sums in (
+            (
+                "daily_cost_by_team",
+                OLD_ROLLUP_KEYS,
+                "sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost, sum(resources) as resources, "
+                "sum(rows) as rows, sum(untagged_rows) as untagged_rows, "
+                "sum(commitment_covered_rows) as commitment_covered_rows, max(refreshed_at) as refreshed_at",
+            ),
+            (
+                "untagged_tag_keys",
+                "charge_day, provider, tag_key",
+                "sum(rows) as rows, sum(effective_cost) as effective_cost, max(refreshed_at) as refreshed_at",
+            ),
+        ):
+            session.execute(
+                f"create table demo_prod.old_{table} as select {keys}, {sums} from demo_prod.{table} group by all"
+            )
+            session.execute(f"drop table demo_prod.{table}")
+            session.execute(f"alter table demo_prod.old_{table} rename to {table}")
+
+
+def test_tables_made_before_currency_are_upgraded_without_losing_alerts(eur_beside_usd: Path) -> None:
+    org = load_org_by_slug("demo").model_copy(update={"budgets": [], "alerts": AlertSettings(notifiers=[])})
+    for day in DAYS:
+        refresh_rollups(open_warehouse(), org, day, datetime.now(UTC))
+    groups = _query(
+        "select team, service_category, count(distinct billing_currency), min(billing_currency) "
+        "from demo_prod.daily_cost_by_team where charge_day = ? group by all order by 1, 2",
+        [DAYS[0]],
+    )
+    single = next((t, c, cur) for t, c, n, cur in groups if n == 1)
+    mixed = next((t, c) for t, c, n, _ in groups if n == 2)
+    _make_tables_as_before_currency()
+    warehouse = open_warehouse()
+    now = datetime(2026, 11, 2, 6, tzinfo=UTC)
+    with warehouse.session() as session:
+        session.execute(
+            "create table demo_prod.anomalies (charge_day date not null, team varchar not null, "
+            "service_category varchar not null, cost decimal(38, 10) not null, baseline_mean decimal(38, 10) not null, "
+            "baseline_stddev decimal(38, 10) not null, z_score decimal(38, 10) not null, "
+            "threshold decimal(38, 10) not null, baseline_days bigint not null, evaluated_at timestamptz not null)"
+        )
+        session.execute(
+            "create table demo_prod.alerts (alert_key varchar not null, kind varchar not null, "
+            "severity varchar not null, subject varchar not null, charge_day date not null, message varchar not null, "
+            "value decimal(38, 10) not null, threshold decimal(38, 10) not null, raised_at timestamptz not null, "
+            "notified_at timestamptz, resolved_at timestamptz)"
+        )
+        warehouse.ensure_table(session, "demo_prod", load_table_schema("rollups/budget_status.yml"))
+        session.execute(
+            "insert into demo_prod.budget_status values (?, 'usd-org', '*', ?, ?, 'EffectiveCost', 'USD', 1, 2, 2, "
+            "'CRITICAL', ?)",
+            [DAYS[0], DAYS[0], date(2026, 12, 1), now],
+        )
+        for team, category in (single[:2], mixed):
+            session.execute(
+                "insert into demo_prod.anomalies values (?, ?, ?, 9, 1, 1, 8, 2.5, 7, ?)",
+                [DAYS[0], team, category, now],
+            )
+            session.execute(
+                "insert into demo_prod.alerts values (?, 'anomaly', 'WARNING', ?, ?, 'm', 9, 2.5, ?, ?, null)",
+                [f"anomaly:{team}/{category}:{DAYS[0]}", f"{team}/{category}", DAYS[0], now, now],
+            )
+        session.execute(
+            "insert into demo_prod.alerts values (?, 'budget', 'CRITICAL', 'usd-org', ?, 'm', 2, 1, ?, ?, null)",
+            ["budget:usd-org:2026-11-01:CRITICAL", DAYS[0], now, now],
+        )
+
+    result = refresh_rollups(warehouse, org, DAYS[1], datetime.now(UTC))
+    assert result.rebuilt_days == [str(DAYS[0])]  # the old day is rebuilt from FOCUS, per currency
+    for day in DAYS:
+        rollup = {
+            (p, c): (b, e)
+            for p, c, b, e in _query(
+                "select provider, billing_currency, sum(billed_cost), sum(effective_cost) "
+                "from demo_prod.daily_cost_by_team where charge_day = ? group by all",
+                [day],
+            )
+        }
+        assert rollup == _focus_sums(day, "x_cloud_provider", "BillingCurrency")
+    assert _query("select count(*) from demo_prod.untagged_tag_keys where billing_currency is null") == [(0,)]
+
+    evaluate_day(warehouse, org, DAYS[1], now + timedelta(days=1), [])
+    assert _query("select team, service_category, billing_currency from demo_prod.anomalies") == [single]
+    alerts = {
+        subject: (key, currency)
+        for subject, key, currency in _query("select subject, alert_key, currency from demo_prod.alerts")
+    }
+    assert alerts == {  # every alert kept; a currency only where it is certain
+        "usd-org": ("budget:usd-org:2026-11-01:CRITICAL", "USD"),
+        f"{single[0]}/{single[1]}": (f"anomaly:{single[0]}/{single[1]}:{DAYS[0]}:{single[2]}", single[2]),
+        f"{mixed[0]}/{mixed[1]}": (f"anomaly:{mixed[0]}/{mixed[1]}:{DAYS[0]}", None),
+    }
+    evaluate_day(warehouse, org, DAYS[1], now + timedelta(days=1), [])  # a second run finds nothing to upgrade
+    assert _query("select count(*) from demo_prod.alerts") == [(3,)]

@@ -176,11 +176,11 @@ def _alerts_for(budgets: list[dict], anomalies: list[dict]) -> list[dict]:
     return alerts
 
 
-def _upgrade(session: DuckDBSession, dataset: str) -> None:
+def _upgrade(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str) -> None:
     """Tables made before amounts carried their currency (rollups/upgrade.py says what each gets)."""
     if lacks(session, dataset, "daily_cost_by_team", CURRENCY):
         raise RuntimeError(f"{dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
-    upgrade_anomalies(session, dataset)
+    upgrade_anomalies(warehouse, session, dataset)
     if lacks(session, dataset, "alerts", "currency"):
         upgrade_alerts(session, dataset)
 
@@ -203,7 +203,7 @@ def evaluate_day(
     with warehouse.session() as session:
         alerts_table = qualified(org.dataset, "alerts")
         with warehouse.transaction(session):
-            _upgrade(session, org.dataset)
+            _upgrade(warehouse, session, org.dataset)
             for name in names:
                 warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
             budgets = budget_rows(session, org, day, now)

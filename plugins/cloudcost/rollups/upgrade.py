@@ -5,9 +5,9 @@ currencies its group held, so no value can be given to it afterwards. What each 
 
 - ``daily_cost_by_team``, ``untagged_tag_keys``: derived from the FOCUS table, so they are dropped and the
   caller rebuilds every day they held (``drop_stale_rollups`` returns those days);
-- ``anomalies``: a row keeps the currency of its (day, team, ServiceCategory) in the rebuilt rollup when that
-  group has exactly one; a row whose group spans currencies judged a cross-currency sum and is deleted (logged;
-  its alert stays in ``alerts``);
+- ``anomalies``: copied into the new table, each row with the currency of its (day, team, ServiceCategory) in
+  the rebuilt rollup when that group has exactly one; a row whose group spans currencies judged a
+  cross-currency sum and is left out (logged; its alert stays in ``alerts``);
 - ``alerts`` (history, nullable ``currency``): budget alerts take their budget's currency from budget_status,
   anomaly alerts their anomaly's, and anomaly alert keys gain the currency as new ones have it, so an upgraded
   alert is not raised twice; an alert with no such row keeps a NULL currency rather than a guessed one;
@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from datetime import date
 
 from cloudcost.identifiers import qualified
-from cloudcost.warehouse.base import Session
+from cloudcost.schemas import load_table_schema
+from cloudcost.warehouse.base import Session, Warehouse
 
 log = logging.getLogger(__name__)
 CURRENCY = "billing_currency"
@@ -55,24 +56,31 @@ def drop_stale_rollups(session: Session, dataset: str, tables: Iterable[str]) ->
     return sorted(days)
 
 
-def upgrade_anomalies(session: Session, dataset: str) -> int:
-    """Give old anomaly rows their single currency; delete (and return the count of) cross-currency ones."""
+def upgrade_anomalies(warehouse: Warehouse, session: Session, dataset: str) -> int:
+    """Copy old anomaly rows into the new table with their single currency; the count of cross-currency ones
+    left out (each logged)."""
     if not lacks(session, dataset, "anomalies", CURRENCY):
         return 0
-    anomalies, rollup = qualified(dataset, "anomalies"), qualified(dataset, "daily_cost_by_team")
-    session.execute(f"alter table {anomalies} add column {CURRENCY} varchar")
+    anomalies, old = qualified(dataset, "anomalies"), qualified(dataset, "anomalies_before_currency")
+    session.execute(f"alter table {anomalies} rename to anomalies_before_currency")
+    schema = load_table_schema("rollups/anomalies.yml")
+    warehouse.ensure_table(session, dataset, schema)
+    currencies = f"""(select charge_day, team, service_category, min({CURRENCY}) as currency
+                      from {qualified(dataset, "daily_cost_by_team")}
+                      group by all having count(distinct {CURRENCY}) = 1)"""
+    kept = [c for c in schema.column_names if c != CURRENCY]
     session.execute(
-        f"""update {anomalies} a set {CURRENCY} = r.currency
-            from (select charge_day, team, service_category, min({CURRENCY}) as currency from {rollup}
-                  group by all having count(distinct {CURRENCY}) = 1) r
-            where a.charge_day = r.charge_day and a.team = r.team and a.service_category = r.service_category"""
+        f"insert into {anomalies} ({', '.join(kept)}, {CURRENCY}) "
+        f"select {', '.join(f'o.{c}' for c in kept)}, r.currency from {old} o "
+        f"join {currencies} r using (charge_day, team, service_category)"
     )
     removed = session.fetchall(
-        f"delete from {anomalies} where {CURRENCY} is null returning charge_day, team, service_category"
+        f"select charge_day, team, service_category from {old} "
+        f"anti join {currencies} r using (charge_day, team, service_category)"
     )
     for day, team, category in removed:
-        log.warning("%s: %s %s/%s was judged on a sum across currencies: deleted", anomalies, day, team, category)
-    session.execute(f"alter table {anomalies} alter column {CURRENCY} set not null")
+        log.warning("%s: %s %s/%s was judged on a sum across currencies: left out", anomalies, day, team, category)
+    session.execute(f"drop table {old}")
     return len(removed)
 
 
