@@ -67,12 +67,24 @@ def _section(section: Section) -> list[str]:
 
 
 def _kpis(summary: Section) -> list[str]:
-    """The totals as tiles at the top of the page: one row of tiles per currency, the currency in each value."""
+    """The totals as tiles at the top of the page: one row of tiles per currency, the currency beside each amount
+    (a share names it in its label); tiles without a currency end the last row."""
     out = ['<section id="summary">']
-    rows: dict[str, list[list[str]]] = {}
+    rows: list[list[list[str]]] = []
+    last = None
     for label, currency, value in summary.table.rows if summary.table else []:
-        rows.setdefault(currency, []).append([label, f"{value} {currency}" if currency else value])
-    for tiles in rows.values():
+        if currency and currency != last:
+            rows.append([])
+            last = currency
+        if not rows:
+            rows.append([])
+        if not currency:
+            rows[-1].append([label, value])
+        elif value.endswith("%"):
+            rows[-1].append([f"{label}, {currency}", value])
+        else:
+            rows[-1].append([label, f"{value} {currency}"])
+    for tiles in rows:
         out.append('<div class="kpis">')
         for label, value in tiles:
             spans = f'<span class="label">{escape(label)}</span><span class="value">{escape(value)}</span>'
