@@ -1,6 +1,7 @@
 """The platform's health figures for an org: what tells a FinOps lead whether the numbers can be trusted.
 
-- untagged spend % by provider (EffectiveCost of rows without a team ÷ all, from daily_cost_by_team);
+- untagged spend % by provider and BillingCurrency (EffectiveCost of rows without a team ÷ all, from
+  daily_cost_by_team; a share is taken within one currency, never of a sum across currencies);
 - pipeline success rate (finished runs of the billing and rollup DAGs that succeeded, from Airflow's metadata
   database; runs cover every org unless triggered for one, so the rate is the platform's);
 - alert false-positive rate (alerts resolved within 4 hours of being raised ÷ alerts raised);
@@ -25,7 +26,7 @@ FALSE_POSITIVE_WITHIN = timedelta(hours=4)
 class Health:
     first_day: date
     last_day: date
-    untagged_share: dict[str, Decimal] = field(default_factory=dict)
+    untagged_share: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (provider, currency) -> share
     runs_succeeded: int = 0
     runs_finished: int = 0
     alerts_raised: int = 0
@@ -83,13 +84,15 @@ def org_health(warehouse: DuckDBWarehouse, org: OrgConfig, last_day: date, days:
     with warehouse.session() as session:
         tables = _tables(session, org.dataset)
         if "daily_cost_by_team" in tables:
-            for provider, untagged, total in session.fetchall(
-                f"select provider, sum(effective_cost) filter (where team = '__untagged__'), sum(effective_cost) "
-                f"from {qualified(org.dataset, 'daily_cost_by_team')} where charge_day between ? and ? group by 1",
+            for provider, currency, untagged, total in session.fetchall(
+                f"select provider, billing_currency, sum(effective_cost) filter (where team = '__untagged__'), "
+                f"sum(effective_cost) from {qualified(org.dataset, 'daily_cost_by_team')} "
+                "where charge_day between ? and ? group by all",
                 [first, last_day],
             ):
                 if total:
-                    health.untagged_share[provider] = (Decimal(untagged or 0) / Decimal(total)).quantize(Q)
+                    share = (Decimal(untagged or 0) / Decimal(total)).quantize(Q)
+                    health.untagged_share[(provider, currency)] = share
         if "alerts" in tables:
             health.alerts_raised, health.alerts_resolved_fast = session.fetchall(
                 f"select count(*), count(*) filter (where resolved_at is not null and resolved_at - raised_at <= ?) "
@@ -110,8 +113,8 @@ def format_health(org: OrgConfig, health: Health) -> str:
         return "n/a" if value is None else f"{value * 100:.1f} %"
 
     lines = [f"Health of org {org.slug}, {health.first_day} .. {health.last_day}:"]
-    for provider, share in sorted(health.untagged_share.items()):
-        lines.append(f"  untagged spend {provider:<5}        {pct(share)}")
+    for (provider, currency), share in sorted(health.untagged_share.items()):
+        lines.append(f"  untagged spend {provider:<5} {currency:<3}    {pct(share)}")
     lines += [
         f"  pipeline success rate         {pct(health.pipeline_success_rate)}"
         f"  ({health.runs_succeeded} of {health.runs_finished} finished DAG runs)",

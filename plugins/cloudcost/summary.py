@@ -1,4 +1,7 @@
-"""What landed: rows and cost per day and service category, and raw vs FOCUS per account and day."""
+"""What landed: rows and cost per day and service category, and raw vs FOCUS per account and day.
+
+Every FOCUS sum is grouped by BillingCurrency too, so no line adds amounts in two currencies.
+"""
 
 from __future__ import annotations
 
@@ -25,13 +28,13 @@ def summarize(org_slug: str) -> str:
     focus = qualified(org.dataset, focus_schema().table)
     with open_warehouse().session() as session:
         by_category = session.fetchall(
-            f"""select x_ingestion_date, x_cloud_provider, ServiceCategory,
+            f"""select x_ingestion_date, x_cloud_provider, ServiceCategory, BillingCurrency,
                        count(*), sum(BilledCost), sum(EffectiveCost)
-                from {focus} group by all order by 1, 2, 3"""
+                from {focus} group by all order by 1, 2, 3, 4"""
         )
         by_day = session.fetchall(
-            f"""select x_ingestion_date, x_cloud_provider, BillingAccountId, count(*), sum(BilledCost)
-                from {focus} group by all order by 1, 2, 3"""
+            f"""select x_ingestion_date, x_cloud_provider, BillingAccountId, BillingCurrency, count(*), sum(BilledCost)
+                from {focus} group by all order by 1, 2, 3, 4"""
         )
         raw = {}
         for provider, entry in org.providers.items():
@@ -57,19 +60,25 @@ def summarize(org_slug: str) -> str:
             d,
             p,
             a,
+            cur,
             raw.get((d, p, a), (None, None))[0],
             n,
             raw.get((d, p, a), (None, None))[1],
             c,
             "OK" if raw.get((d, p, a), (None, None))[1] == c else "MISMATCH",
         )
-        for d, p, a, n, c in by_day
+        for d, p, a, cur, n, c in by_day
     ]
     return "\n\n".join(
         [
             f"FOCUS 1.3 rows in {focus}, per billing day and ServiceCategory:",
-            _table(["day", "provider", "ServiceCategory", "rows", "BilledCost", "EffectiveCost"], by_category),
+            _table(
+                ["day", "provider", "ServiceCategory", "currency", "rows", "BilledCost", "EffectiveCost"], by_category
+            ),
             "Reconciliation, raw export vs FOCUS, per billing account and day (BilledCost to the cent):",
-            _table(["day", "provider", "account", "raw rows", "FOCUS rows", "raw billed", "FOCUS billed", ""], recon),
+            _table(
+                ["day", "provider", "account", "currency", "raw rows", "FOCUS rows", "raw billed", "FOCUS billed", ""],
+                recon,
+            ),
         ]
     )

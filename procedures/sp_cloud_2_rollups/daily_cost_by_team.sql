@@ -2,6 +2,7 @@
 select
     charge_day,
     provider,
+    billing_currency,
     department,
     team,
     environment,

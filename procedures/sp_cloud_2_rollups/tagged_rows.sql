@@ -4,10 +4,12 @@
 -- per dimension ($department, $team, $environment, $cost_center) from the org's attribution config.
 -- A tag key matches an alias case-insensitively, whole or without its provider prefix (everything up to the
 -- last ':' or '.': AWS "user:team", OCI "free-form.team"); the lowest alias position wins, values are
--- trimmed and lower-cased; an empty value does not count.
+-- trimmed and lower-cased; an empty value does not count. billing_currency (FOCUS BillingCurrency) goes with
+-- every amount: a sum over these rows must group by it, never add two currencies.
 select
     x_ingestion_date                                        as charge_day,
     x_cloud_provider                                        as provider,
+    BillingCurrency                                         as billing_currency,
     ServiceCategory                                         as service_category,
     BilledCost                                              as billed_cost,
     EffectiveCost                                           as effective_cost,

@@ -2,6 +2,7 @@
 select
     charge_day,
     provider,
+    billing_currency,
     tag.original                                            as tag_key,
     count(*)                                                as rows,
     sum(effective_cost)                                     as effective_cost,

@@ -76,7 +76,7 @@ def _seed_rollup(rows: list[tuple[date, str, str, str]]) -> None:
         for day, team, category, cost in rows:
             session.execute(
                 f"insert into {qualified('demo_prod', schema.table)} values "
-                "(?, 'aws', '__untagged__', ?, 'prod', '__untagged__', ?, ?, ?, 1, 1, 0, 0, ?)",
+                "(?, 'aws', 'USD', '__untagged__', ?, 'prod', '__untagged__', ?, ?, ?, 1, 1, 0, 0, ?)",
                 [day, team, category, D(cost), D(cost), now],
             )
 
@@ -108,9 +108,9 @@ def test_evaluation_writes_status_anomalies_and_alerts_once(data_dir: Path) -> N
     now = datetime(2026, 11, 4, 6, tzinfo=UTC)
     result = evaluate_day(open_warehouse(), org, days[-1], now, [lambda o, a: sent.append(a)])
     assert result.budgets == {"org": "WARNING", "search": "CRITICAL", "ml": "OK"}
-    assert result.anomalies == ["ml/AI and Machine Learning"]
+    assert result.anomalies == ["ml/AI and Machine Learning (USD)"]
     assert [key for key, *_ in _alerts()] == [
-        "anomaly:ml/AI and Machine Learning:2026-11-03",
+        "anomaly:ml/AI and Machine Learning:2026-11-03:USD",
         "budget:org:2026-11-01:WARNING",
         "budget:search:2026-11-01:CRITICAL",
     ]

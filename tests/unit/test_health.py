@@ -28,33 +28,59 @@ def test_health_figures_from_known_tables(data_dir: Path, airflow_home: Path) ->
     _table(
         "daily_cost_by_team",
         [
-            [DAY, "aws", "x", "__untagged__", "prod", "x", "Compute", 25, 25, 1, 1, 1, 0, NOW],
-            [DAY, "aws", "x", "search", "prod", "x", "Compute", 75, 75, 1, 1, 0, 0, NOW],
-            [DAY, "gcp", "x", "__untagged__", "prod", "x", "Storage", 10, 10, 1, 1, 1, 0, NOW],
+            [DAY, "aws", "USD", "x", "__untagged__", "prod", "x", "Compute", 25, 25, 1, 1, 1, 0, NOW],
+            [DAY, "aws", "USD", "x", "search", "prod", "x", "Compute", 75, 75, 1, 1, 0, 0, NOW],
+            [DAY, "gcp", "USD", "x", "__untagged__", "prod", "x", "Storage", 10, 10, 1, 1, 1, 0, NOW],
         ],
     )
     raised = NOW - timedelta(hours=10)
     _table(
         "alerts",
         [
-            ["a", "anomaly", "WARNING", "s", DAY, "m", 1, 1, raised, raised, raised + timedelta(hours=3)],  # fast
-            ["b", "anomaly", "WARNING", "s", DAY, "m", 1, 1, raised, raised, raised + timedelta(hours=5)],
-            ["c", "budget", "WARNING", "s", DAY, "m", 1, 1, raised, raised, None],
-            ["d", "budget", "WARNING", "s", DAY - timedelta(days=60), "m", 1, 1, raised, raised, raised],  # outside
+            [
+                "a",
+                "anomaly",
+                "WARNING",
+                "s",
+                DAY,
+                "m",
+                1,
+                1,
+                raised,
+                raised,
+                raised + timedelta(hours=3),
+                "USD",
+            ],  # fast
+            ["b", "anomaly", "WARNING", "s", DAY, "m", 1, 1, raised, raised, raised + timedelta(hours=5), "USD"],
+            ["c", "budget", "WARNING", "s", DAY, "m", 1, 1, raised, raised, None, "USD"],
+            [
+                "d",
+                "budget",
+                "WARNING",
+                "s",
+                DAY - timedelta(days=60),
+                "m",
+                1,
+                1,
+                raised,
+                raised,
+                raised,
+                "USD",
+            ],  # outside
         ],
     )
     _table(
         "attribution_suggestions",
         [
-            [f"s{i}", "aws", f"r{i}", None, DAY, DAY, 5, "t", Decimal("0.5"), "{}", status, NOW, None]
+            [f"s{i}", "aws", f"r{i}", None, DAY, DAY, 5, "t", Decimal("0.5"), "{}", status, NOW, None, "USD"]
             for i, status in enumerate(["accepted", "accepted", "rejected", "open"])
         ],
     )
     org = load_org_by_slug("demo")
     health = org_health(open_warehouse(), org, DAY, 30, NOW)
-    assert health.untagged_share == {"aws": Decimal("0.25"), "gcp": Decimal("1")}
+    assert health.untagged_share == {("aws", "USD"): Decimal("0.25"), ("gcp", "USD"): Decimal("1")}
     assert (health.alerts_raised, health.alerts_resolved_fast) == (3, 1)
     assert health.alert_false_positive_rate == Decimal("0.3333")
     assert health.acceptance_rate == Decimal("0.6667")
     text = format_health(org, health)
-    assert "untagged spend aws          25.0 %" in text and "(1 of 3 resolved within 4 h)" in text
+    assert "untagged spend aws   USD    25.0 %" in text and "(1 of 3 resolved within 4 h)" in text

@@ -57,11 +57,14 @@ def seed_rollups(evaluation: bool = False) -> None:
             for i, cost in enumerate(costs):
                 session.execute(
                     f"insert into {DATASET}.daily_cost_by_team "
-                    "values (?, ?, 'eng', ?, ?, 'cc-1', ?, ?, ?, 2, ?, ?, 0, ?)",
+                    "values (?, ?, 'USD', 'eng', ?, ?, 'cc-1', ?, ?, ?, 2, ?, ?, 0, ?)",
                     [date(2026, 11, 1 + i), provider, team, "prod", category, billed, D(cost), rows, untagged, AT],
                 )
         for row in TAG_KEYS:
-            session.execute(f"insert into {DATASET}.untagged_tag_keys values (?, ?, ?, ?, ?, ?)", [*row, AT])
+            day, provider, *rest = row
+            session.execute(
+                f"insert into {DATASET}.untagged_tag_keys values (?, ?, 'USD', ?, ?, ?, ?)", [day, provider, *rest, AT]
+            )
         if evaluation:
             seed_evaluation(warehouse, session)
 
@@ -86,7 +89,7 @@ def seed_evaluation(warehouse: DuckDBWarehouse, session: DuckDBSession) -> None:
         (date(2026, 11, 6), "payments", "Compute", "500", "9"),  # outside the range
     ]:
         session.execute(
-            f"insert into {DATASET}.anomalies values (?, ?, ?, ?, 50, 1, ?, 2.5, 7, ?)",
+            f"insert into {DATASET}.anomalies values (?, ?, ?, ?, 50, 1, ?, 2.5, 7, ?, 'USD')",
             [day, team, category, cost, z, AT],
         )
     alerts = [
@@ -95,7 +98,7 @@ def seed_evaluation(warehouse: DuckDBWarehouse, session: DuckDBSession) -> None:
     ]
     for key, kind, severity, subject, day, resolved in alerts:
         session.execute(
-            f"insert into {DATASET}.alerts values (?, ?, ?, ?, ?, ?, 1, 1, ?, null, ?)",
+            f"insert into {DATASET}.alerts values (?, ?, ?, ?, ?, ?, 1, 1, ?, null, ?, 'USD')",
             [key, kind, severity, subject, day, f"{subject} is over", AT, resolved],
         )
 
@@ -133,8 +136,8 @@ def test_totals_to_the_cent_and_every_table_adds_up(rollups: Path) -> None:
     assert "Amounts are EffectiveCost" in text
     assert "2026-11-01 to 2026-11-04, 4 days, 4 with data" in text
     totals = _section_text(text, "Totals")
-    assert _row(totals, "EffectiveCost (the report's basis)")[1] == "840.02"  # exact 840.02, the 5th day left out
-    assert _row(totals, "BilledCost")[1] == "880.00"
+    assert _row(totals, "EffectiveCost (the report's basis)")[1:] == ["USD", "840.02"]  # exact, the 5th day left out
+    assert _row(totals, "BilledCost")[1:] == ["USD", "880.00"]
     providers = _section_text(text, "Cost by provider")
     assert _row(providers, "aws")[1:3] == ["440.01", "480.00"]
     assert _row(providers, "gcp")[1:3] == ["280.01", "220.00"]  # 280.005 takes the cent the total needs
@@ -168,9 +171,9 @@ def test_untagged_share_per_provider_and_unmapped_tag_keys(rollups: Path) -> Non
     assert _row(providers, "aws")[3:] == ["120.01", "27.3 %", "33.3 %"]  # 120.005 / 440.01; 20 of 60 rows
     assert _row(providers, "gcp")[3:] == ["0.00", "0.0 %", "0.0 %"]
     assert _row(providers, "TOTAL")[3:] == ["120.01", "14.3 %", "22.7 %"]  # 120.005 / 840.02; 20 of 88 rows
-    assert _row(_section_text(text, "Totals"), "untagged share of spend")[1] == "14.3 %"
+    assert _row(_section_text(text, "Totals"), "untagged share of spend")[1:] == ["USD", "14.3 %"]
     keys = _section_text(text, "Tag keys on untagged rows")
-    assert _row(keys, "aws")[1:] == ["Name", "18", "90.0 %", "100.00"]  # 18 of aws's 20 untagged rows
+    assert _row(keys, "aws")[1:] == ["USD", "Name", "18", "90.0 %", "100.00"]  # 18 of aws's 20 untagged rows
     assert "CostCentre" in keys and "Project" not in keys  # Project only appears after the range
     assert [day for day, _ in fetch_report("demo", START, END).untagged_trend()] == [
         date(2026, 11, d) for d in range(1, 5)
@@ -197,7 +200,7 @@ def test_top_movers_compare_the_two_halves(rollups: Path) -> None:
     movers = _section_text(render_text(data), "Top movers")
     assert "second half of the range vs the first half" in movers
     assert "2026-11-03..2026-11-04 vs 2026-11-01..2026-11-02" in movers
-    assert _row(movers, "team")[1:] == ["search", "100.00", "180.01", "+80.01", "80.0 %"]
+    assert _row(movers, "team")[1:] == ["search", "USD", "100.00", "180.01", "+80.01", "80.0 %"]
     odd = fetch_report("demo", START, date(2026, 11, 3))  # the middle day, 11-02, is in neither half
     assert (odd.halves.first, odd.halves.second) == ((START, START), (date(2026, 11, 3), date(2026, 11, 3)))
     one_day = render_text(fetch_report("demo", START, START))
@@ -240,7 +243,7 @@ def test_budget_status_as_of_the_last_day_and_anomalies_alerts_in_range(evaluate
     ]
     assert "600.01" not in budgets  # the 11-03 evaluation is superseded
     anomalies = _section_text(text, "Anomalies")
-    assert _row(anomalies, "2026-11-03")[1:] == ["search", "Databases", "90.00", "50.00", "40.00", "2.50"]
+    assert _row(anomalies, "2026-11-03")[1:] == ["search", "Databases", "USD", "90.00", "50.00", "40.00", "2.50"]
     assert "2026-11-06" not in anomalies
     alerts = _section_text(text, "Alerts")
     assert _row(alerts, "2026-11-03")[1:] == [
@@ -289,8 +292,8 @@ def test_cli_without_rollups_names_what_to_run(data_dir: Path, capsys: pytest.Ca
 def test_page_is_self_contained_and_escapes_tag_values(rollups: Path) -> None:
     with open_warehouse().session() as session:
         session.execute(
-            f"insert into {DATASET}.daily_cost_by_team values (?, 'aws', 'eng', ?, 'prod', 'cc', 'Compute', 1, 1, "
-            "1, 1, 0, 0, ?)",
+            f"insert into {DATASET}.daily_cost_by_team values (?, 'aws', 'USD', 'eng', ?, 'prod', 'cc', 'Compute', "
+            "1, 1, 1, 1, 0, 0, ?)",
             [START, '<script>alert("x")</script>', AT],
         )
     html = render_html(fetch_report("demo", START, END, generated_at=AT))

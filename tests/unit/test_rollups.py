@@ -24,13 +24,14 @@ def _resolve(tags: list[dict | None], attribution: Attribution | None = None) ->
     """(department, team, environment, cost_center) of rows carrying ``tags``, through tagged_rows.sql."""
     connection = duckdb.connect()
     connection.execute(
-        "create table focus (x_ingestion_date date, x_cloud_provider varchar, ServiceCategory varchar, "
+        "create table focus (x_ingestion_date date, x_cloud_provider varchar, BillingCurrency varchar, "
+        "ServiceCategory varchar, "
         "BilledCost decimal(38, 10), EffectiveCost decimal(38, 10), ResourceId varchar, ResourceName varchar, "
         "SubAccountId varchar, CommitmentDiscountStatus varchar, Tags json)"
     )
     for n, tag in enumerate(tags):
         connection.execute(
-            "insert into focus values (?, 'aws', 'Compute', 1, 1, ?, null, null, null, ?)",  # ResourceId: order
+            "insert into focus values (?, 'aws', 'USD', 'Compute', 1, 1, ?, null, null, null, ?)",  # ResourceId: order
             [DAY, str(n), None if tag is None else json.dumps(tag)],
         )
     org = load_org_by_slug("demo")
@@ -97,28 +98,32 @@ def test_rollup_reconciles_with_focus_to_the_cent_and_keeps_untagged(demo_day: P
         _load(provider)
     result = refresh_rollups(_warehouse(), load_org_by_slug("demo"), DAY, datetime.now(UTC))
     focus = dict(
-        (p, (n, b, e))
-        for p, n, b, e in _query(
-            "select x_cloud_provider, count(*), sum(BilledCost), sum(EffectiveCost) "
-            "from demo_prod.cost_data_standard_1_3 where x_ingestion_date = ? group by 1",
+        ((p, c), (n, b, e))
+        for p, c, n, b, e in _query(
+            "select x_cloud_provider, BillingCurrency, count(*), sum(BilledCost), sum(EffectiveCost) "
+            "from demo_prod.cost_data_standard_1_3 where x_ingestion_date = ? group by all",
             [DAY],
         )
     )
     rollup = dict(
-        (p, (n, b, e))
-        for p, n, b, e in _query(
-            "select provider, sum(rows), sum(billed_cost), sum(effective_cost) "
-            "from demo_prod.daily_cost_by_team where charge_day = ? group by 1",
+        ((p, c), (n, b, e))
+        for p, c, n, b, e in _query(
+            "select provider, billing_currency, sum(rows), sum(billed_cost), sum(effective_cost) "
+            "from demo_prod.daily_cost_by_team where charge_day = ? group by all",
             [DAY],
         )
     )
-    assert set(focus) == set(PROVIDERS)
+    assert {p for p, _ in focus} == set(PROVIDERS)
     assert rollup == focus  # every row counted once, no spend dropped, sums exact
-    untagged = _query(
-        "select sum(effective_cost) from demo_prod.daily_cost_by_team where charge_day = ? and team = '__untagged__'",
-        [DAY],
-    )[0][0]
-    assert untagged > 0 and Decimal(result.untagged_effective_cost) == untagged
+    untagged = dict(
+        _query(
+            "select billing_currency, sum(effective_cost) from demo_prod.daily_cost_by_team "
+            "where charge_day = ? and team = '__untagged__' group by 1",
+            [DAY],
+        )
+    )
+    assert untagged and all(v > 0 for v in untagged.values())
+    assert {c: Decimal(v) for c, v in result.untagged_effective_cost.items()} == untagged
     keys = {k for (k,) in _query("select distinct tag_key from demo_prod.untagged_tag_keys")}
     assert keys and not {k for k in keys if k.lower().split(":")[-1].split(".")[-1] in {"team", "squad", "owner"}}
 

@@ -32,13 +32,14 @@ def estate(data_dir: Path) -> None:
         session.execute("create schema demo_prod")
         session.execute(
             "create table demo_prod.cost_data_standard_1_3 (x_ingestion_date date, x_cloud_provider varchar, "
-            "ServiceCategory varchar, BilledCost decimal(38, 10), EffectiveCost decimal(38, 10), "
-            "ResourceId varchar, ResourceName varchar, SubAccountId varchar, CommitmentDiscountStatus varchar, "
-            "Tags json)"
+            "BillingCurrency varchar, ServiceCategory varchar, BilledCost decimal(38, 10), "
+            "EffectiveCost decimal(38, 10), ResourceId varchar, ResourceName varchar, SubAccountId varchar, "
+            "CommitmentDiscountStatus varchar, Tags json)"
         )
         for resource, name, account, tags, cost in ROWS:
             session.execute(
-                "insert into demo_prod.cost_data_standard_1_3 values (?, 'aws', 'Compute', ?, ?, ?, ?, ?, null, ?)",
+                "insert into demo_prod.cost_data_standard_1_3 "
+                "values (?, 'aws', 'USD', 'Compute', ?, ?, ?, ?, ?, null, ?)",
                 [DAY, Decimal(cost), Decimal(cost), resource, name, account, json.dumps(tags)],
             )
 
@@ -81,3 +82,18 @@ def test_decisions_are_recorded_and_measured_not_applied(estate: None) -> None:
         tags = session.fetchall("select Tags from demo_prod.cost_data_standard_1_3 where ResourceId = 'r-web-3'")
     assert statuses == [("r-etl-9", "rejected"), ("r-web-3", "accepted")]
     assert json.loads(tags[0][0]) == {"cost-center": "cc-1"}  # the FOCUS data itself is never changed
+
+
+def test_evidence_is_weighed_within_one_currency(estate: None) -> None:
+    """An untagged resource billed in EUR shares cc-1, the name stem and account A with USD payments rows only:
+    no EUR row is tagged, so there is no evidence in its currency and nothing is suggested."""
+    with open_warehouse().session() as session:
+        session.execute(
+            "insert into demo_prod.cost_data_standard_1_3 "
+            "values (?, 'aws', 'EUR', 'Compute', 25, 25, 'r-web-4', 'web-4', 'A', null, ?)",
+            [DAY, json.dumps({"cost-center": "cc-1"})],
+        )
+    found = {s["resource_id"]: s for s in sweep(open_warehouse(), load_org_by_slug("demo"), DAY, datetime.now(UTC))}
+    assert set(found) == {"r-web-3", "r-etl-9"}
+    assert {s["billing_currency"] for s in found.values()} == {"USD"}
+    assert found["r-web-3"]["effective_cost"] == Decimal("25")  # its own USD spend, no EUR added

@@ -48,6 +48,7 @@ def load_history(org_slug: str, days: list[date]) -> list[str]:
         sweep(open_warehouse(), org, day, now)
         lines.append(
             f"history {day}: {', '.join(providers)} loaded; rollup {rolled.rows} rows, "
-            f"EffectiveCost {rolled.effective_cost}; anomalies {len(evaluated.anomalies)}"
+            f"EffectiveCost {', '.join(f'{v} {c}' for c, v in rolled.effective_cost.items())}; "
+            f"anomalies {len(evaluated.anomalies)}"
         )
     return lines

@@ -4,6 +4,10 @@ Runs after the day's rollups were refreshed (the cost_rollups DAG's ``evaluate``
 reads a rollup that was not refreshed, and its failure never touches ingestion. Re-running a day replaces
 its budget_status and anomalies slices; an alert is raised once per alert_key and notified at most once per
 suppression window; budget alerts of the month that no longer hold are resolved.
+
+One currency per sum: a budget judges only the spend in its own currency (other currencies are reported
+separately, never converted or counted towards it), and each anomaly series is one (team, ServiceCategory,
+BillingCurrency).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from cloudcost.evaluation.anomalies import judge
 from cloudcost.evaluation.forecast import TRAILING_DAYS, forecast_month, month_bounds
 from cloudcost.evaluation.notifiers import Notify, build_notifiers
 from cloudcost.identifiers import qualified
+from cloudcost.rollups.upgrade import CURRENCY, lacks, upgrade_alerts, upgrade_anomalies
 from cloudcost.schemas import load_table_schema
 from cloudcost.warehouse.base import SliceKey
 from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
@@ -28,7 +33,7 @@ BASIS_COLUMN = {"EffectiveCost": "effective_cost", "BilledCost": "billed_cost"}
 class EvaluationResult:
     day: str
     budgets: dict[str, str]  # budget -> status
-    anomalies: list[str]  # team/service_category
+    anomalies: list[str]  # team/service_category (currency)
     alerts_raised: int
     alerts_notified: int
     alerts_resolved: int
@@ -37,12 +42,15 @@ class EvaluationResult:
         return asdict(self)
 
 
-def _daily(session: DuckDBSession, org: OrgConfig, column: str, start: date, end: date, team: str) -> dict:
+def _daily(
+    session: DuckDBSession, org: OrgConfig, column: str, start: date, end: date, team: str, currency: str
+) -> dict:
+    """Daily sums of ``column`` in one currency (spend in any other currency is left out, not converted)."""
     where = "" if team == "*" else " and team = ?"
     rows = session.fetchall(
         f"select charge_day, sum({column}) from {qualified(org.dataset, 'daily_cost_by_team')} "
-        f"where charge_day between ? and ?{where} group by 1",
-        [start, end, *([] if team == "*" else [team])],
+        f"where charge_day between ? and ? and billing_currency = ?{where} group by 1",
+        [start, end, currency, *([] if team == "*" else [team])],
     )
     return {day: Decimal(value) for day, value in rows}
 
@@ -52,7 +60,8 @@ def budget_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetime
     start, end = month_bounds(day)
     rows = []
     for budget in org.budgets:
-        series = _daily(session, org, BASIS_COLUMN[budget.basis], day - timedelta(days=TRAILING_DAYS), day, budget.team)
+        first = day - timedelta(days=TRAILING_DAYS)
+        series = _daily(session, org, BASIS_COLUMN[budget.basis], first, day, budget.team, budget.currency)
         actual, forecast = forecast_month(series, day)
         status = "OK"
         if actual >= budget.critical_at * budget.amount:
@@ -79,7 +88,7 @@ def budget_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetime
 
 
 def anomaly_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetime) -> list[dict]:
-    """Flagged (team, ServiceCategory) costs of ``day`` against their trailing baselines."""
+    """Flagged (team, ServiceCategory, currency) costs of ``day`` against their trailing baselines."""
     settings = org.anomalies
     table = qualified(org.dataset, "daily_cost_by_team")
     first = day - timedelta(days=settings.baseline_days * 3)
@@ -91,15 +100,15 @@ def anomaly_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetim
     ]
     if day not in complete:
         return []  # the day's rollup was not refreshed: never judge an incomplete day
-    series: dict[tuple[str, str], dict[date, Decimal]] = {}
-    for d, team, category, cost in session.fetchall(
-        f"select charge_day, team, service_category, sum(effective_cost) from {table} "
+    series: dict[tuple[str, str, str], dict[date, Decimal]] = {}
+    for d, team, category, currency, cost in session.fetchall(
+        f"select charge_day, team, service_category, billing_currency, sum(effective_cost) from {table} "
         "where charge_day between ? and ? group by all",
         [first, day],
     ):
-        series.setdefault((team, category), {})[d] = Decimal(cost)
+        series.setdefault((team, category, currency), {})[d] = Decimal(cost)
     rows = []
-    for (team, category), costs in sorted(series.items()):
+    for (team, category, currency), costs in sorted(series.items()):
         threshold = settings.team_thresholds.get(team, settings.threshold_sigma)
         found = judge(costs, day, complete, settings.baseline_days, settings.min_baseline_days)
         if found is None or found.cost < settings.min_cost or not found.is_anomaly(threshold):
@@ -116,6 +125,7 @@ def anomaly_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetim
                 "threshold": threshold,
                 "baseline_days": found.baseline_days,
                 "evaluated_at": now,
+                "billing_currency": currency,
             }
         )
     return rows
@@ -138,30 +148,41 @@ def _alerts_for(budgets: list[dict], anomalies: list[dict]) -> list[dict]:
                 "charge_day": row["as_of_day"],
                 "message": (
                     f"budget {row['budget']} ({row['team']}): {measure} {value:.2f} {row['currency']} of "
-                    f"{row['amount']:.2f} for {row['period_start']:%Y-%m} as of {row['as_of_day']}"
+                    f"{row['amount']:.2f} {row['currency']} for {row['period_start']:%Y-%m} as of {row['as_of_day']}"
                 ),
                 "value": value,
                 "threshold": threshold,
+                "currency": row["currency"],
             }
         )
     for row in anomalies:
-        subject = f"{row['team']}/{row['service_category']}"
+        subject, currency = f"{row['team']}/{row['service_category']}", row["billing_currency"]
         alerts.append(
             {
-                "alert_key": f"anomaly:{subject}:{row['charge_day']}",
+                "alert_key": f"anomaly:{subject}:{row['charge_day']}:{currency}",
                 "kind": "anomaly",
                 "severity": "WARNING",
                 "subject": subject,
                 "charge_day": row["charge_day"],
                 "message": (
-                    f"{subject} cost {row['cost']:.2f} on {row['charge_day']} is {row['z_score']:.1f} sigma from "
-                    f"its {row['baseline_days']}-day baseline (mean {row['baseline_mean']:.2f})"
+                    f"{subject} cost {row['cost']:.2f} {currency} on {row['charge_day']} is {row['z_score']:.1f} sigma "
+                    f"from its {row['baseline_days']}-day baseline (mean {row['baseline_mean']:.2f} {currency})"
                 ),
                 "value": row["cost"],
                 "threshold": row["threshold"],
+                "currency": currency,
             }
         )
     return alerts
+
+
+def _upgrade(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str) -> None:
+    """Tables made before amounts carried their currency (rollups/upgrade.py says what each gets)."""
+    if lacks(session, dataset, "daily_cost_by_team", CURRENCY):
+        raise RuntimeError(f"{dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
+    upgrade_anomalies(warehouse, session, dataset)
+    if lacks(session, dataset, "alerts", "currency"):
+        upgrade_alerts(session, dataset)
 
 
 def _insert(session: DuckDBSession, table: str, rows: list[dict]) -> None:
@@ -180,10 +201,11 @@ def evaluate_day(
     notify = build_notifiers(org.alerts.notifiers) if notifiers is None else notifiers
     names = ("budget_status", "anomalies", "alerts")
     with warehouse.session() as session:
-        for name in names:
-            warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
         alerts_table = qualified(org.dataset, "alerts")
         with warehouse.transaction(session):
+            _upgrade(warehouse, session, org.dataset)
+            for name in names:
+                warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
             budgets = budget_rows(session, org, day, now)
             anomalies = anomaly_rows(session, org, day, now)
             warehouse.delete_slice(session, SliceKey.of(org.dataset, "budget_status", as_of_day=day))
@@ -219,7 +241,7 @@ def evaluate_day(
     return EvaluationResult(
         str(day),
         {row["budget"]: row["status"] for row in budgets},
-        [f"{row['team']}/{row['service_category']}" for row in anomalies],
+        [f"{row['team']}/{row['service_category']} ({row['billing_currency']})" for row in anomalies],
         len(new),
         notified,
         len(resolved),

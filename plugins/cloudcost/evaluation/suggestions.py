@@ -9,6 +9,9 @@ untagged resource over the window:
 - ``account``: its sub account or project (weight 0.2).
 A team's confidence is the weighted sum of its shares (0..1); the best team is suggested when its confidence
 reaches ``MIN_CONFIDENCE``. Nothing is changed: a person accepts or rejects each suggestion.
+
+Costs are weighed within one BillingCurrency: an untagged resource is compared with tagged rows billed in
+its own currency only, so no share adds EUR to USD.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from decimal import Decimal
 from cloudcost.config import OrgConfig
 from cloudcost.identifiers import qualified
 from cloudcost.rollups.refresh import render, rollup_params
+from cloudcost.rollups.upgrade import CURRENCY, lacks, upgrade_suggestions
 from cloudcost.schemas import focus_schema, load_table_schema
 from cloudcost.warehouse.duckdb import DuckDBWarehouse
 
@@ -59,46 +63,47 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
     table = qualified(org.dataset, schema.table)
     with warehouse.session() as session:
         rows = session.fetchall(
-            f"select provider, resource_id, resource_name, sub_account_id, team, effective_cost, "
+            f"select provider, resource_id, resource_name, sub_account_id, team, billing_currency, effective_cost, "
             f"list_transform(tag_list, lambda t: t.short || '=' || t.value) from ({tagged_sql})",
             params,
         )
         by_tag: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         by_name: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         by_account: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        untagged: dict[tuple[str, str], dict] = {}
+        untagged: dict[tuple[str, str, str], dict] = {}
         team_keys = set(org.attribution.aliases()["team"])  # any other tag may be evidence (cost-center, ...)
-        for provider, resource, name, account, team, cost, tags in rows:
+        for provider, resource, name, account, team, currency, cost, tags in rows:
             cost = Decimal(cost or 0)
             other_tags = [t for t in tags or [] if t.split("=", 1)[0] not in team_keys]
             if team != "__untagged__":
                 for tag in other_tags:
-                    by_tag[tag][team] += abs(cost)
+                    by_tag[f"{currency}:{tag}"][team] += abs(cost)
                 if stem := name_stem(name or resource):
-                    by_name[f"{provider}:{stem}"][team] += abs(cost)
+                    by_name[f"{currency}:{provider}:{stem}"][team] += abs(cost)
                 if account:
-                    by_account[f"{provider}:{account}"][team] += abs(cost)
+                    by_account[f"{currency}:{provider}:{account}"][team] += abs(cost)
             elif resource:
                 entry = untagged.setdefault(
-                    (provider, resource), {"account": account, "name": name, "cost": Decimal(0), "tags": set()}
+                    (provider, resource, currency),
+                    {"account": account, "name": name, "cost": Decimal(0), "tags": set()},
                 )
                 entry["cost"] += cost
                 entry["tags"].update(other_tags)
         suggestions = []
-        for (provider, resource), entry in sorted(untagged.items()):
+        for (provider, resource, currency), entry in sorted(untagged.items()):
             if entry["cost"] < MIN_COST:
                 continue
             scores: dict[str, Decimal] = defaultdict(Decimal)
             evidence: dict[str, dict] = {}
             tag_costs: dict[str, Decimal] = defaultdict(Decimal)
             for tag in entry["tags"]:
-                for team, cost in by_tag.get(tag, {}).items():
+                for team, cost in by_tag.get(f"{currency}:{tag}", {}).items():
                     tag_costs[team] += cost
             stem = name_stem(entry["name"] or resource)
             sources = {
                 "tags": (sorted(entry["tags"]), tag_costs),
-                "name": (stem, by_name.get(f"{provider}:{stem}", {}) if stem else {}),
-                "account": (entry["account"], by_account.get(f"{provider}:{entry['account']}", {})),
+                "name": (stem, by_name.get(f"{currency}:{provider}:{stem}", {}) if stem else {}),
+                "account": (entry["account"], by_account.get(f"{currency}:{provider}:{entry['account']}", {})),
             }
             for kind, (shared, costs) in sources.items():
                 shares = _shares(dict(costs))
@@ -115,7 +120,7 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
                 continue
             suggestions.append(
                 {
-                    "suggestion_id": hashlib.sha1(f"{provider}|{resource}|{team}".encode()).hexdigest()[:16],
+                    "suggestion_id": hashlib.sha1(f"{provider}|{resource}|{team}|{currency}".encode()).hexdigest()[:16],
                     "provider": provider,
                     "resource_id": resource,
                     "sub_account_id": entry["account"],
@@ -128,15 +133,23 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
                     "status": "open",
                     "created_at": now,
                     "decided_at": None,
+                    "billing_currency": currency,
                 }
             )
-        warehouse.ensure_table(session, org.dataset, schema)
         with warehouse.transaction(session):
-            decided = {sid for (sid,) in session.fetchall(f"select suggestion_id from {table} where status <> 'open'")}
+            if lacks(session, org.dataset, schema.table, CURRENCY):
+                upgrade_suggestions(session, org.dataset, focus_schema().table)
+            warehouse.ensure_table(session, org.dataset, schema)
+            decided = set(
+                session.fetchall(
+                    f"select provider, resource_id, suggested_team, {CURRENCY} from {table} where status <> 'open'"
+                )
+            )
             session.execute(f"delete from {table} where status = 'open'")
             for row in suggestions:
-                if row["suggestion_id"] in decided:
-                    continue
+                key = (row["provider"], row["resource_id"], row["suggested_team"])
+                if (*key, row["billing_currency"]) in decided or (*key, None) in decided:
+                    continue  # decided before, in this currency or before currencies were recorded
                 columns = list(row)
                 session.execute(
                     f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",

@@ -3,6 +3,7 @@
 Geometry uses floats (pixels only); every value a reader sees, in a label or a ``<title>`` tooltip, comes
 from the exact Decimals. Each mark carries ``data-*`` attributes with its exact value so a test can read
 the chart back from the browser's DOM. Coordinates are rounded to 0.1 px so the output is deterministic.
+Each chart draws one currency's data (``ReportData.in_currency``): bars of two currencies never stack.
 """
 
 from __future__ import annotations
@@ -121,9 +122,15 @@ def _legend(items: list[tuple[str, str]], x: float, y: float, line: bool = False
     return out
 
 
-def stacked_daily_chart(data: ReportData) -> str:
-    """EffectiveCost per day, one stacked segment per provider (credits stack below zero)."""
-    days, colors = data.days, provider_colors(data.provider_names)
+def _currency(data: ReportData) -> str:
+    """`` USD``: the one currency of the chart's data, for titles and tooltips ("" without spend)."""
+    currency = data.one_currency()
+    return f" {currency}" if currency else ""
+
+
+def stacked_daily_chart(data: ReportData, suffix: str = "") -> str:
+    """EffectiveCost per day, one stacked segment per provider (credits stack below zero), of one currency."""
+    days, colors, cur = data.days, provider_colors(data.provider_names), _currency(data)
     cost = {(d.day, d.provider): d.effective_cost for d in data.daily}
     ups = [sum(float(v) for (day, _), v in cost.items() if day == d and v > 0) for d in days]
     downs = [sum(float(v) for (day, _), v in cost.items() if day == d and v < 0) for d in days]
@@ -149,7 +156,7 @@ def stacked_daily_chart(data: ReportData) -> str:
             body.append(
                 f'<rect class="bar" {_attrs(data_day=day, data_provider=provider, data_value=value)} '
                 f'x="{_n(bar_x)}" y="{_n(y1)}" width="{_n(bar_w)}" height="{_n(max(y2 - y1, 0.5))}" '
-                f'fill="{colors[provider]}"><title>{escape(provider)} {day}: {money(value)}</title></rect>'
+                f'fill="{colors[provider]}"><title>{escape(provider)} {day}: {money(value)}{cur}</title></rect>'
             )
         if len(days) <= 16 and any(d == day for d, _ in cost):  # day totals fit above the bars
             total = sum((v for (d, _), v in cost.items() if d == day), Decimal(0))
@@ -158,13 +165,14 @@ def stacked_daily_chart(data: ReportData) -> str:
                 f"{_attrs(data_day=day, data_total=total)}>{money(total)}</text>"
             )
     body += frame.x_labels(days)
-    return _svg("chart-daily-by-provider", f"Daily EffectiveCost by provider, {data.start} to {data.end}", height, body)
+    title = f"Daily EffectiveCost{cur} by provider, {data.start} to {data.end}"
+    return _svg(f"chart-daily-by-provider{suffix}", title, height, body)
 
 
-def team_bar_chart(data: ReportData) -> str:
+def team_bar_chart(data: ReportData, suffix: str = "") -> str:
     """EffectiveCost per team over the range, largest first; untagged spend in red. The labels are the team
     table's cells (allocated to the cent), so chart and table show the same figures."""
-    teams = data.teams
+    teams, cur = data.teams, _currency(data)
     labels, _ = allocate_cents([t.effective_cost for t in teams])
     row_h, top, label_w, value_w = 26, 12, 230, 110
     height = top + row_h * max(len(teams), 1) + 12
@@ -183,14 +191,15 @@ def team_bar_chart(data: ReportData) -> str:
         body.append(
             f'<rect class="bar" {_attrs(data_team=team.name, data_value=team.effective_cost)} x="{_n(x1)}" '
             f'y="{_n(y + 4)}" width="{_n(max(x2 - x1, 0.5))}" height="{row_h - 8}" fill="{color}">'
-            f"<title>{escape(team.name)}: {money(label)}</title></rect>"
+            f"<title>{escape(team.name)}: {money(label)}{cur}</title></rect>"
         )
         body.append(f'<text x="{_n(max(x2, zero_x) + 6)}" y="{_n(y + 17)}" class="value">{money(label)}</text>')
     body.append(f'<line x1="{_n(zero_x)}" x2="{_n(zero_x)}" y1="{top}" y2="{height - 12}" stroke="{AXIS}"/>')
-    return _svg("chart-cost-by-team", f"EffectiveCost by team, {data.start} to {data.end}", height, body)
+    title = f"EffectiveCost{cur} by team, {data.start} to {data.end}"
+    return _svg(f"chart-cost-by-team{suffix}", title, height, body)
 
 
-def untagged_trend_chart(data: ReportData) -> str:
+def untagged_trend_chart(data: ReportData, suffix: str = "") -> str:
     """Untagged share of EffectiveCost per day: all providers (black) and each provider; gaps = no data."""
     colors = provider_colors(data.provider_names)
     series: list[tuple[str, str, float, list[tuple[date, Decimal | None]]]] = [
@@ -226,6 +235,5 @@ def untagged_trend_chart(data: ReportData) -> str:
                     f"<title>{escape(name)} {day}: {percent(value)} untagged</title></circle>"
                 )
     body += frame.x_labels(data.days)
-    return _svg(
-        "chart-untagged-trend", f"Untagged share of EffectiveCost per day, {data.start} to {data.end}", height, body
-    )
+    title = f"Untagged share of EffectiveCost{_currency(data)} per day, {data.start} to {data.end}"
+    return _svg(f"chart-untagged-trend{suffix}", title, height, body)

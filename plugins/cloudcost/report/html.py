@@ -67,18 +67,49 @@ def _section(section: Section) -> list[str]:
 
 
 def _kpis(summary: Section) -> list[str]:
-    """The totals as tiles at the top of the page."""
-    out = ['<section id="summary">', '<div class="kpis">']
-    for label, value in summary.table.rows if summary.table else []:
-        spans = f'<span class="label">{escape(label)}</span><span class="value">{escape(value)}</span>'
-        out.append(f'<div class="kpi">{spans}</div>')
-    out.append("</div>")
+    """The totals as tiles at the top of the page: one row of tiles per currency, the currency beside each amount
+    (a share names it in its label); tiles without a currency end the last row."""
+    out = ['<section id="summary">']
+    rows: list[list[list[str]]] = []
+    last = None
+    for label, currency, value in summary.table.rows if summary.table else []:
+        if currency and currency != last:
+            rows.append([])
+            last = currency
+        if not rows:
+            rows.append([])
+        if not currency:
+            rows[-1].append([label, value])
+        elif value.endswith("%"):
+            rows[-1].append([f"{label}, {currency}", value])
+        else:
+            rows[-1].append([label, f"{value} {currency}"])
+    for tiles in rows:
+        out.append('<div class="kpis">')
+        for label, value in tiles:
+            spans = f'<span class="label">{escape(label)}</span><span class="value">{escape(value)}</span>'
+            out.append(f'<div class="kpi">{spans}</div>')
+        out.append("</div>")
     out += [f'<p class="note">{escape(line)}</p>' for line in summary.lines]
     return [*out, "</section>"]
 
 
 def _figure(caption: str, svg: str) -> list[str]:
     return ["<figure>", f"<figcaption>{escape(caption)}</figcaption>", svg, "</figure>"]
+
+
+def _charts(data: ReportData) -> list[str]:
+    """The three charts once per currency (ids suffixed with it where there are several)."""
+    currencies = data.currencies
+    out = []
+    for currency in currencies or [None]:
+        view = data if currency is None else data.in_currency(currency)
+        suffix = f"-{currency.lower()}" if currency and len(currencies) > 1 else ""
+        cur = f", {currency}" if currency else ""
+        out += _figure(f"Daily EffectiveCost by provider (stacked){cur}", stacked_daily_chart(view, suffix))
+        out += _figure(f"EffectiveCost by team{cur}", team_bar_chart(view, suffix))
+        out += _figure(f"Untagged share of EffectiveCost per day{cur}", untagged_trend_chart(view, suffix))
+    return out
 
 
 def render_html(data: ReportData) -> str:
@@ -104,9 +135,7 @@ def render_html(data: ReportData) -> str:
         "</header>",
         *_kpis(summary),
         '<section id="charts">',
-        *_figure("Daily EffectiveCost by provider (stacked)", stacked_daily_chart(data)),
-        *_figure("EffectiveCost by team", team_bar_chart(data)),
-        *_figure("Untagged share of EffectiveCost per day", untagged_trend_chart(data)),
+        *_charts(data),
         "</section>",
     ]
     for section in sections:

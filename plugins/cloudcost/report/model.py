@@ -1,11 +1,13 @@
 """What a report holds: exact Decimal aggregates of the rollups for one org and date range.
 
-Formatting (terminal.py, html.py) reads only these objects, so both outputs show the same numbers.
+Formatting (terminal.py, html.py) reads only these objects, so both outputs show the same numbers. Every
+amount carries its BillingCurrency; a total is taken only over one currency (``in_currency``): the sums
+below refuse a ReportData that still holds several.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -25,6 +27,7 @@ class DailyProviderCost:
 
     day: date
     provider: str
+    currency: str
     effective_cost: Decimal
     billed_cost: Decimal
     untagged_effective_cost: Decimal
@@ -35,6 +38,7 @@ class DailyProviderCost:
 @dataclass(frozen=True)
 class ProviderLine:
     provider: str
+    currency: str
     effective_cost: Decimal
     billed_cost: Decimal
     untagged_effective_cost: Decimal
@@ -56,6 +60,7 @@ class CostLine:
     """A service category or a team (``count`` > 1: the "other" line folding the smaller ones)."""
 
     name: str
+    currency: str
     effective_cost: Decimal
     billed_cost: Decimal
     count: int = 1
@@ -65,6 +70,7 @@ class CostLine:
 class Mover:
     kind: str  # "team" or "service category"
     name: str
+    currency: str
     before: Decimal
     after: Decimal
 
@@ -82,6 +88,7 @@ class TagKeyLine:
     """A tag key seen on rows without a team that maps to no attribution dimension."""
 
     provider: str
+    currency: str
     tag_key: str
     rows: int
     effective_cost: Decimal
@@ -112,6 +119,7 @@ class AnomalyLine:
     charge_day: date
     team: str
     service_category: str
+    currency: str
     cost: Decimal
     baseline_mean: Decimal
     z_score: Decimal
@@ -180,14 +188,39 @@ class ReportData:
         return sorted({d.provider for d in self.daily})
 
     @property
+    def currencies(self) -> list[str]:
+        """Every BillingCurrency of the range's rollups, in name order."""
+        return sorted({d.currency for d in self.daily} | {line.currency for line in self.categories + self.teams})
+
+    def in_currency(self, currency: str) -> ReportData:
+        """The report of the spend billed in ``currency`` only: the one view whose sums may be taken."""
+        return replace(
+            self,
+            daily=[d for d in self.daily if d.currency == currency],
+            categories=[line for line in self.categories if line.currency == currency],
+            teams=[line for line in self.teams if line.currency == currency],
+            movers=[m for m in self.movers if m.currency == currency],
+            tag_keys=[k for k in self.tag_keys if k.currency == currency],
+        )
+
+    def one_currency(self) -> str | None:
+        """The one currency of this data (None without spend); an error where amounts of several would be added."""
+        currencies = self.currencies
+        if len(currencies) > 1:
+            raise ValueError(f"amounts in {', '.join(currencies)} cannot be added: take in_currency() first")
+        return currencies[0] if currencies else None
+
+    @property
     def providers(self) -> list[ProviderLine]:
-        """Per provider over the range, largest EffectiveCost first."""
+        """Per provider over the range, largest EffectiveCost first (of one currency)."""
+        currency = self.one_currency()
         lines = []
         for provider in self.provider_names:
             days = [d for d in self.daily if d.provider == provider]
             lines.append(
                 ProviderLine(
                     provider,
+                    currency or "",
                     sum((d.effective_cost for d in days), ZERO),
                     sum((d.billed_cost for d in days), ZERO),
                     sum((d.untagged_effective_cost for d in days), ZERO),
@@ -199,14 +232,17 @@ class ReportData:
 
     @property
     def effective_cost(self) -> Decimal:
+        self.one_currency()  # refuses a sum across currencies
         return sum((d.effective_cost for d in self.daily), ZERO)
 
     @property
     def billed_cost(self) -> Decimal:
+        self.one_currency()
         return sum((d.billed_cost for d in self.daily), ZERO)
 
     @property
     def untagged_effective_cost(self) -> Decimal:
+        self.one_currency()
         return sum((d.untagged_effective_cost for d in self.daily), ZERO)
 
     @property
@@ -214,7 +250,8 @@ class ReportData:
         return share(self.untagged_effective_cost, self.effective_cost)
 
     def untagged_trend(self, provider: str | None = None) -> list[tuple[date, Decimal | None]]:
-        """Untagged % of EffectiveCost per day of the range (None on days without cost)."""
+        """Untagged % of EffectiveCost per day of the range (None on days without cost), of one currency."""
+        self.one_currency()
         trend = []
         for day in self.days:
             rows = [d for d in self.daily if d.day == day and provider in (None, d.provider)]

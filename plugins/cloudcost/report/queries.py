@@ -2,7 +2,7 @@
 
 Reads ``daily_cost_by_team`` and ``untagged_tag_keys`` (written by the cost_rollups DAG), and the evaluation
 tables ``budget_status``, ``anomalies`` and ``alerts`` when they exist; a missing evaluation table is
-reported as "not evaluated", never as an error.
+reported as "not evaluated", never as an error. Every sum is grouped by billing_currency as well.
 """
 
 from __future__ import annotations
@@ -73,11 +73,13 @@ def fetch_report(
         team_table = qualified(dataset, "daily_cost_by_team")
         window = [start, end]
         daily = [
-            DailyProviderCost(day, provider, _dec(eff), _dec(billed), _dec(untagged), int(rows), int(untagged_rows))
-            for day, provider, eff, billed, untagged, rows, untagged_rows in session.fetchall(
-                f"""select charge_day, provider, sum(effective_cost), sum(billed_cost),
+            DailyProviderCost(
+                day, provider, currency, _dec(eff), _dec(billed), _dec(untagged), int(rows), int(untagged_rows)
+            )
+            for day, provider, currency, eff, billed, untagged, rows, untagged_rows in session.fetchall(
+                f"""select charge_day, provider, billing_currency, sum(effective_cost), sum(billed_cost),
                            sum(effective_cost) filter (where team = ?), sum(rows), sum(untagged_rows)
-                    from {team_table} where charge_day between ? and ? group by all order by 1, 2""",
+                    from {team_table} where charge_day between ? and ? group by all order by 1, 2, 3""",
                 [UNTAGGED, *window],
             )
         ]
@@ -115,43 +117,53 @@ def fetch_report(
 
 
 def _cost_lines(session: Session, table: str, column: str, window: list[date]) -> list[CostLine]:
-    """EffectiveCost and BilledCost per value of ``column`` (a fixed column name), largest first."""
+    """EffectiveCost and BilledCost per value of ``column`` (a fixed column name) and currency, largest first."""
     rows = session.fetchall(
-        f"select {column}, sum(effective_cost), sum(billed_cost) from {table} "
-        "where charge_day between ? and ? group by 1",
+        f"select {column}, billing_currency, sum(effective_cost), sum(billed_cost) from {table} "
+        "where charge_day between ? and ? group by all",
         window,
     )
-    lines = [CostLine(name, _dec(eff), _dec(billed)) for name, eff, billed in rows]
-    return sorted(lines, key=lambda line: (-line.effective_cost, line.name))
+    lines = [CostLine(name, currency, _dec(eff), _dec(billed)) for name, currency, eff, billed in rows]
+    return sorted(lines, key=lambda line: (line.currency, -line.effective_cost, line.name))
 
 
 def _fold(lines: list[CostLine], top: int) -> list[CostLine]:
-    """The ``top`` largest lines and one "other" line for the rest, so the table still adds up."""
-    if len(lines) <= top + 1:
-        return lines
-    rest = lines[top:]
-    other = CostLine(
-        f"other ({len(rest)} teams)",
-        sum((line.effective_cost for line in rest), ZERO),
-        sum((line.billed_cost for line in rest), ZERO),
-        count=len(rest),
-    )
-    return [*lines[:top], other]
+    """Per currency, the ``top`` largest lines and one "other" line for the rest, so each table still adds up."""
+    folded = []
+    for currency in sorted({line.currency for line in lines}):
+        mine = [line for line in lines if line.currency == currency]
+        if len(mine) <= top + 1:
+            folded += mine
+            continue
+        rest = mine[top:]
+        other = CostLine(
+            f"other ({len(rest)} teams)",
+            currency,
+            sum((line.effective_cost for line in rest), ZERO),
+            sum((line.billed_cost for line in rest), ZERO),
+            count=len(rest),
+        )
+        folded += [*mine[:top], other]
+    return folded
 
 
 def _movers(session: Session, table: str, kind: str, column: str, halves: Halves, limit: int) -> list[Mover]:
-    """The ``limit`` values of ``column`` whose EffectiveCost changed most between the two halves."""
+    """Per currency, the ``limit`` values of ``column`` whose EffectiveCost changed most between the halves."""
     (a1, a2), (b1, b2) = halves.first, halves.second
     rows = session.fetchall(
-        f"""select {column},
+        f"""select {column}, billing_currency,
                    sum(effective_cost) filter (where charge_day between ? and ?),
                    sum(effective_cost) filter (where charge_day between ? and ?)
-            from {table} where charge_day between ? and ? group by 1""",
+            from {table} where charge_day between ? and ? group by all""",
         [a1, a2, b1, b2, a1, b2],
     )
-    movers = [Mover(kind, name, _dec(before), _dec(after)) for name, before, after in rows]
+    movers = [Mover(kind, name, currency, _dec(before), _dec(after)) for name, currency, before, after in rows]
     movers = [m for m in movers if m.change != 0]
-    return sorted(movers, key=lambda m: (-abs(m.change), m.name))[:limit]
+    ranked = []
+    for currency in sorted({m.currency for m in movers}):
+        mine = [m for m in movers if m.currency == currency]
+        ranked += sorted(mine, key=lambda m: (-abs(m.change), m.name))[:limit]
+    return ranked
 
 
 def _tag_keys(
@@ -160,17 +172,19 @@ def _tag_keys(
     if not table_exists(session, dataset, "untagged_tag_keys"):
         notes.append(f"{dataset}.untagged_tag_keys does not exist: no tag keys to suggest")
         return []
-    untagged_rows: dict[str, int] = {}
+    untagged_rows: dict[tuple[str, str], int] = {}
     for d in daily:
-        untagged_rows[d.provider] = untagged_rows.get(d.provider, 0) + d.untagged_rows
+        key = (d.provider, d.currency)
+        untagged_rows[key] = untagged_rows.get(key, 0) + d.untagged_rows
     rows = session.fetchall(
-        f"""select provider, tag_key, sum(rows), sum(effective_cost)
+        f"""select provider, billing_currency, tag_key, sum(rows), sum(effective_cost)
             from {qualified(dataset, "untagged_tag_keys")} where charge_day between ? and ?
-            group by all order by 3 desc, 4 desc, 1, 2 limit ?""",
+            group by all order by 4 desc, 5 desc, 1, 2, 3 limit ?""",
         [*window, top],
     )
     return [
-        TagKeyLine(provider, key, int(n), _dec(cost), untagged_rows.get(provider, 0)) for provider, key, n, cost in rows
+        TagKeyLine(provider, currency, key, int(n), _dec(cost), untagged_rows.get((provider, currency), 0))
+        for provider, currency, key, n, cost in rows
     ]
 
 
@@ -197,11 +211,11 @@ def _anomalies(session: Session, dataset: str, window: list[date]) -> list[Anoma
     if not table_exists(session, dataset, "anomalies"):
         return None
     return [
-        AnomalyLine(day, team, category, _dec(cost), _dec(mean), _dec(z), _dec(threshold))
-        for day, team, category, cost, mean, z, threshold in session.fetchall(
-            f"""select charge_day, team, service_category, cost, baseline_mean, z_score, threshold
+        AnomalyLine(day, team, category, currency, _dec(cost), _dec(mean), _dec(z), _dec(threshold))
+        for day, team, category, currency, cost, mean, z, threshold in session.fetchall(
+            f"""select charge_day, team, service_category, billing_currency, cost, baseline_mean, z_score, threshold
                 from {qualified(dataset, "anomalies")} where charge_day between ? and ?
-                order by charge_day, abs(z_score) desc, team, service_category""",
+                order by charge_day, abs(z_score) desc, team, service_category, billing_currency""",
             window,
         )
     ]

@@ -2,6 +2,8 @@
 
 Both outputs format the same cells, so the page and the terminal never disagree on a number. Money
 columns with a TOTAL row are rounded with ``allocate_cents``: the rows add up to the total to the cent.
+One currency per sum: the cost tables come once per BillingCurrency (titled with it), every other money
+column sits beside a currency column, and no TOTAL adds two currencies.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ def heading(data: ReportData) -> str:
 def basis_line() -> str:
     return (
         f"Amounts are {BASIS} (amortised, after discounts and credits) unless headed BilledCost, in the billing "
-        "currency, rounded to cents so that each table adds up to its TOTAL (a row may then be 0.01 off its own "
-        "rounding)."
+        "currency named beside them (never converted, never added across currencies), rounded to cents so that "
+        "each table adds up to its TOTAL (a row may then be 0.01 off its own rounding)."
     )
 
 
@@ -77,19 +79,34 @@ def _day_ranges(days: list[date]) -> str:
 
 
 def summary_section(data: ReportData) -> Section:
-    rows = [
-        [f"{BASIS} (the report's basis)", money(data.effective_cost)],
-        ["BilledCost", money(data.billed_cost)],
-        [f"untagged {BASIS} (no team tag)", money(data.untagged_effective_cost)],
-        ["untagged share of spend", percent(data.untagged_share)],
-        ["days with data", f"{len(data.days_with_data)} of {len(data.days)}"],
-    ]
+    """The totals of each currency (rows of one currency after another), then the days with data."""
+    rows = []
+    for currency in data.currencies:
+        view = data.in_currency(currency)
+        rows += [
+            [f"{BASIS} (the report's basis)", currency, money(view.effective_cost)],
+            ["BilledCost", currency, money(view.billed_cost)],
+            [f"untagged {BASIS} (no team tag)", currency, money(view.untagged_effective_cost)],
+            ["untagged share of spend", currency, percent(view.untagged_share)],
+        ]
+    rows.append(["days with data", "", f"{len(data.days_with_data)} of {len(data.days)}"])
     missing = [d for d in data.days if d not in set(data.days_with_data)]
     lines = [f"no rollups for: {_day_ranges(missing)}"] if missing else []
-    return Section("summary", "Totals", lines + data.notes, Table(["", "value"], rows, numeric=frozenset({1})))
+    if len(data.currencies) > 1:
+        lines.append(f"billed in {len(data.currencies)} currencies: each has its own totals and tables")
+    table = Table(["", "currency", "value"], rows, numeric=frozenset({2}))
+    return Section("summary", "Totals", lines + data.notes, table)
 
 
-def provider_section(data: ReportData) -> Section:
+def _in(key: str, title: str, currency: str | None, several: bool) -> tuple[str, str]:
+    """Section key and title of one currency's table (the key gains the currency where there are several)."""
+    if currency is None:
+        return key, title
+    return (f"{key}-{currency.lower()}" if several else key), f"{title}, in {currency}"
+
+
+def provider_section(data: ReportData, several: bool = False) -> Section:
+    """Per provider, of one currency's data (``in_currency``)."""
     providers = data.providers
     cells, totals = _money_columns(
         [
@@ -110,25 +127,21 @@ def provider_section(data: ReportData) -> Section:
         percent(share(Decimal(sum(p.untagged_rows for p in providers)), Decimal(total_rows))),
     ]
     headers = ["provider", BASIS, "BilledCost", f"untagged {BASIS}", "untagged % of cost", "untagged % of rows"]
-    return Section("providers", "Cost by provider", [], Table(headers, rows, total, frozenset(range(1, 6))))
+    key, title = _in("providers", "Cost by provider", data.one_currency(), several)
+    return Section(key, title, [], Table(headers, rows, total, frozenset(range(1, 6))))
 
 
-def category_section(data: ReportData) -> Section:
-    return Section(
-        "categories",
-        "Cost by service category",
-        [],
-        _cost_table("ServiceCategory", data.categories, data.effective_cost),
-    )
+def category_section(data: ReportData, several: bool = False) -> Section:
+    """Per ServiceCategory, of one currency's data."""
+    key, title = _in("categories", "Cost by service category", data.one_currency(), several)
+    return Section(key, title, [], _cost_table("ServiceCategory", data.categories, data.effective_cost))
 
 
-def team_section(data: ReportData) -> Section:
-    return Section(
-        "teams",
-        "Cost by team (__untagged__: rows without a team tag)",
-        [],
-        _cost_table("team", data.teams, data.effective_cost),
-    )
+def team_section(data: ReportData, several: bool = False) -> Section:
+    """Per team, of one currency's data."""
+    title = "Cost by team (__untagged__: rows without a team tag)"
+    key, title = _in("teams", title, data.one_currency(), several)
+    return Section(key, title, [], _cost_table("team", data.teams, data.effective_cost))
 
 
 def movers_section(data: ReportData) -> Section:
@@ -147,11 +160,11 @@ def movers_section(data: ReportData) -> Section:
     if not data.movers:
         return Section("movers", "Top movers", [*lines, "no team or service category changed"])
     rows = [
-        [m.kind, m.name, money(m.before), money(m.after), signed_money(m.change), percent(m.change_share)]
+        [m.kind, m.name, m.currency, money(m.before), money(m.after), signed_money(m.change), percent(m.change_share)]
         for m in data.movers
     ]
-    headers = ["kind", "name", f"{a1}..{a2}", f"{b1}..{b2}", "change", "change %"]
-    return Section("movers", "Top movers", lines, Table(headers, rows, numeric=frozenset({2, 3, 4, 5})))
+    headers = ["kind", "name", "currency", f"{a1}..{a2}", f"{b1}..{b2}", "change", "change %"]
+    return Section("movers", "Top movers", lines, Table(headers, rows, numeric=frozenset({3, 4, 5, 6})))
 
 
 def tag_key_section(data: ReportData) -> Section:
@@ -162,9 +175,12 @@ def tag_key_section(data: ReportData) -> Section:
     ]
     if not data.tag_keys:
         return Section("tag-keys", title, ["no unmapped tag keys on untagged rows in the range"])
-    rows = [[k.provider, k.tag_key, str(k.rows), percent(k.rows_share), money(k.effective_cost)] for k in data.tag_keys]
-    headers = ["provider", "tag key", "untagged rows with it", "% of provider's untagged rows", BASIS]
-    return Section("tag-keys", title, lines, Table(headers, rows, numeric=frozenset({2, 3, 4})))
+    rows = [
+        [k.provider, k.currency, k.tag_key, str(k.rows), percent(k.rows_share), money(k.effective_cost)]
+        for k in data.tag_keys
+    ]
+    headers = ["provider", "currency", "tag key", "untagged rows with it", "% of provider's untagged rows", BASIS]
+    return Section("tag-keys", title, lines, Table(headers, rows, numeric=frozenset({3, 4, 5})))
 
 
 def budget_section(data: ReportData) -> Section:
@@ -175,6 +191,8 @@ def budget_section(data: ReportData) -> Section:
     if not data.budgets:
         return Section("budgets", "Budget status", [f"no budgets evaluated for {data.start}..{data.end}"])
     lines = []
+    if len(data.currencies) > 1:
+        lines.append("a budget judges only spend in its own currency; spend in other currencies is not counted")
     if data.budget_as_of != data.end:
         lines.append(f"the latest evaluation in the range is of {data.budget_as_of}; {data.end} is not evaluated yet")
     rows = [
@@ -208,6 +226,7 @@ def anomaly_section(data: ReportData) -> Section:
             str(a.charge_day),
             a.team,
             a.service_category,
+            a.currency,
             money(a.cost),
             money(a.baseline_mean),
             f"{a.z_score:.2f}",
@@ -215,8 +234,8 @@ def anomaly_section(data: ReportData) -> Section:
         ]
         for a in data.anomalies
     ]
-    headers = ["day", "team", "ServiceCategory", BASIS, "baseline mean", "z-score", "threshold"]
-    return Section("anomalies", "Anomalies", [], Table(headers, rows, numeric=frozenset({3, 4, 5, 6})))
+    headers = ["day", "team", "ServiceCategory", "currency", BASIS, "baseline mean", "z-score", "threshold"]
+    return Section("anomalies", "Anomalies", [], Table(headers, rows, numeric=frozenset({4, 5, 6, 7})))
 
 
 def alert_section(data: ReportData) -> Section:
@@ -233,12 +252,15 @@ def alert_section(data: ReportData) -> Section:
 
 
 def build_sections(data: ReportData) -> list[Section]:
-    """The report top to bottom (the HTML page puts its charts after the totals)."""
+    """The report top to bottom (the HTML page puts its charts after the totals); the cost tables once per
+    currency, or once without a currency when the range has no spend."""
+    views = [data.in_currency(c) for c in data.currencies] or [data]
+    several = len(views) > 1
     return [
         summary_section(data),
-        provider_section(data),
-        category_section(data),
-        team_section(data),
+        *(provider_section(view, several) for view in views),
+        *(category_section(view, several) for view in views),
+        *(team_section(view, several) for view in views),
         movers_section(data),
         tag_key_section(data),
         budget_section(data),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,9 +11,10 @@ from cloudcost.config import DIMENSIONS, OrgConfig
 from cloudcost.identifiers import qualified
 from cloudcost.paths import procedures_dir
 from cloudcost.rollups.gate import require_complete_loads
+from cloudcost.rollups.upgrade import drop_stale_rollups
 from cloudcost.schemas import focus_schema, load_table_schema
 from cloudcost.warehouse.base import SliceKey
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
 
 TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 ROLLUPS = ("daily_cost_by_team", "untagged_tag_keys")
@@ -21,12 +22,15 @@ ROLLUPS = ("daily_cost_by_team", "untagged_tag_keys")
 
 @dataclass(frozen=True)
 class RollupResult:
+    """The day's rollup totals, one entry per BillingCurrency (amounts as exact decimal strings)."""
+
     day: str
     rows: int
-    billed_cost: str
-    effective_cost: str
-    untagged_effective_cost: str
+    billed_cost: dict[str, str]
+    effective_cost: dict[str, str]
+    untagged_effective_cost: dict[str, str]
     untagged_tag_keys: int
+    rebuilt_days: list[str] = field(default_factory=list)  # older days rebuilt by the currency upgrade
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -51,32 +55,48 @@ def rollup_params(org: OrgConfig, day: date, refreshed_at: datetime) -> dict:
     return {"billing_day": day, "refreshed_at": refreshed_at, "mapped": mapped, **aliases}
 
 
-def refresh_rollups(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, refreshed_at: datetime) -> RollupResult:
-    """Behind the gate, replace the day's slice of every rollup table in one transaction."""
+def _write_day(warehouse: DuckDBWarehouse, session: DuckDBSession, org: OrgConfig, params: dict) -> None:
+    """Replace the slice of ``params["billing_day"]`` in every rollup table."""
     tagged = render("tagged_rows", {"focus_table": qualified(org.dataset, focus_schema().table)})
-    params = rollup_params(org, day, refreshed_at)
+    for name in ROLLUPS:
+        schema = load_table_schema(f"rollups/{name}.yml")
+        warehouse.delete_slice(session, SliceKey.of(org.dataset, schema.table, charge_day=params["billing_day"]))
+        columns = ", ".join(schema.column_names)
+        sql = render(name, {"tagged_rows": tagged})
+        used = {k: v for k, v in params.items() if f"${k}" in sql or f"${k}" in tagged}
+        session.execute(f"insert into {qualified(org.dataset, schema.table)} ({columns}) {sql}", used)
+
+
+def refresh_rollups(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, refreshed_at: datetime) -> RollupResult:
+    """Behind the gate, replace the day's slice of every rollup table in one transaction.
+
+    A rollup table made before amounts carried their currency is dropped and every day it held is rebuilt
+    from the FOCUS table in the same transaction (those days passed the gate when they were first rolled up).
+    """
     with warehouse.session() as session:
         require_complete_loads(session, org, [day])
-        for name in ROLLUPS:
-            warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
         with warehouse.transaction(session):
+            rebuilt = [d for d in drop_stale_rollups(session, org.dataset, ROLLUPS) if d != day]
             for name in ROLLUPS:
-                schema = load_table_schema(f"rollups/{name}.yml")
-                warehouse.delete_slice(session, SliceKey.of(org.dataset, schema.table, charge_day=day))
-                columns = ", ".join(schema.column_names)
-                sql = render(name, {"tagged_rows": tagged})
-                used = {k: v for k, v in params.items() if f"${k}" in sql or f"${k}" in tagged}
-                session.execute(f"insert into {qualified(org.dataset, schema.table)} ({columns}) {sql}", used)
+                warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
+            for each in [*rebuilt, day]:
+                _write_day(warehouse, session, org, rollup_params(org, each, refreshed_at))
             team = qualified(org.dataset, "daily_cost_by_team")
-            rows, billed, effective, untagged = session.fetchall(
-                f"select coalesce(sum(rows), 0), coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0), "
+            totals = session.fetchall(
+                f"select billing_currency, sum(rows), sum(billed_cost), sum(effective_cost), "
                 f"coalesce(sum(effective_cost) filter (where team = '__untagged__'), 0) from {team} "
-                "where charge_day = ?",
+                "where charge_day = ? group by 1 order by 1",
                 [day],
-            )[0]
+            )
             keys = session.fetchall(
                 f"select count(*) from {qualified(org.dataset, 'untagged_tag_keys')} where charge_day = ?", [day]
             )[0][0]
     return RollupResult(
-        str(day), int(rows), str(Decimal(billed)), str(Decimal(effective)), str(Decimal(untagged)), int(keys)
+        str(day),
+        sum(int(rows) for _, rows, *_ in totals),
+        {currency: str(Decimal(billed)) for currency, _, billed, _, _ in totals},
+        {currency: str(Decimal(effective)) for currency, _, _, effective, _ in totals},
+        {currency: str(Decimal(untagged)) for currency, _, _, _, untagged in totals},
+        int(keys),
+        [str(d) for d in rebuilt],
     )
