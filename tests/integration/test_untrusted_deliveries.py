@@ -21,12 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cloudcost.cli import main
 from cloudcost.config import load_org_by_slug
 from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
 from cloudcost.paths import landing_dir
 from cloudcost.pipeline import land_raw as land_raw_module
 from cloudcost.pipeline.delivery_guards import DeliveryRefused
-from cloudcost.pipeline.shrink_permits import grant
 from cloudcost.pipeline.stages import (
     make_run_context,
     run_checks,
@@ -208,7 +208,7 @@ def test_oci_report_repeating_another_reports_line_items_is_refused(
 
 
 def test_shrunk_restatement_needs_a_permit_which_lets_one_load_through(
-    aws_loaded: Path, caplog: pytest.LogCaptureFixture
+    aws_loaded: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _snapshot("aws")
     data = _aws_data_file(aws_loaded)
@@ -220,8 +220,10 @@ def test_shrunk_restatement_needs_a_permit_which_lets_one_load_through(
         run_recheck(_run("aws", date(2026, 11, 3), "night-1"))
     assert _snapshot("aws") == before
 
-    warehouse = open_warehouse()
-    grant(warehouse, "demo_prod", "aws", DAYS, "AWS removed account X from the payer", datetime.now(UTC))
+    permit = ["permit-shrink", "--org", "demo", "--provider", "aws", "--day", "2026-11-01", "--to", "2026-11-02"]
+    assert main([*permit, "--reason", "AWS removed account X from the payer"]) == 0
+    assert main([*permit, "--reason", "asked twice"]) == 0, "a day with an unused permit keeps that one"
+    assert "permit granted: the next load of demo/aws 2026-11-01..2026-11-02 (2 days)" in capsys.readouterr().out
     reloaded = run_recheck(_run("aws", date(2026, 11, 3), "night-2"))
     assert [r["billing_day"] for r in reloaded] == [str(d) for d in DAYS]
     expected = query_warehouse(
@@ -229,8 +231,9 @@ def test_shrunk_restatement_needs_a_permit_which_lets_one_load_through(
         "group by 1 order by 1"
     )
     assert [(d, _billed("aws", d)) for d in DAYS] == expected, "FOCUS follows the restated raw rows to the cent"
-    used = query_warehouse("select billing_day, used_by_run from demo_prod.shrink_permits order by 1")
-    assert used == [(DAYS[0], "night-2"), (DAYS[1], "night-2")]
+    used = query_warehouse("select billing_day, used_by_run, reason from demo_prod.shrink_permits order by 1")
+    reason = "AWS removed account X from the payer"
+    assert used == [(DAYS[0], "night-2", reason), (DAYS[1], "night-2", reason)]
     assert "operator's permit used by run night-2: billing day 2026-11-01" in caplog.text
 
     pq.write_table(table.slice(0, 10), data)  # shrinks again: the permits are spent

@@ -14,10 +14,10 @@ def cmd_permit_shrink(args: argparse.Namespace) -> int:
     org = load_org_by_slug(args.org)
     entry = org.providers.get(args.provider)  # type: ignore[call-overload]
     if entry is None or not entry.enabled:
-        raise SystemExit(f"configs/orgs/{org.slug}.yml: org {org.slug} does not enable provider {args.provider}")
+        raise ValueError(f"configs/orgs/{org.slug}.yml: org {org.slug} does not enable provider {args.provider}")
     last = args.to_day or args.day
     if last < args.day:
-        raise SystemExit(f"--to {last} is before --day {args.day}")
+        raise ValueError(f"--to {last} is before --day {args.day}")
     days = [args.day + timedelta(days=i) for i in range((last - args.day).days + 1)]
     granted = grant(open_warehouse(), org.dataset, args.provider, days, args.reason, datetime.now(UTC))
     span = f"{granted[0]}" if len(granted) == 1 else f"{granted[0]}..{granted[-1]} ({len(granted)} days)"
