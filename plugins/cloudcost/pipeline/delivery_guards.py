@@ -98,24 +98,32 @@ def day_figures(session: Session, table: str, days: Iterable[date], rules: Deliv
 
 
 def refuse_repeated_line_items(session: Session, table: str, days: set[date], rules: DeliveryRules) -> None:
-    """A line item's identity twice in the touched days: the delivery repeats it, or repeats another's."""
+    """A line item's identity twice in the touched days: the delivery repeats it, or repeats another's. The
+    scan groups by the identity alone (strings aggregated per group cost 6x more at 10 M rows); the files
+    are looked up for the one repeated identity it finds."""
     if not rules.identity or not days:
         return
     columns = ", ".join(quote_column(c) for c in rules.identity)
     found = session.fetchall(
-        f"select {columns}, count(*), min(x_source_object), max(x_source_object) from {table} "
-        f"where ingestion_date in {_in(sorted(days))} group by {columns} having count(*) > 1 "
-        f"order by {columns} limit 1",
+        f"select {columns} from {table} where ingestion_date in {_in(sorted(days))} "
+        f"group by {columns} having count(*) > 1 limit 1",
         sorted(days),
     )
-    if found:
-        *key, count, first_file, last_file = found[0]
-        identity = ", ".join(f"{name}={value!r}" for name, value in zip(rules.identity, key, strict=True))
-        where = f"in {first_file}" if first_file == last_file else f"in {first_file} and {last_file}"
-        raise DeliveryRefused(
-            f"line item {identity} appears {count} times {where}: a repeated line item would double its cost; "
-            "nothing of the delivery is stored"
-        )
+    if not found:
+        return
+    key = found[0]
+    same = " and ".join(f"{quote_column(c)} is not distinct from ?" for c in rules.identity)
+    count, first_file, last_file = session.fetchall(
+        f"select count(*), min(x_source_object), max(x_source_object) from {table} "
+        f"where ingestion_date in {_in(sorted(days))} and {same}",
+        [*sorted(days), *key],
+    )[0]
+    identity = ", ".join(f"{name}={value!r}" for name, value in zip(rules.identity, key, strict=True))
+    where = f"in {first_file}" if first_file == last_file else f"in {first_file} and {last_file}"
+    raise DeliveryRefused(
+        f"line item {identity} appears {count} times {where}: a repeated line item would double its cost; "
+        "nothing of the delivery is stored"
+    )
 
 
 def refuse_mixed_currency(session: Session, table: str, days: set[date], rules: DeliveryRules) -> None:
