@@ -186,3 +186,32 @@ def focus_rows(provider: str | None = None) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         connection.close()
+
+
+def stage_run(provider: str, day: date, run_id: str = "load", org: str = "demo") -> RunContext:
+    """A run of the provider's DAG for ``day``, as its tasks make it (credential id from the org file)."""
+    from cloudcost.pipeline.stages import make_run_context
+
+    return make_run_context(org, provider, day, run_id, f"cloud_{provider}_cost_billing", day, datetime.now(UTC))
+
+
+def load_day(provider: str, day: date, run_id: str = "load") -> dict:
+    """``land_raw``, ``convert_to_focus``, ``check`` and ``record`` of one day, as a DAG run calls them; returns
+    the recorded load state."""
+    from cloudcost.pipeline.stages import run_checks, run_convert_to_focus, run_land_raw, run_record
+
+    run = stage_run(provider, day, run_id)
+    landed = run_land_raw(run)
+    run_convert_to_focus(run)
+    return run_record(run, landed, run_checks(run))
+
+
+# The per-org tasks of a billing DAG, in their order (``dag_factory.build_billing_dag``).
+BILLING_ORG_TASKS = (
+    "org.wait_for_export",
+    "org.land_raw",
+    "org.convert_to_focus",
+    "org.check",
+    "org.record",
+    "org.recheck_window",
+)

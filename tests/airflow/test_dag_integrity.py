@@ -14,6 +14,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from cloudcost.timetable import BillingDayTimetable
 from tests.conftest import REPO
+from tests.helpers import BILLING_ORG_TASKS
 
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 
@@ -74,14 +75,7 @@ def test_dags_follow_policy(dagbag: DagBag) -> None:
 
 def test_stages_run_in_order_and_sensor_fails_not_skips(dagbag: DagBag) -> None:
     dag = dagbag.dags["cloud_aws_cost_billing"]
-    chain = [
-        "org.wait_for_export",
-        "org.land_raw",
-        "org.convert_to_focus",
-        "org.check",
-        "org.record",
-        "org.recheck_window",
-    ]
+    chain = BILLING_ORG_TASKS
     for upstream, downstream in itertools.pairwise(chain):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     sensor = dag.get_task("org.wait_for_export")

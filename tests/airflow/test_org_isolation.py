@@ -21,6 +21,7 @@ from cloudcost.demo.aws_cur2 import write_delivery
 from cloudcost.paths import landing_dir
 from cloudcost.run_conf import check_org_files, orgs_of_run
 from tests.conftest import REPO, VENV_BIN
+from tests.helpers import BILLING_ORG_TASKS
 
 pytestmark = pytest.mark.airflow
 DAY = date(2026, 11, 2)
@@ -127,14 +128,7 @@ def test_run_with_a_broken_org_loads_the_good_org_and_fails_naming_the_file(
     assert states.pop("select_orgs") == ["success"]
     assert states == {
         task: ["success"]  # the demo org (one mapped instance each) loaded its day
-        for task in (
-            "org.wait_for_export",
-            "org.land_raw",
-            "org.convert_to_focus",
-            "org.check",
-            "org.record",
-            "org.recheck_window",
-        )
+        for task in BILLING_ORG_TASKS
     }, output[-3000:]
 
 

@@ -11,7 +11,7 @@ figure of the old days stays as it was.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -19,14 +19,8 @@ import pytest
 
 from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
 from cloudcost.paths import landing_dir, warehouse_path
-from cloudcost.pipeline.stages import (
-    make_run_context,
-    run_checks,
-    run_convert_to_focus,
-    run_land_raw,
-    run_recheck,
-    run_record,
-)
+from cloudcost.pipeline.stages import run_recheck
+from tests.helpers import load_day, stage_run
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "warehouse_before_delivery_landing"
 DAYS = [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]
@@ -76,12 +70,8 @@ def _figures() -> dict[tuple[str, date], tuple]:
 def _load_and_recheck(run_id: str) -> dict[str, list[dict]]:
     reloaded = {}
     for provider in PROVIDERS:
-        dag_id = f"cloud_{provider}_cost_billing"
-        run = make_run_context("demo", provider, DAYS[2], run_id, dag_id, DAYS[2], datetime.now(UTC))
-        landed = run_land_raw(run)
-        run_convert_to_focus(run)
-        run_record(run, landed, run_checks(run))
-        reloaded[provider] = run_recheck(run)
+        load_day(provider, DAYS[2], run_id)
+        reloaded[provider] = run_recheck(stage_run(provider, DAYS[2], run_id))
     return reloaded
 
 

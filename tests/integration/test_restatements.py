@@ -21,27 +21,12 @@ import duckdb
 from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
 from cloudcost.paths import landing_dir, warehouse_path
 from cloudcost.pipeline.stages import (
-    make_run_context,
     recheck_window,
-    run_checks,
-    run_convert_to_focus,
-    run_land_raw,
     run_recheck,
-    run_record,
 )
+from tests.helpers import load_day, stage_run
 
 DAYS = [date(2026, 11, 1), date(2026, 11, 2)]
-
-
-def _run(provider: str, day: date, run_id: str = "load"):
-    return make_run_context("demo", provider, day, run_id, f"cloud_{provider}_cost_billing", day, datetime.now(UTC))
-
-
-def _load(provider: str, day: date) -> None:
-    run = _run(provider, day)
-    landed = run_land_raw(run)
-    run_convert_to_focus(run)
-    run_record(run, landed, run_checks(run))
 
 
 def _focus_billed(provider: str, day: date) -> Decimal:
@@ -75,12 +60,14 @@ def test_window_is_this_and_the_previous_month() -> None:
 
 def test_restated_aws_month_replaces_the_loaded_days(data_dir: Path, demo_credentials: list[str]) -> None:
     aws_cur2.write_delivery(landing_dir("demo", "aws"), DAYS)
-    _load("aws", DAYS[0])
+    load_day("aws", DAYS[0])
     before = _raw_versions("cloud_aws_billing_raw_daily", DAYS[0])
-    assert _run("aws", DAYS[1]) and run_recheck(_run("aws", DAYS[1])) == []  # nothing changed: nothing reloaded
+    assert (
+        stage_run("aws", DAYS[1]) and run_recheck(stage_run("aws", DAYS[1])) == []
+    )  # nothing changed: nothing reloaded
 
     aws_cur2.write_delivery(landing_dir("demo", "aws"), DAYS, seed=8)  # AWS restates the month
-    reloaded = run_recheck(_run("aws", DAYS[1], "next-night"))
+    reloaded = run_recheck(stage_run("aws", DAYS[1], "next-night"))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[0])]
     after = _raw_versions("cloud_aws_billing_raw_daily", DAYS[0])
     assert len(after) == 1 and after != before  # no row of the earlier execution left
@@ -89,9 +76,9 @@ def test_restated_aws_month_replaces_the_loaded_days(data_dir: Path, demo_creden
 
 def test_gcp_rows_whose_export_time_moved_are_reloaded(data_dir: Path, demo_credentials: list[str]) -> None:
     gcp_detailed.write_export(landing_dir("demo", "gcp"), DAYS)
-    _load("gcp", DAYS[0])
+    load_day("gcp", DAYS[0])
     gcp_detailed.write_export(landing_dir("demo", "gcp"), DAYS[:1], seed=8)  # later export, other rows
-    reloaded = run_recheck(_run("gcp", DAYS[1]))
+    reloaded = run_recheck(stage_run("gcp", DAYS[1]))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[0])]
     assert reloaded[0]["from_version"] != reloaded[0]["to_version"]
     expected = gcp_detailed.expected_billed_cost(DAYS[:1], seed=8)[(gcp_detailed.BILLING_ACCOUNT, DAYS[0])]
@@ -101,13 +88,13 @@ def test_gcp_rows_whose_export_time_moved_are_reloaded(data_dir: Path, demo_cred
 def test_rerun_azure_export_with_a_new_run_id_is_reloaded(data_dir: Path, demo_credentials: list[str]) -> None:
     root = landing_dir("demo", "azure")
     azure_cost_details.write_exports(root, DAYS, prefix="costexports")
-    _load("azure", DAYS[0])
+    load_day("azure", DAYS[0])
     manifests = azure_cost_details.write_exports(root, [*DAYS, date(2026, 11, 3)], seed=8, prefix="costexports")
     for path in manifests:  # the re-run was submitted after the first run
         document = json.loads(path.read_text())
         document["runInfo"]["submittedTime"] = "2026-11-20T00:00:00.000000Z"
         path.write_text(json.dumps(document))
-    reloaded = run_recheck(_run("azure", DAYS[1]))
+    reloaded = run_recheck(stage_run("azure", DAYS[1]))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[0])]
     expected = azure_cost_details.expected_billed_cost(DAYS[:1], seed=8)
     assert _focus_billed("azure", DAYS[0]) == sum(expected.values())
@@ -116,7 +103,7 @@ def test_rerun_azure_export_with_a_new_run_id_is_reloaded(data_dir: Path, demo_c
 def test_new_oci_correction_report_reloads_the_day_it_corrects(data_dir: Path, demo_credentials: list[str]) -> None:
     folder = landing_dir("demo", "oci") / "reports" / "cost-csv"
     oci_cost_reports.write_reports(landing_dir("demo", "oci"), DAYS)
-    _load("oci", DAYS[0])
+    load_day("oci", DAYS[0])
     before = _focus_billed("oci", DAYS[0])
     # a later report carries a correction of a day-1 line item (OCI appends; it never rewrites a report)
     original = oci_cost_reports.rows_for_window(7, datetime(2026, 11, 1, 6, tzinfo=UTC))[0]
@@ -131,16 +118,16 @@ def test_new_oci_correction_report_reloads_the_day_it_corrects(data_dir: Path, d
     writer.writeheader()
     writer.writerow(correction)
     (folder / "reports_cost-csv_9999999999999999.csv.gz").write_bytes(gzip.compress(buffer.getvalue().encode()))
-    reloaded = run_recheck(_run("oci", DAYS[1]))
+    reloaded = run_recheck(stage_run("oci", DAYS[1]))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[0])]
     assert _focus_billed("oci", DAYS[0]) == before - Decimal("1.25")
 
 
 def test_recheck_leaves_days_never_loaded_to_backfill(data_dir: Path, demo_credentials: list[str]) -> None:
     aws_cur2.write_delivery(landing_dir("demo", "aws"), [*DAYS, DAYS[1] + timedelta(days=1)])
-    _load("aws", DAYS[1])  # day 1 was never loaded
+    load_day("aws", DAYS[1])  # day 1 was never loaded
     aws_cur2.write_delivery(landing_dir("demo", "aws"), [*DAYS, DAYS[1] + timedelta(days=1)], seed=8)
-    reloaded = run_recheck(_run("aws", DAYS[1] + timedelta(days=1)))
+    reloaded = run_recheck(stage_run("aws", DAYS[1] + timedelta(days=1)))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[1])]
     # the restated delivery landed whole (its raw rows of day 1 too), but day 1 is not converted or recorded
     assert len(_raw_versions("cloud_aws_billing_raw_daily", DAYS[0])) == 1

@@ -28,7 +28,6 @@ from cloudcost.paths import landing_dir
 from cloudcost.pipeline import land_raw as land_raw_module
 from cloudcost.pipeline.delivery_guards import DeliveryRefused
 from cloudcost.pipeline.stages import (
-    make_run_context,
     run_checks,
     run_convert_to_focus,
     run_land_raw,
@@ -38,7 +37,7 @@ from cloudcost.pipeline.stages import (
 from cloudcost.rollups.gate import missing_loads
 from cloudcost.sources.base import ExportNotReady
 from cloudcost.warehouse import open_warehouse
-from tests.helpers import query_warehouse
+from tests.helpers import load_day, query_warehouse, stage_run
 
 DAYS = [date(2026, 11, 1), date(2026, 11, 2)]
 TABLES = {
@@ -47,17 +46,6 @@ TABLES = {
     "oci": "cloud_oci_billing_raw_daily",
     "azure": "cloud_azure_billing_raw_daily",
 }
-
-
-def _run(provider: str, day: date, run_id: str = "load"):
-    return make_run_context("demo", provider, day, run_id, f"cloud_{provider}_cost_billing", day, datetime.now(UTC))
-
-
-def _load(provider: str, day: date, run_id: str = "load") -> dict:
-    run = _run(provider, day, run_id)
-    landed = run_land_raw(run)
-    run_convert_to_focus(run)
-    return run_record(run, landed, run_checks(run))
 
 
 def _snapshot(provider: str) -> dict[str, list[tuple]]:
@@ -91,7 +79,7 @@ def aws_loaded(data_dir: Path, demo_credentials: list[str]) -> Path:
     """Both days of the demo's AWS month delivery loaded and checked; returns the manifest."""
     (manifest,) = aws_cur2.write_delivery(landing_dir("demo", "aws"), DAYS)
     for day in DAYS:
-        _load("aws", day)
+        load_day("aws", day)
     return manifest
 
 
@@ -106,9 +94,9 @@ def test_empty_aws_manifest_with_a_new_execution_is_refused_by_land_raw_and_the_
     document = json.loads(aws_loaded.read_text())
     aws_loaded.write_text(json.dumps(document | {"executionId": "exec-empty", "dataFiles": []}))
     with pytest.raises(DeliveryRefused, match=r"Manifest.json: would shrink billing day 2026-11-01: \d+ rows, billed "):
-        run_land_raw(_run("aws", DAYS[1], "rerun"))
+        run_land_raw(stage_run("aws", DAYS[1], "rerun"))
     with pytest.raises(DeliveryRefused, match=r"permit-shrink --org demo --provider aws --day 2026-11-01"):
-        run_recheck(_run("aws", date(2026, 11, 3), "next-night"))
+        run_recheck(stage_run("aws", date(2026, 11, 3), "next-night"))
     assert _snapshot("aws") == before, "refused: nothing stored, every day keeps its rows to the row and the cent"
 
 
@@ -119,7 +107,7 @@ def test_empty_delivery_for_a_day_never_loaded_is_refused(data_dir: Path, demo_c
     with pytest.raises(
         DeliveryRefused, match=r"Manifest.json \(version [0-9a-f]+\): holds no rows in 0 file\(s\) but would be the "
     ):
-        run_land_raw(_run("aws", DAYS[0]))
+        run_land_raw(stage_run("aws", DAYS[0]))
     assert query_warehouse("select count(*) from demo_prod.landed_deliveries") == [(0,)]
     assert query_warehouse("select count(*) from demo_prod.load_state") == [(0,)]
 
@@ -127,11 +115,11 @@ def test_empty_delivery_for_a_day_never_loaded_is_refused(data_dir: Path, demo_c
 def test_zero_row_gcp_parquet_is_waited_for_not_loaded(data_dir: Path, demo_credentials: list[str]) -> None:
     """GCP writes rows as it exports them: a day folder whose file holds none shows nothing exported yet."""
     (path,) = gcp_detailed.write_export(landing_dir("demo", "gcp"), DAYS[:1])
-    _load("gcp", DAYS[0])
+    load_day("gcp", DAYS[0])
     before = _snapshot("gcp")
     pq.write_table(pq.read_schema(path).empty_table(), path)
     with pytest.raises(ExportNotReady, match=r"usage_date=2026-11-01/: no export_time in the day's rows"):
-        run_land_raw(_run("gcp", DAYS[0], "rerun"))
+        run_land_raw(stage_run("gcp", DAYS[0], "rerun"))
     assert _snapshot("gcp") == before
 
 
@@ -140,7 +128,7 @@ def test_zero_row_aws_parquet_is_refused(aws_loaded: Path) -> None:
     data = _aws_data_file(aws_loaded)
     pq.write_table(pq.read_schema(data).empty_table(), data)
     with pytest.raises(DeliveryRefused, match=r"Manifest.json: would shrink billing day 2026-11-01: \d+ rows"):
-        run_land_raw(_run("aws", DAYS[0], "rerun"))
+        run_land_raw(stage_run("aws", DAYS[0], "rerun"))
     assert _snapshot("aws") == before
 
 
@@ -154,13 +142,13 @@ def test_repeated_aws_line_items_are_refused_naming_the_key_and_file(aws_loaded:
         match=r"line item identity_line_item_id='[^']+', identity_time_interval='[^']+' appears 2 times in "
         r"cur/demo-cur2/data/BILLING_PERIOD=2026-11/demo-cur2-00001.snappy.parquet: a repeated line item",
     ):
-        run_land_raw(_run("aws", DAYS[0], "rerun"))
+        run_land_raw(stage_run("aws", DAYS[0], "rerun"))
     assert _snapshot("aws") == before
 
 
 def test_second_copy_of_a_gcp_file_in_the_day_folder_is_refused(data_dir: Path, demo_credentials: list[str]) -> None:
     (path,) = gcp_detailed.write_export(landing_dir("demo", "gcp"), DAYS[:1])
-    _load("gcp", DAYS[0])
+    load_day("gcp", DAYS[0])
     before = _snapshot("gcp")
     shutil.copy2(path, path.with_name("export-000 (1).parquet"))
     with pytest.raises(
@@ -168,7 +156,7 @@ def test_second_copy_of_a_gcp_file_in_the_day_folder_is_refused(data_dir: Path, 
         match=r"export-000.*parquet and .*export-000.*parquet of delivery .* are "
         r"identical \(\d+ bytes\): one is a copy",
     ):
-        run_land_raw(_run("gcp", DAYS[0], "rerun"))
+        run_land_raw(stage_run("gcp", DAYS[0], "rerun"))
     assert _snapshot("gcp") == before
 
 
@@ -176,7 +164,7 @@ def test_oci_report_in_another_currency_for_the_same_tenancy_is_refused(
     data_dir: Path, demo_credentials: list[str]
 ) -> None:
     oci_cost_reports.write_reports(landing_dir("demo", "oci"), DAYS[:1])
-    _load("oci", DAYS[0])
+    load_day("oci", DAYS[0])
     before = _snapshot("oci")
     rows = oci_cost_reports.rows_for_window(7, datetime(2026, 11, 1, 18, tzinfo=UTC))
     late = [r | {"lineItem/referenceNo": r["lineItem/referenceNo"] + "-eur", "cost/currencyCode": "EUR"} for r in rows]
@@ -191,7 +179,7 @@ def test_oci_report_in_another_currency_for_the_same_tenancy_is_refused(
         match=r"billing account '[^']+' is billed in 2 currencies \(column 'currency_code': EUR in "
         r"reports/cost-csv/reports_cost-csv_9999999999999999.csv.gz; USD in reports/cost-csv/",
     ):
-        run_land_raw(_run("oci", DAYS[0], "rerun"))
+        run_land_raw(stage_run("oci", DAYS[0], "rerun"))
     assert _snapshot("oci") == before
 
 
@@ -199,11 +187,11 @@ def test_oci_report_repeating_another_reports_line_items_is_refused(
     data_dir: Path, demo_credentials: list[str]
 ) -> None:
     (first, *_) = oci_cost_reports.write_reports(landing_dir("demo", "oci"), DAYS[:1])
-    _load("oci", DAYS[0])
+    load_day("oci", DAYS[0])
     before = _snapshot("oci")
     shutil.copy2(first, first.with_name("reports_cost-csv_9999999999999999.csv.gz"))
     with pytest.raises(DeliveryRefused, match=r"line item reference_no='[^']+' appears 2 times in reports/cost-csv/"):
-        run_land_raw(_run("oci", DAYS[0], "rerun"))
+        run_land_raw(stage_run("oci", DAYS[0], "rerun"))
     assert _snapshot("oci") == before
 
 
@@ -217,14 +205,14 @@ def test_shrunk_restatement_needs_a_permit_which_lets_one_load_through(
     document = json.loads(aws_loaded.read_text())
     aws_loaded.write_text(json.dumps(document | {"executionId": "exec-restated"}))
     with pytest.raises(DeliveryRefused, match=r"would shrink billing day 2026-11-01"):
-        run_recheck(_run("aws", date(2026, 11, 3), "night-1"))
+        run_recheck(stage_run("aws", date(2026, 11, 3), "night-1"))
     assert _snapshot("aws") == before
 
     permit = ["permit-shrink", "--org", "demo", "--provider", "aws", "--day", "2026-11-01", "--to", "2026-11-02"]
     assert main([*permit, "--reason", "AWS removed account X from the payer"]) == 0
     assert main([*permit, "--reason", "asked twice"]) == 0, "a day with an unused permit keeps that one"
     assert "permit granted: the next load of demo/aws 2026-11-01..2026-11-02 (2 days)" in capsys.readouterr().out
-    reloaded = run_recheck(_run("aws", date(2026, 11, 3), "night-2"))
+    reloaded = run_recheck(stage_run("aws", date(2026, 11, 3), "night-2"))
     assert [r["billing_day"] for r in reloaded] == [str(d) for d in DAYS]
     expected = query_warehouse(
         "select ingestion_date, sum(line_item_unblended_cost) from demo_prod.cloud_aws_billing_raw_daily "
@@ -239,7 +227,7 @@ def test_shrunk_restatement_needs_a_permit_which_lets_one_load_through(
     pq.write_table(table.slice(0, 10), data)  # shrinks again: the permits are spent
     aws_loaded.write_text(json.dumps(document | {"executionId": "exec-restated-again"}))
     with pytest.raises(DeliveryRefused, match=r"would shrink billing day 2026-11-01"):
-        run_recheck(_run("aws", date(2026, 11, 3), "night-3"))
+        run_recheck(stage_run("aws", date(2026, 11, 3), "night-3"))
 
 
 def test_rows_and_the_days_state_commit_together(aws_loaded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,13 +240,13 @@ def test_rows_and_the_days_state_commit_together(aws_loaded: Path, monkeypatch: 
 
     monkeypatch.setattr(land_raw_module, "write_state", fail)
     with pytest.raises(OSError, match="worker lost"):
-        run_land_raw(_run("aws", DAYS[1], "rerun"))
+        run_land_raw(stage_run("aws", DAYS[1], "rerun"))
     assert _snapshot("aws") == before
 
 
 def test_a_delivery_that_changes_an_earlier_day_marks_it_stale_until_the_recheck(aws_loaded: Path) -> None:
     aws_cur2.write_delivery(landing_dir("demo", "aws"), [*DAYS, date(2026, 11, 3)], seed=8)  # restated, one more day
-    run = _run("aws", date(2026, 11, 3), "night")
+    run = stage_run("aws", date(2026, 11, 3), "night")
     landed = run_land_raw(run)
     assert [_status("aws", d) for d in DAYS] == ["stale", "stale"], "changed with the rows, in their transaction"
     with open_warehouse().session() as session:
@@ -278,7 +266,7 @@ def test_azure_account_without_actual_rows_reconciles_as_zero(data_dir: Path, de
     """An account whose only rows on a day are amortized reservation usage (paid by the purchase, so billed 0)
     has no actual row: the raw side has no sum for it, FOCUS sums 0, and the two agree."""
     azure_cost_details.write_exports(landing_dir("demo", "azure"), DAYS[:1])
-    run = _run("azure", DAYS[0])
+    run = stage_run("azure", DAYS[0])
     run_land_raw(run)
     with open_warehouse().session() as session:  # the export as such an account's day would look
         moved = session.execute(
@@ -311,7 +299,7 @@ def test_half_uploaded_gcp_file_makes_the_sensor_wait(data_dir: Path, demo_crede
     assert not status.complete
     assert "not readable yet (still being written?)" in status.reason and "export-000.parquet" in status.reason
     with pytest.raises(ExportNotReady, match="not readable yet"):
-        run_land_raw(_run("gcp", DAYS[0]))
+        run_land_raw(stage_run("gcp", DAYS[0]))
     path.write_bytes(whole)  # the upload finished
     assert export_status("demo", "gcp", DAYS[0]).complete
-    assert _load("gcp", DAYS[0])["status"] == "succeeded"
+    assert load_day("gcp", DAYS[0])["status"] == "succeeded"
