@@ -135,8 +135,8 @@ def test_new_execution_that_shrinks_days_is_refused_and_keeps_them(delivery: Pat
     with pytest.raises(
         DeliveryRefused,
         match=r"Manifest.json: would shrink billing day 2026-11-05: 3 rows, billed "
-        r"8.8456789013 -> 1 rows, billed 5 \(and 1 more day\(s\)\).*permit-shrink --org demo "
-        r"--provider aws --day 2026-11-05",
+        r"8.8456789013 -> 1 rows, billed 5 \(and 1 more day\(s\) up to 2026-11-06\).*permit-shrink --org demo "
+        r"--provider aws --day 2026-11-05 --to 2026-11-06 --reason",
     ):
         _land(DAY, run_id="restated")
     assert _raw_rows() == before, "refused: every day keeps its rows, to the row and the cent"

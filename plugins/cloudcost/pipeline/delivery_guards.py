@@ -197,8 +197,7 @@ class Shrink:
 def shrinks(
     before: DayFigures, after: DayFigures, deliveries: Sequence[Delivery], rules: DeliveryRules
 ) -> list[Shrink]:
-    """The days a load would empty, or cut by more than ``max_shrink`` in rows or (positive) billed cost; and
-    the days an empty delivery would be the whole truth for."""
+    """The days a load would empty, or cut by more than ``max_shrink`` in rows or (positive) billed cost."""
     keep = 1 - rules.max_shrink
     found: dict[date, Shrink] = {}
     for day, (rows, cost) in sorted(before.items()):
@@ -213,7 +212,7 @@ def _covering(day: date, deliveries: Sequence[Delivery]) -> tuple[str, ...]:
     return tuple(named or [d.key for d in deliveries if d.days is None])
 
 
-def refuse_empty(deliveries: Sequence[Delivery], rows: dict[str, int]) -> list[Delivery]:
+def empty_deliveries(deliveries: Sequence[Delivery], rows: dict[str, int]) -> list[Delivery]:
     """Deliveries that are the whole truth for their days but hold no row (an AWS manifest listing no file, a
     0-row Parquet file): accepted only with a permit for one of their days."""
     return [d for d in deliveries if d.days is not None and rows.get(d.key, 0) == 0]
@@ -236,19 +235,20 @@ def judge(
     refuse_mixed_currency(session, table, days, rules)
     after = day_figures(session, table, days, rules)
     shrunk = shrinks(before, after, deliveries, rules)
-    empty = refuse_empty(deliveries, rows)
+    empty = empty_deliveries(deliveries, rows)
     permits = shrink_permits.unused(
         session, dataset, run.provider, {s.day for s in shrunk} | {day for d in empty for day in _days(d)}
     )
     unpermitted = [s for s in shrunk if s.day not in permits]
     if unpermitted:
-        first = unpermitted[0]
-        more = f" (and {len(unpermitted) - 1} more day(s))" if len(unpermitted) > 1 else ""
+        first, last = unpermitted[0], unpermitted[-1]
+        more = f" (and {len(unpermitted) - 1} more day(s) up to {last.day})" if len(unpermitted) > 1 else ""
+        span = f" --to {last.day}" if len(unpermitted) > 1 else ""
         raise DeliveryRefused(
             f"{', '.join(first.deliveries)}: would shrink {first.describe()}{more}, more than the "
             f"{rules.max_shrink:%} guards.max_shrink allows; the previous data is kept. If the provider really "
             f"restated it, let one load through: cloudcost permit-shrink --org {run.org} --provider {run.provider} "
-            f"--day {first.day} --reason '…'"
+            f"--day {first.day}{span} --reason '…'"
         )
     for delivery in empty:
         if not any(day in permits for day in _days(delivery)):
