@@ -179,13 +179,13 @@ def cmd_suggestions(args: argparse.Namespace) -> int:
         return 0
     with warehouse.session() as session:
         rows = session.fetchall(
-            f"select suggestion_id, provider, resource_id, effective_cost, suggested_team, confidence "
-            f"from {qualified(org.dataset, 'attribution_suggestions')} where status = 'open' "
+            f"select suggestion_id, provider, resource_id, effective_cost, billing_currency, suggested_team, "
+            f"confidence from {qualified(org.dataset, 'attribution_suggestions')} where status = 'open' "
             "order by effective_cost desc limit ?",
             [args.limit],
         )
-    for sid, provider, resource, cost, team, confidence in rows:
-        print(f"{sid}  {provider:<5}  {cost:>12.2f}  {team:<12}  {confidence:.2f}  {resource}")
+    for sid, provider, resource, cost, currency, team, confidence in rows:
+        print(f"{sid}  {provider:<5}  {cost:>12.2f} {currency or '???':<3}  {team:<12}  {confidence:.2f}  {resource}")
     rate = acceptance_rate(warehouse, org)
     print(f"acceptance rate: {'n/a (no decision yet)' if rate is None else f'{rate:.0%}'}")
     return 0

@@ -23,7 +23,6 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -262,9 +261,19 @@ def test_demo_day_through_every_provider_and_the_rollups(deployment: Deployment,
                 "sum(BilledCost), sum(EffectiveCost) from demo_prod.cost_data_standard_1_3 group by 1"
             ).fetchall()
         }
-        rollup_days, rollup_effective = warehouse.execute(
-            "select list(distinct charge_day), sum(effective_cost) from demo_prod.daily_cost_by_team"
+        (rollup_days,) = warehouse.execute(
+            "select list(distinct charge_day) from demo_prod.daily_cost_by_team"
         ).fetchone()
+        rollup_effective = dict(
+            warehouse.execute(
+                "select billing_currency, sum(effective_cost) from demo_prod.daily_cost_by_team group by 1"
+            ).fetchall()
+        )
+        focus_effective = dict(
+            warehouse.execute(
+                "select BillingCurrency, sum(EffectiveCost) from demo_prod.cost_data_standard_1_3 group by 1"
+            ).fetchall()
+        )
         evaluated = warehouse.execute("select count(*) from demo_prod.budget_status").fetchone()[0]
 
     assert sorted(states) == sorted(focus) == sorted(PROVIDERS)
@@ -275,7 +284,7 @@ def test_demo_day_through_every_provider_and_the_rollups(deployment: Deployment,
         assert rows > 0
         assert states[provider] == ("succeeded", run_id, billed), f"{provider}: load_state agrees with FOCUS"
     assert rollup_days == [DAY]
-    assert rollup_effective == sum((effective for *_, effective in focus.values()), Decimal(0))
+    assert rollup_effective == focus_effective, "the rollup sums FOCUS to the cent, per currency"
     assert evaluated > 0, "cost_rollups evaluated the demo budget for DAY"
 
 

@@ -84,6 +84,17 @@ def test_decisions_are_recorded_and_measured_not_applied(estate: None) -> None:
     assert json.loads(tags[0][0]) == {"cost-center": "cc-1"}  # the FOCUS data itself is never changed
 
 
+def test_cli_lists_open_suggestions_with_their_currency(estate: None, capsys: pytest.CaptureFixture[str]) -> None:
+    from cloudcost.cli import main
+
+    sweep(open_warehouse(), load_org_by_slug("demo"), DAY, datetime.now(UTC))
+    assert main(["suggestions", "--org", "demo"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    listed = {line.split()[-1]: line.split()[2:4] for line in lines[:-1]}
+    assert listed == {"r-web-3": ["25.00", "USD"], "r-etl-9": ["12.00", "USD"]}
+    assert lines[-1] == "acceptance rate: n/a (no decision yet)"
+
+
 def test_evidence_is_weighed_within_one_currency(estate: None) -> None:
     """An untagged resource billed in EUR shares cc-1, the name stem and account A with USD payments rows only:
     no EUR row is tagged, so there is no evidence in its currency and nothing is suggested."""
