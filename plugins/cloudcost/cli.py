@@ -212,9 +212,20 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_airflow_config(args: argparse.Namespace) -> int:
-    from cloudcost.local_airflow import write_airflow_config
+    """airflow.cfg for a local home; with ``--executor celery``, also how to start each worker."""
+    from cloudcost.local_airflow import CelerySettings, worker_commands, write_airflow_config
 
-    print(f"wrote {write_airflow_config(Path(args.home), args.sql_alchemy_conn, args.api_port)}")
+    celery = None
+    if args.executor == "celery":
+        if not (args.broker_url and args.result_backend):
+            raise ValueError("--executor celery needs --broker-url (Redis) and --result-backend (db+postgresql+…)")
+        celery = CelerySettings(args.broker_url, args.result_backend, args.worker_concurrency)
+    home = Path(args.home)
+    print(f"wrote {write_airflow_config(home, args.sql_alchemy_conn, args.api_port, celery, args.parallelism)}")
+    if celery is not None:
+        print("start each worker (its own Celery hostname and log-server port):")
+        for command in worker_commands(home, args.workers):
+            print(f"  {command}")
     return 0
 
 
@@ -313,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     airflow.add_argument("--home", default=".airflow")
     airflow.add_argument("--sql-alchemy-conn", default=None)
     airflow.add_argument("--api-port", type=int, default=8080)
+    airflow.add_argument("--executor", choices=["local", "celery"], default="local")
+    airflow.add_argument("--parallelism", type=_positive, default=4, help="task slots of the whole deployment")
+    airflow.add_argument("--broker-url", help="celery: e.g. redis://localhost:6379/0")
+    airflow.add_argument("--result-backend", help="celery: e.g. db+postgresql+psycopg2://airflow:…@localhost/airflow")
+    airflow.add_argument("--worker-concurrency", type=_positive, default=4, help="celery: tasks per worker")
+    airflow.add_argument("--workers", type=_positive, default=2, help="celery: workers to print start commands for")
     airflow.set_defaults(func=cmd_airflow_config)
 
     pools = commands.add_parser(

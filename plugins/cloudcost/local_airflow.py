@@ -17,10 +17,12 @@ import configparser
 import json
 import os
 import secrets
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cloudcost.paths import REPO_ROOT
 from cloudcost.private_files import create_private_file
+from cloudcost.sqlalchemy_urls import require_importable_driver
 
 CONFIG_TEMPLATE = """\
 # Written by `cloudcost airflow-config` for the local demo and tests. Regenerate rather than edit.
@@ -29,9 +31,9 @@ CONFIG_TEMPLATE = """\
 dags_folder = {repo}/dags
 plugins_folder = {repo}/plugins
 load_examples = False
-executor = LocalExecutor
-parallelism = 4
-max_active_tasks_per_dag = 4
+executor = {executor}
+parallelism = {parallelism}
+max_active_tasks_per_dag = {parallelism}
 dagbag_import_timeout = 60
 simple_auth_manager_all_admins = True
 execution_api_server_url = http://localhost:{api_port}/execution/
@@ -55,6 +57,36 @@ secret_key = {secret_key}
 jwt_secret = {jwt_secret}
 """
 
+CELERY_TEMPLATE = """
+[celery]
+broker_url = {broker_url}
+result_backend = {result_backend}
+worker_concurrency = {worker_concurrency}
+"""
+
+FIRST_LOG_SERVER_PORT = 8793  # Airflow's default [logging] worker_log_server_port
+
+
+@dataclass(frozen=True)
+class CelerySettings:
+    """The CeleryExecutor's broker (Redis) and result backend (the metadata Postgres, ``db+`` URL), and how
+    many tasks each worker runs at once."""
+
+    broker_url: str
+    result_backend: str
+    worker_concurrency: int = 4
+
+
+def worker_commands(home: Path, workers: int) -> list[str]:
+    """How to start ``workers`` Celery workers on one host from this home: each its own Celery hostname and
+    log-server port (two workers on one host otherwise both bind 8793, and the second cannot serve its logs)."""
+    return [
+        f"AIRFLOW_HOME={home.resolve()} AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT={FIRST_LOG_SERVER_PORT + i} "
+        f"airflow celery worker --celery-hostname worker-{i + 1}@%h"
+        for i in range(workers)
+    ]
+
+
 # (section, option) of each secret kept across rewrites of airflow.cfg
 _SECRETS = {"jwt_secret": ("api_auth", "jwt_secret"), "secret_key": ("api", "secret_key")}
 
@@ -70,20 +102,40 @@ def _kept_secrets(path: Path) -> dict[str, str]:
     }
 
 
-def write_airflow_config(home: Path, sql_alchemy_conn: str | None = None, api_port: int = 8080) -> Path:
-    """Write ``<home>/airflow.cfg`` pointing Airflow at this repo's dags/ and plugins/ (secrets kept, 0600).
+def write_airflow_config(
+    home: Path,
+    sql_alchemy_conn: str | None = None,
+    api_port: int = 8080,
+    celery: CelerySettings | None = None,
+    parallelism: int = 4,
+) -> Path:
+    """Write ``<home>/airflow.cfg`` pointing Airflow at this repo's dags/ and plugins/ (secrets kept, 0600):
+    the LocalExecutor on SQLite by default, or the CeleryExecutor (which needs a database several processes
+    can write: Postgres). Every database URL must name a driver this venv imports.
 
     A new home is made 0700, and a SQLite metadata file is created empty with mode 0600 before ``airflow db
     migrate`` fills it (SQLite takes an empty file as a new database and gives its journals the same mode)."""
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True, mode=0o700)  # secrets, the metadata DB and task logs: private
-    conn = sql_alchemy_conn or f"sqlite:///{home}/airflow.db"
+    conn = require_importable_driver("sql_alchemy_conn", sql_alchemy_conn or f"sqlite:///{home}/airflow.db")
+    if celery is not None:
+        if conn.startswith("sqlite"):
+            raise ValueError("the CeleryExecutor needs a metadata database its processes share: --sql-alchemy-conn")
+        require_importable_driver("result_backend", celery.result_backend)
     if conn.startswith("sqlite:////"):  # an absolute SQLite path: `airflow db migrate` fills the empty 0600 file
         create_private_file(Path(conn.removeprefix("sqlite:///").split("?", 1)[0]))
     path = home / "airflow.cfg"
     text = CONFIG_TEMPLATE.format(
-        repo=REPO_ROOT, home=home, sql_alchemy_conn=conn, api_port=api_port, **_kept_secrets(path)
+        repo=REPO_ROOT,
+        home=home,
+        sql_alchemy_conn=conn,
+        api_port=api_port,
+        executor="CeleryExecutor" if celery else "LocalExecutor",
+        parallelism=parallelism,
+        **_kept_secrets(path),
     )
+    if celery is not None:
+        text += CELERY_TEMPLATE.format(**asdict(celery))
     tmp = path.with_suffix(".cfg.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

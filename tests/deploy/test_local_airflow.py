@@ -53,3 +53,41 @@ def test_only_option_names_airflow_knows(tmp_path: Path) -> None:
     ]
     assert not unknown, unknown
     assert config.get("dag_processor", "refresh_interval") == "30"
+
+
+def test_celery_home_names_broker_backend_and_a_port_per_worker(tmp_path: Path) -> None:
+    """`cloudcost airflow-config --executor celery`: the same home runs the CeleryExecutor outside Docker."""
+    from airflow.providers_manager import ProvidersManager
+
+    from cloudcost.local_airflow import CelerySettings, worker_commands
+
+    celery = CelerySettings("redis://localhost:6379/0", "db+postgresql+psycopg2://airflow:pw@localhost/airflow", 3)
+    conn = "postgresql+psycopg2://airflow:pw@localhost:5432/airflow"
+    config = _read(write_airflow_config(tmp_path, conn, celery=celery, parallelism=8))
+    assert config.get("core", "executor") == "CeleryExecutor" and config.get("core", "parallelism") == "8"
+    assert dict(config["celery"]) == {
+        "broker_url": "redis://localhost:6379/0",
+        "result_backend": "db+postgresql+psycopg2://airflow:pw@localhost/airflow",
+        "worker_concurrency": "3",
+    }
+    known = ProvidersManager().provider_configs
+    celery_options = next(c["celery"]["options"] for _, c in known if "celery" in c)
+    assert set(config["celery"]) <= set(celery_options), "option names the Celery provider knows"
+    first, second = worker_commands(tmp_path, 2)
+    assert "WORKER_LOG_SERVER_PORT=8793" in first and "--celery-hostname worker-1@%h" in first
+    assert "WORKER_LOG_SERVER_PORT=8794" in second and "--celery-hostname worker-2@%h" in second
+
+
+def test_a_url_without_an_installed_driver_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from cloudcost.local_airflow import CelerySettings
+    from cloudcost.sqlalchemy_urls import MissingDriver
+
+    conn = "postgresql+psycopg2://airflow:pw@localhost:5432/airflow"
+    celery = CelerySettings("redis://localhost:6379/0", "db+postgresql://airflow:pw@localhost/airflow")
+    with pytest.raises(MissingDriver, match=r"result_backend: postgresql://airflow:\*\*\*@localhost/airflow needs"):
+        write_airflow_config(tmp_path, conn, celery=celery)
+    with pytest.raises(ValueError, match="the CeleryExecutor needs a metadata database its processes share"):
+        write_airflow_config(tmp_path, celery=CelerySettings("redis://x:6379/0", "db+" + conn))
+    assert not (tmp_path / "airflow.cfg").exists(), "nothing written"

@@ -111,6 +111,26 @@ def test_compose_parses_with_the_services_the_deployment_needs(compose: dict) ->
     assert commands["airflow-worker"] == ["airflow", "celery", "worker"]
 
 
+def test_every_database_url_names_a_driver_of_our_venv(compose: dict) -> None:
+    """SQLAlchemy 2.1 reads ``postgresql://`` as psycopg 3, which we do not install: a result backend spelled
+    so made both Celery workers exit at startup. Every URL of every service must name an importable driver."""
+    from cloudcost.sqlalchemy_urls import MissingDriver, require_importable_driver
+
+    checked = 0
+    for name, service in compose["services"].items():
+        for key, value in _env(service).items():
+            if key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"):
+                require_importable_driver(f"{name}: {key}", re.sub(r"\$\{[^}]+\}", "secret", value))
+                checked += 1
+    assert checked >= 2 * (len(CORE) - 2), "each Airflow service carries both URLs"
+    with pytest.raises(
+        MissingDriver,
+        match=r"RESULT_BACKEND: postgresql://airflow:\*\*\*@postgres:5432/airflow "
+        r"needs the driver postgresql\+psycopg, which is not installed",
+    ):
+        require_importable_driver("RESULT_BACKEND", "db+postgresql://airflow:secret@postgres:5432/airflow")
+
+
 def test_init_migrates_imports_the_pools_and_writes_the_users(compose: dict) -> None:
     init = compose["services"]["airflow-init"]
     script = [shlex.split(line) for line in init["command"][-1].splitlines() if line.strip()]
