@@ -14,8 +14,9 @@ from cloudcost.paths import data_dir, warehouse_path
 from cloudcost.private_files import private_umask
 from cloudcost.schemas import TableSchema, duckdb_create_table, duckdb_type, quote_column
 from cloudcost.warehouse.base import SliceKey
+from cloudcost.warehouse.turns import turn
 
-# Another task process may hold DuckDB's single-writer lock; wait for it rather than fail.
+# Another task process may hold DuckDB's single-writer lock; wait for it (in turn) rather than fail.
 LOCK_WAIT_SECONDS = 600
 
 
@@ -99,8 +100,9 @@ class DuckDBWarehouse:
 
     @contextmanager
     def session(self) -> Iterator[DuckDBSession]:
-        """A connection, under umask 077: the database file, its ``.wal`` and spilled rows are created 0600."""
-        with private_umask():
+        """A connection, under umask 077 (the database file, its ``.wal`` and spilled rows are created 0600),
+        once this process's turn at the file has come (``turns.py``: waiters go in in arrival order)."""
+        with private_umask(), turn(self.path, self.lock_wait_seconds):
             connection = self._connect()
             try:
                 configure(connection, self.settings, self.temp_directory)
