@@ -350,3 +350,11 @@ def test_cli_without_any_load_asks_for_a_range(rollups: Path, capsys: pytest.Cap
 
     assert main(["report", "--org", "demo"]) == 2
     assert "give --month YYYY-MM or --from/--to" in capsys.readouterr().out
+
+
+def test_alerts_are_labelled_with_the_day_they_were_raised_for(evaluated: Path) -> None:
+    """A budget alert keeps the figures of its own day; the report says so beside the current budget status."""
+    text = render_text(fetch_report("demo", START, END))
+    alerts = _section_text(text, "Alerts")
+    assert "raised for day" in alerts and "message (figures as of the raising day)" in alerts
+    assert "the budget's current figures are in the budget status above (as of 2026-11-04)" in alerts
