@@ -215,3 +215,23 @@ BILLING_ORG_TASKS = (
     "org.record",
     "org.recheck_window",
 )
+
+
+def seed_load_state(loads: dict[str, list[date]], dataset: str = "demo_prod", status: str = "succeeded") -> None:
+    """Rows of ``<dataset>.load_state`` for each provider and day (figures are placeholders: only provider, day
+    and status are read by the range defaults)."""
+    from decimal import Decimal
+
+    from cloudcost.schemas import load_table_schema
+    from cloudcost.warehouse import open_warehouse
+
+    warehouse = open_warehouse()
+    with warehouse.session() as session:
+        warehouse.ensure_table(session, dataset, load_table_schema("state/load_state.yml"))
+        for provider, days in loads.items():
+            for day in days:
+                session.execute(
+                    f"insert into {dataset}.load_state (provider, billing_day, status, source_format, raw_rows, "
+                    "focus_rows, billed_cost, run_id, loaded_at) values (?, ?, ?, 'test', 1, 1, ?, 'seed', ?)",
+                    [provider, day, status, Decimal(1), datetime(2026, 12, 1, tzinfo=UTC)],
+                )

@@ -7,19 +7,8 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
+from cloudcost import cli_args
+from cloudcost.cli_args import examples
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -89,6 +78,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 def cmd_demo_generate(args: argparse.Namespace) -> int:
     from cloudcost.config import load_org_by_slug
     from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
+    from cloudcost.demo.written import write_and_count
     from cloudcost.paths import landing_dir
 
     org = load_org_by_slug(args.org)
@@ -111,8 +101,12 @@ def cmd_demo_generate(args: argparse.Namespace) -> int:
     for provider, entry in org.providers.items():
         if not entry.enabled or provider not in writers:
             continue
-        for path in writers[provider](entry.export):
-            print(f"wrote {provider} export for {days[0]}..{days[-1]}: {path}")
+        written = write_and_count(
+            provider, landing_dir(org.slug, provider), days, lambda w=writers[provider], e=entry.export: w(e)
+        )
+        print(written.line())
+    if args.incomplete_last_day:
+        print(f"generated {days[-1]} as still being exported (partial): every sensor refuses it")
     return 0
 
 
@@ -147,19 +141,25 @@ def cmd_demo_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """What the wait_for_export sensor would decide now; exit 1 if any day is incomplete."""
-    from cloudcost.config import load_org_by_slug
+    """What the wait_for_export sensor would decide now; exit 1 if any day is incomplete. Each line names the
+    provider's lag (its billing.yml ``completeness.export_lag_hours``) in the same words, whatever the source's
+    own reason says."""
+    from cloudcost.config import load_billing_config, load_org_by_slug
     from cloudcost.pipeline.stages import export_status
 
     org = load_org_by_slug(args.org)
     incomplete = 0
-    for day in _days(args.from_day, args.to_day):
+    for billing_day in _days(args.from_day, args.to_day):
         for provider, entry in org.providers.items():
             if not entry.enabled:
                 continue
-            status = export_status(org.slug, provider, day)
+            lag = load_billing_config(provider).completeness.export_lag_hours
+            status = export_status(org.slug, provider, billing_day)
             incomplete += not status.complete
-            print(f"{day}  {provider:<5}  {'complete' if status.complete else 'NOT READY'}  {status.reason}")
+            print(
+                f"{billing_day}  {provider:<5}  {'complete ' if status.complete else 'NOT READY'}  "
+                f"day end + {lag:g} h  {status.reason}"
+            )
     return 1 if incomplete else 0
 
 
@@ -207,7 +207,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_summary(args: argparse.Namespace) -> int:
     from cloudcost.summary import summarize
 
-    print(summarize(args.org))
+    print(summarize(args.org, full=args.full))
     return 0
 
 
@@ -248,29 +248,59 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cloudcost",
         description="Cloud billing exports to one FOCUS 1.3 table, orchestrated by Apache Airflow.",
+        **examples("cloudcost config check", "cloudcost summary --org demo", "cloudcost report --org demo"),
     )
     add_debug_flag(parser)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    check = commands.add_parser("config", help="configuration files").add_subparsers(dest="action", required=True)
+    check = commands.add_parser(
+        "config", help="configuration files", **examples("cloudcost config check")
+    ).add_subparsers(dest="action", required=True)
     check.add_parser(
-        "check", help="validate every config file; exit 1 if any would stop a DAG or an org from running"
+        "check",
+        help="validate every config file; exit 1 if any would stop a DAG or an org from running",
+        **examples("cloudcost config check"),
     ).set_defaults(func=cmd_config_check)
 
-    demo = commands.add_parser("demo", help="demo data and demo runs").add_subparsers(dest="action", required=True)
-    generate = demo.add_parser("generate", help="write realistic exports for an org into data/landing/")
-    run = demo.add_parser("run", help="run a billing DAG through Airflow for each day of a range")
+    demo = commands.add_parser(
+        "demo",
+        help="demo data and demo runs",
+        **examples(
+            "cloudcost demo generate --org demo --from 2026-10-25 --to 2026-11-04 --incomplete-last-day",
+            "cloudcost demo history --org demo --from 2026-10-25 --to 2026-10-31",
+        ),
+    ).add_subparsers(dest="action", required=True)
+    generate = demo.add_parser(
+        "generate",
+        help="write realistic exports for an org into data/landing/",
+        description="Write realistic exports of every provider the org enables; one line per provider (data "
+        "files, rows, days).",
+        **examples(
+            "cloudcost demo generate --org demo --from 2026-10-25 --to 2026-11-04 --incomplete-last-day",
+            "cloudcost demo generate --org demo --from 2026-11-01 --to 2026-11-01 --scale 10 --seed 3",
+        ),
+    )
+    run = demo.add_parser(
+        "run",
+        help="run a billing DAG through Airflow for each day of a range",
+        **examples(
+            "cloudcost demo run --org demo --from 2026-11-01 --to 2026-11-03",
+            "cloudcost demo run --org demo --from 2026-11-01 --to 2026-11-01 --dag-id cloud_aws_cost_billing",
+        ),
+    )
     history = demo.add_parser(
-        "history", help="load a range through the DAGs' stage functions in-process (fast baseline for the demo)"
+        "history",
+        help="load a range through the DAGs' stage functions in-process (fast baseline for the demo)",
+        **examples("cloudcost demo history --org demo --from 2026-10-25 --to 2026-10-31"),
     )
     history.set_defaults(func=cmd_demo_history)
     for sub in (generate, run, history):
         sub.add_argument("--org", default="demo")
-        sub.add_argument("--from", dest="from_day", type=_day, required=True)
-        sub.add_argument("--to", dest="to_day", type=_day, required=True)
+        sub.add_argument("--from", dest="from_day", type=cli_args.day, required=True)
+        sub.add_argument("--to", dest="to_day", type=cli_args.day, required=True)
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument(
-        "--scale", type=_positive, default=1, help="replicas of the estate per day (volume for benchmarks)"
+        "--scale", type=cli_args.positive, default=1, help="replicas of the estate per day (volume for benchmarks)"
     )
     generate.add_argument(
         "--incomplete-last-day",
@@ -281,28 +311,53 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dag-id", action="append", dest="dag_ids", help="default: every provider the org enables")
     run.set_defaults(func=cmd_demo_run)
 
-    status = commands.add_parser("status", help="is each provider's export complete for each day? (the sensor)")
+    status = commands.add_parser(
+        "status",
+        help="is each provider's export complete for each day? (the sensor)",
+        description="What each provider's wait_for_export sensor decides now, per day: complete or NOT READY, "
+        "the lag it waits for after the day's end (billing.yml completeness.export_lag_hours), and why. "
+        "Exit 1 if any day is not ready.",
+        **examples("cloudcost status --org demo --from 2026-11-04 --to 2026-11-04"),
+    )
     status.add_argument("--org", default="demo")
-    status.add_argument("--from", dest="from_day", type=_day, required=True)
-    status.add_argument("--to", dest="to_day", type=_day, required=True)
+    status.add_argument("--from", dest="from_day", type=cli_args.day, required=True)
+    status.add_argument("--to", dest="to_day", type=cli_args.day, required=True)
     status.set_defaults(func=cmd_status)
 
-    suggestions = commands.add_parser("suggestions", help="attribution suggestions for untagged spend")
+    suggestions = commands.add_parser(
+        "suggestions",
+        help="attribution suggestions for untagged spend",
+        **examples("cloudcost suggestions --org demo --limit 5", "cloudcost suggestions --org demo --accept ID"),
+    )
     suggestions.add_argument("--org", default="demo")
-    suggestions.add_argument("--limit", type=_positive, default=20)
+    suggestions.add_argument("--limit", type=cli_args.positive, default=20)
     decision = suggestions.add_mutually_exclusive_group()
     decision.add_argument("--accept", metavar="ID", help="record that the suggestion was applied")
     decision.add_argument("--reject", metavar="ID", help="record that the suggestion was wrong")
     suggestions.set_defaults(func=cmd_suggestions)
 
-    health = commands.add_parser("health", help="untagged %%, pipeline success, alert false positives, acceptance")
+    health = commands.add_parser(
+        "health",
+        help="untagged %%, pipeline success, alert false positives, acceptance",
+        **examples("cloudcost health --org demo", "cloudcost health --org demo --to 2026-11-03 --days 7"),
+    )
     health.add_argument("--org", default="demo")
-    health.add_argument("--to", dest="to_day", type=_day, default=None, help="last day (default: today, UTC)")
-    health.add_argument("--days", type=_positive, default=30)
+    health.add_argument("--to", dest="to_day", type=cli_args.day, default=None, help="last day (default: today, UTC)")
+    health.add_argument("--days", type=cli_args.positive, default=30)
     health.set_defaults(func=cmd_health)
 
-    summary = commands.add_parser("summary", help="rows and cost that landed, and the raw vs FOCUS reconciliation")
+    summary = commands.add_parser(
+        "summary",
+        help="rows and cost that landed, and the raw vs FOCUS reconciliation",
+        description="Per provider: FOCUS rows and cost, and how the raw export reconciles with FOCUS (accounts "
+        "and days OK or MISMATCH, mismatches listed). Amounts are shown to the cent; the tables stay exact. "
+        "--full prints every day, ServiceCategory and account.",
+        **examples("cloudcost summary --org demo", "cloudcost summary --org demo --full"),
+    )
     summary.add_argument("--org", default="demo")
+    summary.add_argument(
+        "--full", action="store_true", help="the full tables: per day and ServiceCategory, per account and day"
+    )
     summary.set_defaults(func=cmd_summary)
 
     from cloudcost.export.cli import add_export_command
@@ -316,11 +371,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_command(commands)
     add_report_command(commands)
     add_permit_command(commands)
-    creds = demo.add_parser("credentials", help="store a random demo credential per enabled provider (vault)")
+    # pipeline/permit_cli.py belongs to the pipeline; its example is added here, with the others
+    permit = commands.choices["permit-shrink"]
+    extra = examples(
+        'cloudcost permit-shrink --org demo --provider aws --day 2026-11-02 --reason "AWS refund restated the day"'
+    )
+    permit.epilog, permit.formatter_class = extra["epilog"], extra["formatter_class"]
+    creds = demo.add_parser(
+        "credentials",
+        help="store a random demo credential per enabled provider (vault)",
+        **examples("cloudcost demo credentials --org demo"),
+    )
     creds.add_argument("--org", default="demo")
     creds.set_defaults(func=cmd_demo_credentials)
 
-    airflow = commands.add_parser("airflow-config", help="write airflow.cfg for a local Airflow home")
+    airflow = commands.add_parser(
+        "airflow-config",
+        help="write airflow.cfg for a local Airflow home",
+        **examples("cloudcost airflow-config --home .airflow --api-port 8080"),
+    )
     airflow.add_argument("--home", default=".airflow")
     airflow.add_argument("--sql-alchemy-conn", default=None)
     airflow.add_argument("--api-port", type=int, default=8080)
@@ -333,7 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     airflow.set_defaults(func=cmd_airflow_config)
 
     pools = commands.add_parser(
-        "airflow-pools", help="the provider API pools from billing.yml, as JSON for `airflow pools import`"
+        "airflow-pools",
+        help="the provider API pools from billing.yml, as JSON for `airflow pools import`",
+        **examples("cloudcost airflow-pools --out .airflow/pools.json && airflow pools import .airflow/pools.json"),
     )
     pools.add_argument("--out", default=None, help="write this file instead of printing")
     pools.set_defaults(func=cmd_airflow_pools)

@@ -18,6 +18,7 @@ Chromium (/usr/bin/chromium, or ``CLOUDCOST_CHROMIUM``) and the page's font are 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -153,6 +154,37 @@ def test_browser_renders_the_three_charts_with_exact_values(chromium: Path, page
     for figure in ("840.02", "880.00", "14.3 %", "27.3 %", "Budget status as of 2026-11-04", "CostCentre"):
         assert figure in text, figure
     assert "generated at 2026-11-05 06:00 UTC" in text
+    _assert_every_amount_names_its_currency(dom, "USD")
+
+
+MONEY = re.compile(r"^[-+]?\d{1,3}(,\d{3})*\.\d{2}$")
+AMOUNT_IN_TEXT = re.compile(r"\d\.\d{2}(?![\d %])")
+
+
+def _assert_every_amount_names_its_currency(dom: str, currency: str) -> None:
+    """In the DOM chromium built: each chart's caption and every bar's tooltip name the currency; a table cell
+    that is an amount sits in a table with a currency column or under a heading "in <currency>"; an amount
+    inside a sentence (an alert's message) is followed by the currency."""
+    captions = re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", dom, re.S)
+    assert len(captions) == 3 and all(c.strip().endswith(currency) for c in captions), captions
+    tooltips = re.findall(r'<rect[^>]*class="bar"[^>]*>\s*<title>(.*?)</title>', dom, re.S)
+    assert tooltips and all(t.endswith(f" {currency}") for t in tooltips), tooltips
+    checked = 0
+    for section in re.findall(r"<section.*?</section>", dom, re.S):
+        if "<table" not in section:
+            continue
+        heading = re.search(r"<h2[^>]*>(.*?)</h2>", section, re.S)
+        headers = [h.strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", section, re.S)]
+        named = "currency" in headers or (heading is not None and heading.group(1).endswith(f"in {currency}"))
+        for cell in (c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", section, re.S)):
+            if MONEY.match(cell):
+                assert named, (heading and heading.group(1), cell)
+                checked += 1
+            else:
+                for found in AMOUNT_IN_TEXT.finditer(cell):
+                    assert cell[found.end() :].startswith(f" {currency}"), cell
+                    checked += 1
+    assert checked > 20
 
 
 # --------------------------------------------------------------------------- screenshot comparison

@@ -159,3 +159,57 @@ def test_webhook_notifier_posts_the_alert_as_json(webhook: tuple[str, list[dict]
     (send,) = build_notifiers([Notifier(type="webhook", url=url)])
     send("demo", {"key": "k", "severity": "WARNING", "subject": "s", "message": "m"})
     assert received == [{"org": "demo", "alert": {"key": "k", "severity": "WARNING", "subject": "s", "message": "m"}}]
+
+
+def _anomalies() -> list[tuple]:
+    with open_warehouse().session() as session:
+        return session.fetchall(
+            "select charge_day, team, service_category, cost, baseline_mean, baseline_days "
+            "from demo_prod.anomalies order by 1, 2, 3"
+        )
+
+
+def test_month_start_charges_are_neither_judged_nor_a_baseline(data_dir: Path) -> None:
+    """A known series: 100 a day, plus the month's fees and taxes (250) on every first of the month. The first
+    is not judged, and the days after it are judged against baselines without it."""
+    days = _days(date(2026, 10, 18), 17)  # ... to 2026-11-03
+    costs = {d: D(100) + (D(250) if d.day == 1 else 0) for d in days}
+    costs[date(2026, 11, 3)] = D(180)  # a real spike two days after the month start
+    _seed_rollup([(d, "__untagged__", "Compute", str(c)) for d, c in costs.items()])
+    org = load_org_by_slug("demo").model_copy(update={"budgets": [], "alerts": AlertSettings(notifiers=[])})
+    # the rule alone would flag the first: 350 against a flat 100 is far beyond 2.5 sigma
+    plain = judge(costs, date(2026, 11, 1), days, 14, 7)
+    assert plain is not None and plain.is_anomaly(D("2.5"))
+
+    at = datetime(2026, 11, 4, tzinfo=UTC)
+    for day in days[-3:]:
+        evaluate_day(open_warehouse(), org, day, at, [])
+    [(day, team, category, cost, mean, baseline)] = _anomalies()
+    assert (day, team, category, cost) == (date(2026, 11, 3), "__untagged__", "Compute", D(180))
+    expected = [d for d in days if d < date(2026, 11, 3) and d.day != 1][-14:]
+    assert baseline == len(expected) == 14 and mean == sum(costs[d] for d in expected) / len(expected) == D(100)
+    assert [key for key, *_ in _alerts()] == ["anomaly:__untagged__/Compute:2026-11-03:USD"]
+
+
+def test_budget_alert_text_matches_the_budget_table(data_dir: Path) -> None:
+    """The alert names the same figures as budget_status, formatted as the report's tables (thousands
+    separators, 2 decimals, currency), and the day they are of."""
+    from cloudcost.report.money import money
+
+    days = _days(date(2026, 10, 20), 15)  # ... to 2026-11-03
+    _seed_rollup([(d, "search", "Compute", "1234.5678") for d in days])
+    org = load_org_by_slug("demo").model_copy(
+        update={"budgets": [Budget(name="org", team="*", amount=D(40000))], "alerts": AlertSettings(notifiers=[])}
+    )
+    evaluate_day(open_warehouse(), org, days[-1], datetime(2026, 11, 4, tzinfo=UTC), [])
+    with open_warehouse().session() as session:
+        [(forecast, budget, currency, status)] = session.fetchall(
+            "select forecast, amount, currency, status from demo_prod.budget_status"
+        )
+        [(message,)] = session.fetchall("select message from demo_prod.alerts where kind = 'budget'")
+    assert status == "WARNING" and forecast > 1000
+    assert message == (
+        f"budget org (*): forecast {money(forecast)} {currency} of {money(budget)} {currency} for 2026-11 "
+        f"as of {days[-1]}"
+    )
+    assert "," in money(forecast)  # thousands separated, as in the tables

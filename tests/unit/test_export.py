@@ -509,3 +509,24 @@ def test_one_provider_focus_columns_only(exported: Exported, tmp_path: Path, cap
     assert side["providers"] == ["aws"] and list(side["sums_by_provider"]) == ["aws"]
     assert {m: Decimal(v) for m, v in side["sums"]["USD"].items()} == exported.sums["aws"]
     assert [m.dimensions["provider"] for m in result.metrics if m.metric == "export_freshness_hours"] == ["aws"]
+
+
+def test_cli_defaults_to_the_last_loaded_month_to_date(
+    exported: Exported, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a range the export covers the month of the last loaded day up to it (which day that is comes
+    from load_state: tests/unit/test_report.py); --month takes the whole month."""
+    from cloudcost import loaded_range
+    from cloudcost.cli import main
+
+    monkeypatch.setattr(loaded_range, "last_loaded_day", lambda org: DAY)
+    first = DAY.replace(day=1)
+    assert main(["export", "--org", "demo", "--format", "csv", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {sum(exported.rows.values())} FOCUS csv rows" in out
+    assert f"focus-1.3_demo_{first}_{DAY}.csv" in out
+    assert main(["export", "--org", "demo", "--format", "csv", "--out", str(tmp_path), "--month", f"{DAY:%Y-%m}"]) == 0
+    assert f"focus-1.3_demo_{first}_{DAY}.csv" in capsys.readouterr().out  # the loaded part of the month
+    monkeypatch.setattr(loaded_range, "last_loaded_day", lambda org: None)
+    assert main(["export", "--org", "demo", "--format", "csv"]) == 2
+    assert "give --month YYYY-MM or --from/--to" in capsys.readouterr().out

@@ -318,3 +318,43 @@ def test_allocated_cents_add_up_and_stay_within_a_cent(values: list[str]) -> Non
     parts, total = allocate_cents(exact)
     assert sum(parts, D(0)) == total == sum(exact, D(0)).quantize(D("0.01"), rounding="ROUND_HALF_UP")
     assert all(abs(p - e) < D("0.01") for p, e in zip(parts, exact, strict=True))
+
+
+def test_cli_defaults_to_the_last_loaded_month_to_date(rollups: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every enabled provider loaded 11-01..11-04; on 11-05 only aws did, so the default ends on 11-04."""
+    from cloudcost.cli import main
+    from cloudcost.config import load_org_by_slug
+    from tests.helpers import seed_load_state
+
+    providers = [p for p, e in load_org_by_slug("demo").providers.items() if e.enabled]
+    seed_load_state({p: [date(2026, 11, d) for d in range(1, 5)] for p in providers})
+    seed_load_state({"aws": [date(2026, 11, 5)]})
+    seed_load_state({p: [date(2026, 11, 6)] for p in providers}, status="landed")
+    capsys.readouterr()
+    assert main(["report", "--org", "demo"]) == 0
+    default = capsys.readouterr().out
+    assert default.startswith("Cost report for Demo Corp (org demo, demo_prod): 2026-11-01 to 2026-11-04, 4 days")
+    assert default == render_text(fetch_report("demo", START, END))  # same report as the explicit range
+    assert main(["report", "--org", "demo", "--month", "2026-11"]) == 0
+    assert "2026-11-01 to 2026-11-04, 4 days" in capsys.readouterr().out  # the loaded part of the month
+    assert main(["report", "--org", "demo", "--month", "2026-10"]) == 0
+    assert "2026-10-01 to 2026-10-31, 31 days, 0 with data" in capsys.readouterr().out
+    assert main(["report", "--org", "demo", "--month", "2026-11", "--from", "2026-11-01", "--to", "2026-11-02"]) == 2
+    assert "--month cannot be combined" in capsys.readouterr().out
+    assert main(["report", "--org", "demo", "--from", "2026-11-01"]) == 2
+    assert "--from and --to go together" in capsys.readouterr().out
+
+
+def test_cli_without_any_load_asks_for_a_range(rollups: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cloudcost.cli import main
+
+    assert main(["report", "--org", "demo"]) == 2
+    assert "give --month YYYY-MM or --from/--to" in capsys.readouterr().out
+
+
+def test_alerts_are_labelled_with_the_day_they_were_raised_for(evaluated: Path) -> None:
+    """A budget alert keeps the figures of its own day; the report says so beside the current budget status."""
+    text = render_text(fetch_report("demo", START, END))
+    alerts = _section_text(text, "Alerts")
+    assert "raised for day" in alerts and "message (figures as of the raising day)" in alerts
+    assert "the budget's current figures are in the budget status above (as of 2026-11-04)" in alerts

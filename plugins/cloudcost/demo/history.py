@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from cloudcost.config import load_org_by_slug
 from cloudcost.evaluation.evaluate import evaluate_day
 from cloudcost.evaluation.suggestions import sweep
+from cloudcost.money_format import amount
 from cloudcost.pipeline.stages import (
     export_status,
     make_run_context,
@@ -48,7 +49,7 @@ def load_history(org_slug: str, days: list[date]) -> list[str]:
         sweep(open_warehouse(), org, day, now)
         lines.append(
             f"history {day}: {', '.join(providers)} loaded; rollup {rolled.rows} rows, "
-            f"EffectiveCost {', '.join(f'{v} {c}' for c, v in rolled.effective_cost.items())}; "
+            f"EffectiveCost {', '.join(amount(v, c) for c, v in rolled.effective_cost.items())}; "
             f"anomalies {len(evaluated.anomalies)}"
         )
     return lines

@@ -4,6 +4,11 @@ The baseline is the ``baseline_days`` days before the judged day on which the or
 without a rollup is incomplete and never part of a baseline); a team with no cost on such a day counts 0.
 At least ``min_baseline_days`` are needed. The deviation is measured against max(stddev, 5 % of the mean,
 0.01): a flat baseline still flags a spike, and pennies never do (``min_cost``).
+
+The first day of a month is neither judged nor part of any baseline: monthly fees, taxes and the recurring
+charges of commitments land there (the demo's AWS tax, Azure and AWS purchases), so it jumps every month by
+design and would both raise a false anomaly and widen the baseline of the days after it. Its spend still
+counts in the budgets, whose forecast is the month's control for it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ from decimal import Decimal
 Q = Decimal("0.0000000001")
 FLOOR_SHARE = Decimal("0.05")
 FLOOR = Decimal("0.01")
+
+
+def month_start(day: date) -> bool:
+    """The day that carries a month's one-time and recurring charges: never judged, never a baseline day."""
+    return day.day == 1
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from cloudcost.config import OrgConfig
-from cloudcost.evaluation.anomalies import judge
+from cloudcost.evaluation.anomalies import judge, month_start
 from cloudcost.evaluation.forecast import TRAILING_DAYS, forecast_month, month_bounds
 from cloudcost.evaluation.notifiers import Notify, build_notifiers
 from cloudcost.identifiers import qualified
+from cloudcost.money_format import amount
 from cloudcost.rollups.upgrade import CURRENCY, lacks, upgrade_alerts, upgrade_anomalies
 from cloudcost.schemas import load_table_schema
 from cloudcost.warehouse.base import SliceKey
@@ -98,8 +99,9 @@ def anomaly_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetim
             f"select distinct charge_day from {table} where charge_day between ? and ?", [first, day]
         )
     ]
-    if day not in complete:
-        return []  # the day's rollup was not refreshed: never judge an incomplete day
+    if day not in complete or month_start(day):
+        return []  # the day's rollup was not refreshed (never judge an incomplete day), or month-start charges
+    complete = [d for d in complete if not month_start(d)]
     series: dict[tuple[str, str, str], dict[date, Decimal]] = {}
     for d, team, category, currency, cost in session.fetchall(
         f"select charge_day, team, service_category, billing_currency, sum(effective_cost) from {table} "
@@ -147,8 +149,9 @@ def _alerts_for(budgets: list[dict], anomalies: list[dict]) -> list[dict]:
                 "subject": row["budget"],
                 "charge_day": row["as_of_day"],
                 "message": (
-                    f"budget {row['budget']} ({row['team']}): {measure} {value:.2f} {row['currency']} of "
-                    f"{row['amount']:.2f} {row['currency']} for {row['period_start']:%Y-%m} as of {row['as_of_day']}"
+                    f"budget {row['budget']} ({row['team']}): {measure} {amount(value, row['currency'])} of "
+                    f"{amount(row['amount'], row['currency'])} for {row['period_start']:%Y-%m} "
+                    f"as of {row['as_of_day']}"
                 ),
                 "value": value,
                 "threshold": threshold,
@@ -165,8 +168,9 @@ def _alerts_for(budgets: list[dict], anomalies: list[dict]) -> list[dict]:
                 "subject": subject,
                 "charge_day": row["charge_day"],
                 "message": (
-                    f"{subject} cost {row['cost']:.2f} {currency} on {row['charge_day']} is {row['z_score']:.1f} sigma "
-                    f"from its {row['baseline_days']}-day baseline (mean {row['baseline_mean']:.2f} {currency})"
+                    f"{subject} cost {amount(row['cost'], currency)} on {row['charge_day']} is "
+                    f"{row['z_score']:.1f} sigma from its {row['baseline_days']}-day baseline "
+                    f"(mean {amount(row['baseline_mean'], currency)})"
                 ),
                 "value": row["cost"],
                 "threshold": row["threshold"],

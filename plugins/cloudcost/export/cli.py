@@ -1,33 +1,35 @@
-"""``cloudcost export --org ORG --format csv|parquet|json --from A --to B``: FOCUS 1.3 rows for other tools."""
+"""``cloudcost export --org ORG --format csv|parquet|json [--month YYYY-MM | --from A --to B]``: FOCUS 1.3 rows
+for other tools; by default the last loaded month to date."""
 
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+from cloudcost.cli_args import examples
+from cloudcost.loaded_range import add_range_arguments
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Run the export; print the file, the sidecar and every metric line. Exit 2 if nothing can be exported."""
     from cloudcost.export.pulumicost import MappingError
     from cloudcost.export.run import ExportError, default_path, export_org
+    from cloudcost.loaded_range import NothingLoaded, resolve_range
 
+    try:
+        first, last = resolve_range(args)
+    except NothingLoaded as exc:
+        print(f"error: {exc}")
+        return 2
     path = args.out
     if path is not None and path.is_dir():
-        path = path / default_path(args.org, args.format, args.from_day, args.to_day).name
+        path = path / default_path(args.org, args.format, first, last).name
     try:
         result = export_org(
             args.org,
             args.format,
-            args.from_day,
-            args.to_day,
+            first,
+            last,
             path=path,
             providers=args.provider or None,
             include_custom=not args.focus_only,
@@ -51,13 +53,18 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
             "Export billing days FROM..TO (inclusive; the days the pipeline loaded) of <org>_prod."
             "cost_data_standard_1_3. csv: RFC 4180 with exact decimals; parquet: decimal128(38,10) and "
             "focus_version in the file metadata; json: JSON Lines of pulumicost FocusCostRecord. Every file gets "
-            "<file>.metadata.json, and the run appends its metrics to <org>_prod.pipeline_metrics."
+            "<file>.metadata.json, and the run appends its metrics to <org>_prod.pipeline_metrics. Without --month "
+            "or --from/--to: the last loaded month to date (the last day every enabled provider loaded)."
+        ),
+        **examples(
+            "cloudcost export --org demo --format csv                  # the last loaded month to date",
+            "cloudcost export --org demo --format parquet --month 2026-10 --out /tmp/",
+            "cloudcost export --org demo --format json --from 2026-11-01 --to 2026-11-03 --provider aws",
         ),
     )
     parser.add_argument("--org", default="demo")
     parser.add_argument("--format", choices=("csv", "parquet", "json"), required=True)
-    parser.add_argument("--from", dest="from_day", type=_day, required=True, help="first billing day")
-    parser.add_argument("--to", dest="to_day", type=_day, required=True, help="last billing day")
+    add_range_arguments(parser)
     parser.add_argument("--out", type=Path, help="file, or existing folder (default: data/exports/<org>/)")
     parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
     parser.add_argument("--focus-only", action="store_true", help="leave out cloudcost's x_ columns")

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from cloudcost.identifiers import qualified
 from cloudcost.lookups import lookup_files, refresh_lookups
+from cloudcost.money_format import cents
 from cloudcost.paths import procedures_dir
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import focus_schema, quote_column
@@ -90,5 +91,15 @@ def convert_to_focus(
                 [run.provider, run.billing_day],
             )[0]
     result = ConvertResult(int(rows), str(Decimal(billed)), str(Decimal(effective)), replaced)
-    log.info("convert_to_focus %s/%s %s: %s", run.org, run.provider, run.billing_day, result)
+    log.info(
+        "convert_to_focus %s/%s %s: wrote %s FOCUS rows (replacing %s), BilledCost %s, EffectiveCost %s "
+        "(billing currency, to the cent).",
+        run.org,
+        run.provider,
+        run.billing_day,
+        f"{result.rows:,}",
+        f"{result.replaced_rows:,}",
+        cents(result.billed_cost),
+        cents(result.effective_cost),
+    )
     return result

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from cloudcost.identifiers import qualified
+from cloudcost.money_format import cents
 from cloudcost.pipeline.delivery_guards import DeliveryRules, day_figures, judge, mark_stale, touched_days
 from cloudcost.pipeline.land_files import Landed, land_deliveries
 from cloudcost.pipeline.landed import DELIVERIES, day_objects, day_rows, day_version, pending
@@ -71,18 +72,18 @@ def land_raw(
             )
             write_state(session, dataset, landed_row(run, source_format, result.as_dict()))
     log.info(
-        "land_raw %s/%s %s: landed %d new deliveries (%d rows, all days); the day holds %d rows, billed %s, "
-        "from %d file(s), version %s (%d rows before)",
+        "land_raw %s/%s %s: landed %d new deliveries (%s rows, all days); the day now holds %s raw rows "
+        "(%s before), billed %s (billing currency, to the cent), from %d file(s) at source version %s.",
         run.org,
         run.provider,
         run.billing_day,
         landed.deliveries,
-        landed.rows,
-        rows,
-        billed,
+        f"{landed.rows:,}",
+        f"{rows:,}",
+        f"{replaced:,}",
+        cents(billed),
         result.objects,
         version,
-        replaced,
     )
     return result
 

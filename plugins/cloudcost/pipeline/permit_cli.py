@@ -29,7 +29,7 @@ def cmd_permit_shrink(args: argparse.Namespace) -> int:
 
 
 def add_permit_command(commands: argparse._SubParsersAction) -> None:
-    from cloudcost.cli import _day
+    from cloudcost.cli_args import day as _day
     from cloudcost.config import PROVIDERS
 
     permit = commands.add_parser(

@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from cloudcost.identifiers import qualified
+from cloudcost.money_format import cents
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import focus_schema, quote_column
 from cloudcost.warehouse.duckdb import DuckDBWarehouse
@@ -81,5 +82,15 @@ def reconcile(
             f"{run.org}/{run.provider} {run.billing_day}: BilledCost does not reconcile for "
             f"{len(mismatches)} billing account(s): {detail}"
         )
-    log.info("reconcile %s/%s %s: %s", run.org, run.provider, run.billing_day, result)
+    log.info(
+        "reconcile %s/%s %s: raw and FOCUS BilledCost agree exactly for %d billing account(s): %s raw rows, "
+        "%s FOCUS rows, BilledCost %s (billing currency, to the cent).",
+        run.org,
+        run.provider,
+        run.billing_day,
+        result.accounts,
+        f"{result.raw_rows:,}",
+        f"{result.focus_rows:,}",
+        cents(result.billed_cost),
+    )
     return result

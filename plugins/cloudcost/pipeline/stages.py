@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
+from cloudcost.money_format import cents
 from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
@@ -139,7 +140,18 @@ def run_record(run: RunContext, landed: dict, checked: dict) -> dict:
 
     org = load_org_by_slug(run.org)
     fmt_name = org.providers[run.provider].export.format  # type: ignore[index]
-    return record_load(open_warehouse(), org.dataset, run, fmt_name, landed, checked)
+    row = record_load(open_warehouse(), org.dataset, run, fmt_name, landed, checked)
+    log.info(record_sentence(row))
+    return row
+
+
+def record_sentence(row: dict) -> str:
+    """The ``record`` stage's log line: what load_state now says about the slice."""
+    return (
+        f"record {row['provider']} {row['billing_day']}: load_state is {row['status']} for run {row['run_id']}: "
+        f"{row['raw_rows']:,} raw rows, {row['focus_rows']:,} FOCUS rows, BilledCost {cents(row['billed_cost'])} "
+        f"(billing currency, to the cent), source version {row['source_version']}."
+    )
 
 
 def recheck_window(first_day: date, months: int) -> list[date]:
@@ -206,7 +218,15 @@ def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
                 DeliveryRules.of(config, source_format),
             )
         versions = {day: day_version(session, org.dataset, schema, day) for day in complete}
-    log.info("recheck %s/%s: landed %d new deliveries (%d rows)", run.org, run.provider, landed.deliveries, landed.rows)
+    log.info(
+        "recheck %s/%s: landed %d new deliveries (%s rows) for %d day(s) of the window; %d complete.",
+        run.org,
+        run.provider,
+        landed.deliveries,
+        f"{landed.rows:,}",
+        len(days),
+        len(complete),
+    )
     return versions
 
 
@@ -235,10 +255,20 @@ def run_recheck(run: RunContext) -> list[dict]:
         landed = summarise_landed_day(again)  # landed above: the day's figures, without reading the export again
         run_convert_to_focus(again)
         record = run_record(again, landed, run_checks(again))
-        log.info("restatement %s/%s %s: source version %s -> %s", run.org, run.provider, day, version, current[day])
+        log.info(
+            "restatement %s/%s %s: source version %s -> %s reloaded: %s FOCUS rows, BilledCost %s (billing "
+            "currency, to the cent).",
+            run.org,
+            run.provider,
+            day,
+            version,
+            current[day],
+            f"{record['focus_rows']:,}",
+            cents(record["billed_cost"]),
+        )
         try:
             refresh_rollups(open_warehouse(), load_org_by_slug(run.org), day, run.ingested_at)
         except RollupGateClosed as closed:
-            log.info("rollups of %s not refreshed yet: %s", day, closed)
+            log.info("rollups of %s not refreshed yet: %s.", day, closed)
         reloaded.append({"billing_day": str(day), "from_version": version, "to_version": record["source_version"]})
     return reloaded

@@ -247,8 +247,15 @@ def alert_section(data: ReportData) -> Section:
         [str(a.charge_day), a.kind, a.severity, a.subject, a.message, "resolved" if a.resolved else "open"]
         for a in data.alerts
     ]
-    headers = ["day", "kind", "severity", "subject", "message", "state"]
-    return Section("alerts", "Alerts", [], Table(headers, rows, row_classes=[a.severity.lower() for a in data.alerts]))
+    lines = []
+    if any(a.kind == "budget" for a in data.alerts) and data.budgets:
+        lines.append(
+            "an alert is raised once and keeps the figures of the day it was raised for; the budget's current "
+            f"figures are in the budget status above (as of {data.budget_as_of})"
+        )
+    headers = ["raised for day", "kind", "severity", "subject", "message (figures as of the raising day)", "state"]
+    table = Table(headers, rows, row_classes=[a.severity.lower() for a in data.alerts])
+    return Section("alerts", "Alerts", lines, table)
 
 
 def build_sections(data: ReportData) -> list[Section]:

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+from cloudcost.cli_args import day, examples
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -48,11 +42,15 @@ def add_validate_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
             "offline rules) with the applicability criteria claimed in configs/focus_conformance.yml. "
             "Exit 0 if every provider passes, 1 if one fails, 2 if the referee cannot run."
         ),
+        **examples(
+            "cloudcost validate --org demo",
+            "cloudcost validate --org demo --provider aws --from 2026-11-01 --to 2026-11-03 --keep /tmp/referee",
+        ),
     )
     parser.add_argument("--org", default="demo")
     parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
-    parser.add_argument("--from", dest="from_day", type=_day, help="first billing day (default: all)")
-    parser.add_argument("--to", dest="to_day", type=_day, help="last billing day (default: all)")
+    parser.add_argument("--from", dest="from_day", type=day, help="first billing day (default: all)")
+    parser.add_argument("--to", dest="to_day", type=day, help="last billing day (default: all)")
     parser.add_argument("--keep", type=Path, help="keep the Parquet, JUnit XML and validator logs in this folder")
     parser.add_argument("--no-details", action="store_true", help="skip the second run that explains failures")
     parser.add_argument("--focus-only", action="store_true", help="export only the 65 FOCUS columns (drop x_)")

@@ -98,7 +98,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def add_vault_commands(subparsers: Any) -> None:
     """Register ``credentials add|list|rotate|remove`` on the ``cloudcost`` parser's subcommands."""
-    credentials = subparsers.add_parser("credentials", help="cloud credentials in the encrypted vault")
+    from cloudcost.cli_args import examples
+
+    credentials = subparsers.add_parser(
+        "credentials",
+        help="cloud credentials in the encrypted vault",
+        **examples("cloudcost credentials list --org demo"),
+    )
     actions = credentials.add_subparsers(dest="action", required=True)
     specs = (
         ("add", "store a new credential", cmd_add, True),
@@ -106,7 +112,10 @@ def add_vault_commands(subparsers: Any) -> None:
         ("remove", "delete a credential", cmd_remove, False),
     )
     for name, help_text, action, reads_secret in specs:
-        sub = actions.add_parser(name, help=help_text)
+        secret = " --from-file secret.json" if reads_secret else ""
+        sub = actions.add_parser(
+            name, help=help_text, **examples(f"cloudcost credentials {name} --org demo --provider gcp{secret}")
+        )
         sub.add_argument("--org", required=True)
         sub.add_argument("--provider", required=True, choices=PROVIDERS)
         sub.add_argument("--id", help="credential id (default: the provider's credential_id in the org file)")
@@ -118,7 +127,11 @@ def add_vault_commands(subparsers: Any) -> None:
                 help="the secret's file, kept byte for byte; '-' reads stdin (never pass a secret as an argument)",
             )
         sub.set_defaults(func=action)
-    listing = actions.add_parser("list", help="credential ids, providers and dates (never secrets)")
+    listing = actions.add_parser(
+        "list",
+        help="credential ids, providers and dates (never secrets)",
+        **examples("cloudcost credentials list --org demo --provider aws"),
+    )
     listing.add_argument("--org", required=True)
     listing.add_argument("--provider", choices=PROVIDERS)
     listing.set_defaults(func=cmd_list)
