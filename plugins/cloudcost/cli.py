@@ -388,17 +388,25 @@ def build_parser() -> argparse.ArgumentParser:
     airflow = commands.add_parser(
         "airflow-config",
         help="write airflow.cfg for a local Airflow home",
-        **examples("cloudcost airflow-config --home .airflow --api-port 8080"),
+        **examples(
+            "cloudcost airflow-config --home .airflow --api-port 8080",
+            "cloudcost airflow-config --home /srv/airflow --executor celery "
+            "--sql-alchemy-conn postgresql+psycopg2://airflow:…@localhost/airflow "
+            "--broker-url redis://localhost:6379/0 "
+            "--result-backend db+postgresql+psycopg2://airflow:…@localhost/airflow --workers 2",
+        ),
     )
     airflow.add_argument("--home", default=".airflow")
     airflow.add_argument("--sql-alchemy-conn", default=None)
     airflow.add_argument("--api-port", type=int, default=8080)
     airflow.add_argument("--executor", choices=["local", "celery"], default="local")
-    airflow.add_argument("--parallelism", type=_positive, default=4, help="task slots of the whole deployment")
+    airflow.add_argument("--parallelism", type=cli_args.positive, default=4, help="task slots of the whole deployment")
     airflow.add_argument("--broker-url", help="celery: e.g. redis://localhost:6379/0")
     airflow.add_argument("--result-backend", help="celery: e.g. db+postgresql+psycopg2://airflow:…@localhost/airflow")
-    airflow.add_argument("--worker-concurrency", type=_positive, default=4, help="celery: tasks per worker")
-    airflow.add_argument("--workers", type=_positive, default=2, help="celery: workers to print start commands for")
+    airflow.add_argument("--worker-concurrency", type=cli_args.positive, default=4, help="celery: tasks per worker")
+    airflow.add_argument(
+        "--workers", type=cli_args.positive, default=2, help="celery: workers to print start commands for"
+    )
     airflow.set_defaults(func=cmd_airflow_config)
 
     pools = commands.add_parser(
