@@ -64,7 +64,7 @@ class GcpBillingExportFiles:
             return ExportStatus(
                 False,
                 f"{self.day_prefix(day)}: export_time watermark {mark.isoformat()} has not reached {due.isoformat()} "
-                f"(day end + {self.lag})",
+                f"(day end + {self.lag.total_seconds() / 3600:g} h)",
                 mark.isoformat(),
             )
         reason = f"watermark {mark.isoformat()} past day end + lag"
