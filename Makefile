@@ -70,17 +70,23 @@ chromium:
 	@test -x /usr/bin/chromium -a -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
 		|| (apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core)
 
-# Debian's PostgreSQL server for tests/airflow/test_postgres_localexecutor.py, which runs its own private cluster
+# Debian's PostgreSQL server for tests/airflow/test_postgres_celery.py, which runs its own private cluster
 # (initdb and pg_ctl in a temporary directory, as the postgres user when root); installed only when missing.
 .PHONY: postgres
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 && id postgres > /dev/null 2>&1 \
 		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 
+# Debian's Redis for the Celery broker of tests/airflow/test_postgres_celery.py (its own private server, no
+# persistence); installed only when missing.
+.PHONY: redis
+redis:
+	@test -x /usr/bin/redis-server || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
+
 lint: install
 	$(BIN)/ruff check .
 
-test: install validator azurite chromium postgres
+test: install validator azurite chromium postgres redis
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -104,13 +104,13 @@ class AirflowStack:
         self.cloudcost("airflow-pools", "--out", str(pools))
         self.cli("pools", "import", str(pools))
 
-    def start(self, name: str, args: list[str]) -> None:
+    def start(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> None:
         log = (self.home / f"{name}.log").open("wb")
         self.logs[name] = log
         # own process group: stopping kills the component and every worker or child it started
         self.processes[name] = subprocess.Popen(
             [str(VENV_BIN / "airflow"), *args],
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

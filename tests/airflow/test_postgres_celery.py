@@ -1,16 +1,19 @@
-"""The deployment's metadata database and a real executor, outside Docker: Postgres + LocalExecutor.
+"""The deployment's metadata database and executor, outside Docker: Postgres + Celery workers on Redis.
 
 One private PostgreSQL cluster (Debian's server binaries, ``make postgres``; initdb in a temporary
-directory, 127.0.0.1 on a free port, password auth) and one Airflow home on it, with the scheduler,
-dag-processor and api-server running, are shared by every test here (starting them is most of the cost).
-The provider API pools are imported from the billing.yml files, as the compose init service does.
+directory, 127.0.0.1 on a free port, password auth), one private Redis (Debian's ``redis-server``, ``make
+redis``; no persistence, its own process group) and one Airflow home written by ``cloudcost airflow-config
+--executor celery`` on them, with the scheduler, dag-processor, api-server and two Celery workers (each its
+own Celery hostname and log-server port) running, are shared by every test here (starting them is most of
+the cost). The provider API pools are imported from the billing.yml files, as the compose init service does.
 
 An external system then does what the README's "Trigger from another system" shows: it gets a JWT from
 ``POST /auth/token`` as a user of role ``user`` and starts, per provider, ``POST
 /api/v2/dags/cloud_<provider>_cost_billing/dagRuns`` with the billing day as logical date and
 ``{"org_slug": "demo"}`` as conf, then, once they have succeeded, ``cost_rollups`` for the same day. The
-scheduler runs them with the LocalExecutor; the warehouse must then hold exactly that day for every
-provider, loaded by those runs, reconciled, and rolled up.
+Celery workers run the tasks; the warehouse must then hold exactly that day for every provider, loaded by
+those runs, reconciled, and rolled up, every task must have succeeded at its first try, and both workers
+must have run some.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ import json
 import os
 import secrets
 import shutil
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,7 +38,7 @@ import yaml
 
 from cloudcost.config import PROVIDERS, load_billing_config
 from cloudcost.demo.aws_cur2 import expected_billed_cost
-from cloudcost.local_airflow import write_airflow_config
+from cloudcost.local_airflow import FIRST_LOG_SERVER_PORT, CelerySettings, write_airflow_config
 from tests.airflow.airflow_stack import (
     AirflowStack,
     ApiClient,
@@ -50,6 +57,7 @@ LOGICAL_DATE = f"{DAY.isoformat()}T00:00:00Z"
 BILLING_DAGS = {provider: f"cloud_{provider}_cost_billing" for provider in PROVIDERS}
 ROLLUPS = "cost_rollups"
 DAG_IDS = [*BILLING_DAGS.values(), ROLLUPS]
+WORKERS = ("worker-1", "worker-2")
 TRIGGER_USER = "pipeline-trigger"  # role "user": may trigger and unpause DAGs, nothing else
 RUN_TIMEOUT = 600  # seconds for the billing runs, then for cost_rollups
 
@@ -96,10 +104,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     passwords = {"admin": secrets.token_urlsafe(16), TRIGGER_USER: secrets.token_urlsafe(16)}
 
     cluster = PostgresCluster.start(bindir)
+    redis: Redis | None = None
     stack: AirflowStack | None = None
     try:
+        redis = _start_redis(root)
         port = free_port()
-        write_airflow_config(home, sql_alchemy_conn=cluster.sql_alchemy_conn, api_port=port)
+        celery = CelerySettings(redis.url, f"db+{cluster.sql_alchemy_conn}", worker_concurrency=2)
+        write_airflow_config(home, sql_alchemy_conn=cluster.sql_alchemy_conn, api_port=port, celery=celery)
         password_file = home / "passwords.json"
         password_file.write_text(json.dumps(passwords))
         os.chmod(password_file, 0o600)
@@ -118,6 +129,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         stack.cloudcost("demo", "generate", "--org", ORG, "--from", DAY.isoformat(), "--to", str(DAY + timedelta(1)))
         stack.prepare()  # airflow db migrate on Postgres, then the pools from billing.yml
         stack.start_components()
+        for i, worker in enumerate(WORKERS):  # as `cloudcost airflow-config --executor celery` prints them
+            log_port = str(FIRST_LOG_SERVER_PORT + 100 + i)  # off the default, away from a developer's own
+            stack.start(
+                worker,
+                ["celery", "worker", "--celery-hostname", f"{worker}@%h"],
+                {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": log_port},
+            )
         stack.wait_until_ready(DAG_IDS)
         yield Deployment(cluster, stack, config_dir, data_dir, passwords)
     except BaseException:
@@ -128,7 +146,47 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     finally:
         if stack is not None:
             stack.stop()
+        if redis is not None:
+            redis.stop()
         cluster.stop()
+
+
+@dataclass
+class Redis:
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def _start_redis(root: Path) -> Redis:
+    """Debian's redis-server on a free port of 127.0.0.1, nothing saved to disk, in its own process group."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("no redis-server: `make redis` installs Debian's redis-server")
+    port = free_port()
+    log = (root / "redis.log").open("wb")
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(root)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return Redis(process, port)
+        assert process.poll() is None and time.monotonic() < deadline, (root / "redis.log").read_text()
+        time.sleep(0.1)
 
 
 def trigger(client: ApiClient, dag_id: str, org: str, day: date) -> dict:
@@ -170,15 +228,23 @@ def runs(deployment: Deployment) -> dict[str, dict]:
     return triggered
 
 
-def test_metadata_on_postgres_and_tasks_on_the_local_executor(deployment: Deployment, runs: dict) -> None:
+def test_metadata_on_postgres_and_tasks_on_two_celery_workers(deployment: Deployment, runs: dict) -> None:
     stack = deployment.stack
-    assert stack.cli("config", "get-value", "core", "executor").stdout.strip() == "LocalExecutor"
+    assert stack.cli("config", "get-value", "core", "executor").stdout.strip() == "CeleryExecutor"
     # read from Postgres: the scheduler that ran the tasks keeps its job row and the task instances there
     assert stack.metadata("select state from job where job_type = 'SchedulerJob'") == [("running",)]
-    states = stack.metadata("select distinct state from task_instance where dag_id in (?, ?, ?, ?, ?)", tuple(DAG_IDS))
-    assert states == [("success",)], states
+    tries = stack.metadata(
+        "select distinct state, try_number from task_instance where dag_id in (?, ?, ?, ?, ?)", tuple(DAG_IDS)
+    )
+    assert tries == [("success", 1)], f"every task succeeded at its first try: {tries}"
     finished = (stack.home / "scheduler.log").read_text()
-    assert "TaskInstance Finished: dag_id=cost_rollups" in finished and "executor=LocalExecutor(" in finished
+    assert "TaskInstance Finished: dag_id=cost_rollups" in finished and "executor=CeleryExecutor(" in finished
+    received = {worker: (stack.home / f"{worker}.log").read_text().count("] received") for worker in WORKERS}
+    assert all(received.values()), f"tasks ran on both workers: {received}"
+    task_instances = stack.metadata(
+        "select count(*) from task_instance where dag_id in (?, ?, ?, ?, ?)", tuple(DAG_IDS)
+    )
+    assert sum(received.values()) == task_instances[0][0], (received, task_instances)
 
 
 def test_pools_come_from_billing_yml(deployment: Deployment) -> None:
