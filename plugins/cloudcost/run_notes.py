@@ -4,9 +4,9 @@ Airflow 3.3.2 names a manual run after the moment of the trigger (``Timetable.ge
 the run type, run_after and data interval, never the conf), so the run list, the grid and the REST API
 would not say which org and day a run loads, least of all for a ``billing_day`` re-run. The run's note is
 shown in all three. This module is a listener (registered by ``plugins/cloudcost_plugin.py``): Airflow
-calls it, in the scheduler, in the session that marks the run running (and, for ``airflow dags test``, which
-has no scheduler, when the run finishes), and it writes the note unless the run already has one, such as
-one the user typed in the trigger form.
+calls it, in the scheduler, in the session that marks the run running, and it writes the note unless the run
+already has one, such as one the user typed in the trigger form. ``airflow dags test`` calls it with a run no
+longer in a session (nothing to write to); ``cloudcost demo run`` writes its runs' notes itself.
 """
 
 from __future__ import annotations
@@ -39,11 +39,19 @@ def run_label(conf: Mapping[str, object] | None, run_type: Any, start: Any, end:
     return f"{org} · {span}"
 
 
-def _name(dag_run: Any) -> None:
+def name_run(dag_run: Any) -> None:
+    """Set the note of one of our runs (in its session) to its ``run_label``, unless it has a note."""
     if not OUR_DAGS.fullmatch(dag_run.dag_id) or dag_run.note:
         return
     label = run_label(dag_run.conf, dag_run.run_type, dag_run.data_interval_start, dag_run.data_interval_end)
     dag_run.note = (label, None)  # no user: Airflow wrote it
+
+
+def _name(dag_run: Any) -> None:
+    from sqlalchemy import inspect
+
+    if inspect(dag_run).session is not None:
+        name_run(dag_run)
 
 
 @hookimpl

@@ -5,7 +5,8 @@ in the metadata database, with the same tasks the scheduler would run.
 
 Airflow 3.3.2's ``dag.test`` records a run's start as its logical date (``start_date=logical_date or
 run_after`` in ``airflow/sdk/definitions/dag.py``), so the UI showed the demo's runs lasting weeks
-("3d09:55:35" and more). ``_record_real_start`` puts the moment the run really started there instead.
+("3d09:55:35" and more). ``_record_real_start`` puts the moment the run really started there instead, and
+the run's note (org and day, ``cloudcost.run_notes``), which the scheduler would have written.
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ def _record_real_start(dag_run_id: int, started: datetime) -> None:
     """The run's ``start_date`` becomes when ``dag.test`` began, so its duration in the UI is the real one."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
-    from sqlalchemy import update
+
+    from cloudcost.run_notes import name_run
 
     with create_session() as session:
-        session.execute(update(DagRun).where(DagRun.id == dag_run_id).values(start_date=started))
+        run = session.get(DagRun, dag_run_id)
+        run.start_date = started
+        name_run(run)
