@@ -8,6 +8,10 @@ BilledCost equal to the raw rows and to the generator's own totals to the cent, 
 The same backfill is then created again, plain (Airflow skips days that already ran) and with
 ``--reprocess-behavior completed`` (the same runs are cleared and run again), and the warehouse must be
 unchanged except for the load timestamps.
+
+The same stack (shared by the module; a second org, ``acme``, is configured) then takes a re-run of one
+backfilled day for ``demo`` through ``POST /api/v2/dags/{dag_id}/dagRuns`` with ``billing_day`` and no logical
+date, as the trigger form and the README's curl send it, and shows Airflow's trigger form in headless Chromium.
 """
 
 from __future__ import annotations
