@@ -19,8 +19,8 @@ def billing_days(start: datetime | None, end: datetime | None) -> list[date]:
     """Each UTC day in ``[start, end)``. The interval must be non-empty and aligned to UTC midnight."""
     if start is None or end is None:
         raise NoDataInterval(
-            "this run has no data interval: trigger it with a logical date (the billing day), "
-            "e.g. `airflow dags trigger <dag> --logical-date 2026-11-01`"
+            "this run has no data interval: trigger it with a billing day, conf "
+            '{"billing_day": "2026-11-01"}, or with that day as its logical date'
         )
     start, end = _utc(start), _utc(end)
     if end <= start:

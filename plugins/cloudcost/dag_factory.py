@@ -11,7 +11,7 @@ from typing import Any
 from airflow.sdk import DAG, task, task_group
 
 from cloudcost.config import load_billing_config, load_orgs_tolerant, require_files
-from cloudcost.run_conf import org_param
+from cloudcost.run_conf import billing_day_param, org_param
 from cloudcost.sensors import ExportCompleteSensor
 from cloudcost.timetable import BillingDayTimetable
 
@@ -20,18 +20,21 @@ DOC = """
 
 Lands {provider} billing exports for each org into `<org>_prod.{tables}`, converts them to FOCUS 1.3 in
 `<org>_prod.cost_data_standard_1_3` and reconciles the two to the cent. One run = one UTC billing day
-(the run's logical date). Set **org_slug** to run one org; leave it empty for every org that enables
-{provider}. Re-running a day replaces that day's slice exactly. The conf takes no other key: `select_orgs`
-fails naming an unknown one, and nothing runs. An invalid org file stops only its own org: `org_files`
-fails naming the file and key, and the run ends failed once the other orgs are done.
+(the run's logical date). Set **org_slug** to run one org; leave it empty ("all orgs") for every org that
+enables {provider}. To load a day again (a restatement), trigger with **billing_day** set to that day: the
+run loads it whatever its logical date (a second run *with* the day's logical date is refused, 409).
+Re-running a day replaces that day's slice exactly. The run's note names its org and day. The conf takes no
+other key: `select_orgs` fails naming an unknown one, and nothing runs. An invalid org file stops only its
+own org: `org_files` fails naming the file and key, and the run ends failed once the other orgs are done.
 """
 
 
 def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
-    from cloudcost.billing_window import billing_days
     from cloudcost.pipeline.stages import make_run_context
+    from cloudcost.run_conf import context_days, wanted_day
 
-    logical = context.get("logical_date")
+    # lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")
+    logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
     ingested_at = datetime.now(UTC)  # lineage stamp only; never used to choose what to load
     return [
         make_run_context(
@@ -43,7 +46,7 @@ def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
             logical.date() if logical else None,
             ingested_at,
         )
-        for day in billing_days(context["data_interval_start"], context["data_interval_end"])
+        for day in context_days(context)
     ]
 
 
@@ -69,7 +72,8 @@ def build_billing_dag(provider: str) -> DAG:
         params={
             "org_slug": org_param(
                 load_orgs_tolerant(provider), "Run one org only; empty runs every org that enables this provider."
-            )
+            ),
+            "billing_day": billing_day_param(),
         },
         doc_md=DOC.format(
             dag_id=config.dag_id, provider=provider, tables=", ".join(f.table for f in config.formats.values())
@@ -83,7 +87,7 @@ def build_billing_dag(provider: str) -> DAG:
             naming any other conf key, so a typo runs nothing."""
             from cloudcost.run_conf import select_orgs_task
 
-            return select_orgs_task(context["dag_run"].conf, provider)
+            return select_orgs_task(context, provider)
 
         @task
         def org_files(**context: Any) -> str:

@@ -9,7 +9,7 @@ from airflow.sdk import DAG, task, task_group
 
 from cloudcost.config import load_orgs_tolerant, load_rollups_config
 from cloudcost.rollups.sensor import LoadsCompleteSensor
-from cloudcost.run_conf import org_param
+from cloudcost.run_conf import billing_day_param, org_param
 from cloudcost.timetable import BillingDayTimetable
 
 DOC = """
@@ -19,7 +19,8 @@ Per org and UTC billing day: waits until every provider the org enables has a co
 the day (`<org>_prod.load_state`), then replaces the day's slice of `daily_cost_by_team` and
 `untagged_tag_keys`, then evaluates budgets and anomalies (`budget_status`, `anomalies`, `alerts`). If a load
 is still missing when the gate times out, `wait_for_loads` fails naming each missing provider and day, and
-nothing is refreshed. Set **org_slug** to run one org (no other conf key: `select_orgs` fails naming it). An
+nothing is refreshed. Set **org_slug** to run one org and **billing_day** to roll a day up again (a manual run;
+no other conf key: `select_orgs` fails naming it). An
 invalid org file stops only its own org: `org_files` fails naming the file and key.
 """
 
@@ -40,7 +41,10 @@ def build_rollups_dag() -> DAG:
             "retries": settings.retries,
             "retry_delay": timedelta(minutes=settings.retry_delay_minutes),
         },
-        params={"org_slug": org_param(load_orgs_tolerant(), "Roll up one org only; empty rolls up every org.")},
+        params={
+            "org_slug": org_param(load_orgs_tolerant(), "Roll up one org only; empty rolls up every org."),
+            "billing_day": billing_day_param(),
+        },
         doc_md=DOC,
     ) as dag:
 
@@ -49,7 +53,7 @@ def build_rollups_dag() -> DAG:
             """First task: the conf's ``org_slug``, else every valid org; fails naming any other conf key."""
             from cloudcost.run_conf import select_orgs_task
 
-            return select_orgs_task(context["dag_run"].conf, None)
+            return select_orgs_task(context, None)
 
         @task
         def org_files(**context: Any) -> str:
@@ -61,28 +65,28 @@ def build_rollups_dag() -> DAG:
         @task
         def refresh(org_slug: str, **context: Any) -> list[dict]:
             """Replace the interval's rollup slices (the gate is checked again inside the transaction)."""
-            from cloudcost.billing_window import billing_days
             from cloudcost.config import load_org_by_slug
             from cloudcost.rollups.refresh import refresh_rollups
+            from cloudcost.run_conf import context_days
             from cloudcost.warehouse import open_warehouse
 
             org = load_org_by_slug(org_slug)
             refreshed_at = datetime.now(UTC)  # a stamp only; the slice is chosen by the data interval
-            days = billing_days(context["data_interval_start"], context["data_interval_end"])
+            days = context_days(context)
             return [refresh_rollups(open_warehouse(), org, day, refreshed_at).as_dict() for day in days]
 
         @task
         def evaluate(org_slug: str, **context: Any) -> list[dict]:
             """Budgets, anomalies and alerts on the refreshed rollups (never on a day that was not refreshed)."""
-            from cloudcost.billing_window import billing_days
             from cloudcost.config import load_org_by_slug
             from cloudcost.evaluation.evaluate import evaluate_day
             from cloudcost.evaluation.suggestions import sweep
+            from cloudcost.run_conf import context_days
             from cloudcost.warehouse import open_warehouse
 
             org = load_org_by_slug(org_slug)
             now = datetime.now(UTC)  # when alerts were raised; what is judged is the data interval's day
-            days = billing_days(context["data_interval_start"], context["data_interval_end"])
+            days = context_days(context)
             results = [evaluate_day(open_warehouse(), org, day, now).as_dict() for day in days]
             suggested = sweep(open_warehouse(), org, max(days), now)  # the nightly correlation sweep
             return [result | {"open_suggestions": len(suggested)} for result in results]

@@ -1,14 +1,21 @@
-"""Which orgs a DAG run covers: its conf, checked strictly, against the org files as they are now.
+"""Which orgs and billing days a DAG run covers: its conf, checked strictly, against the org files as they are now.
 
-Airflow validates a trigger's conf only for keys the DAG declares as params (``org_slug`` and its enum);
-any other key is stored and ignored. So a typo such as ``{"org": "demo"}`` would silently run every org.
-``select_orgs``, the first task of each DAG, calls ``orgs_of_run``, which refuses such a conf naming the key.
+Airflow validates a trigger's conf only for keys the DAG declares as params (``org_slug`` and its enum,
+``billing_day`` and its date format); any other key is stored and ignored. So a typo such as
+``{"org": "demo"}`` would silently run every org. ``select_orgs``, the first task of each DAG, calls
+``orgs_of_run``, which refuses such a conf naming the key.
+
+``billing_day`` exists so a day can be loaded again by a *manual* run: a run's logical date is unique per DAG
+(Airflow answers 409 to a second trigger for it), so a re-run names its day in the conf and carries no
+logical date, or any (the UI fills in "now"). Scheduled and backfill runs load their logical date only.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 from airflow.sdk import Param
@@ -16,7 +23,9 @@ from airflow.sdk import Param
 from cloudcost.config import ConfigError, OrgLoad, load_orgs_tolerant
 from cloudcost.identifiers import ORG_SLUG_PATTERN, InvalidIdentifier, validate_org_slug
 
-RUN_CONF_KEYS = ("org_slug",)
+RUN_CONF_KEYS = ("org_slug", "billing_day")
+ALL_ORGS = "all orgs"  # what the trigger form shows for an empty org_slug
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -26,7 +35,8 @@ class RunConfError(ValueError):
 
 
 def org_param(load: OrgLoad, description: str) -> Param:
-    """The ``org_slug`` param: the valid orgs as its enum (Airflow refuses any other value at trigger time)."""
+    """The ``org_slug`` param: the valid orgs as its enum (Airflow refuses any other value at trigger time),
+    shown in the trigger form by display name, and empty (``None``) as "all orgs" rather than "null"."""
     for problem in load.problems:  # the org_files task of each run fails with the same lines
         log.warning("org %s left out of this DAG: %s", problem.slug, str(problem.error).replace("\n", "; "))
     invalid = ", ".join(problem.path.name for problem in load.problems)
@@ -36,8 +46,60 @@ def org_param(load: OrgLoad, description: str) -> Param:
         enum=[None, *(org.slug for org in load.orgs)],
         pattern=ORG_SLUG_PATTERN,
         title="Org",
+        values_display=org_choices(load),
         description=description + (f" Not offered, their org file is invalid: {invalid}." if invalid else ""),
     )
+
+
+def org_choices(load: OrgLoad) -> dict[str, str]:
+    """The form's label per enum value. The UI looks a ``None`` value up as ``"null"``, then ``"None"``."""
+    return {"null": ALL_ORGS, **{org.slug: f"{org.display_name} ({org.slug})" for org in load.orgs}}
+
+
+def billing_day_param() -> Param:
+    """The ``billing_day`` param: a date (Airflow refuses any other string at trigger time)."""
+    return Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        title="Billing day",
+        description="Load this UTC day again (YYYY-MM-DD), e.g. after a restatement; the logical date is then "
+        "only when you triggered. Empty: the day of the logical date.",
+    )
+
+
+def wanted_day(conf: Mapping[str, object] | None) -> date | None:
+    """The conf's ``billing_day`` (``None``: the run's logical date decides); ``RunConfError`` if not a date."""
+    value = (conf or {}).get("billing_day")
+    if value is None or value == "":
+        return None
+    try:
+        if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RunConfError(f"run conf key 'billing_day': {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def run_days(conf: Mapping[str, object] | None, run_type: str, start: Any, end: Any) -> list[date]:
+    """The billing days a run loads: its conf's ``billing_day`` (manual runs only), else its data interval."""
+    from cloudcost.billing_window import billing_days
+
+    day = wanted_day(conf)
+    if day is None:
+        return billing_days(start, end)
+    if str(getattr(run_type, "value", run_type)) != "manual":
+        raise RunConfError(
+            f"run conf key 'billing_day' is for manual runs only; this {run_type} run loads its logical date "
+            "(leave billing_day out of --dag-run-conf)"
+        )
+    return [day]
+
+
+def context_days(context: Mapping[str, Any]) -> list[date]:
+    """``run_days`` of a task's context. A run without a logical date has no data interval keys at all."""
+    run = context["dag_run"]
+    return run_days(run.conf, run.run_type, context.get("data_interval_start"), context.get("data_interval_end"))
 
 
 def wanted_org(conf: Mapping[str, object] | None) -> str | None:
@@ -46,8 +108,8 @@ def wanted_org(conf: Mapping[str, object] | None) -> str | None:
     for key in sorted(conf):
         if key not in RUN_CONF_KEYS:
             raise RunConfError(
-                f"run conf key {key!r} is not known (typo?); the only key is 'org_slug'. Nothing ran: trigger "
-                'again with {"org_slug": "<org>"} for one org, or no conf for every org'
+                f"run conf key {key!r} is not known (typo?); the keys are 'org_slug' and 'billing_day'. Nothing "
+                'ran: trigger again with {"org_slug": "<org>"} for one org, or no conf for every org'
             )
     wanted = conf.get("org_slug")
     if wanted is None or wanted == "":
@@ -58,9 +120,12 @@ def wanted_org(conf: Mapping[str, object] | None) -> str | None:
         raise RunConfError(f"run conf key 'org_slug': {exc}") from None
 
 
-def select_orgs_task(conf: Mapping[str, object] | None, provider: str | None) -> list[str]:
-    """The ``select_orgs`` task: ``orgs_of_run``, failing at once (no retry: the conf or file will not change)."""
-    return _fail_without_retry(orgs_of_run, conf, provider)
+def select_orgs_task(context: Mapping[str, Any], provider: str | None) -> list[str]:
+    """The ``select_orgs`` task: ``orgs_of_run`` and the run's days, failing at once (no retry: the conf or file
+    will not change)."""
+    orgs = _fail_without_retry(orgs_of_run, context["dag_run"].conf, provider)  # unknown keys first
+    _fail_without_retry(context_days, context)
+    return orgs
 
 
 def org_files_task(conf: Mapping[str, object] | None, provider: str | None) -> str:
@@ -68,7 +133,7 @@ def org_files_task(conf: Mapping[str, object] | None, provider: str | None) -> s
     return _fail_without_retry(check_org_files, conf, provider)
 
 
-def _fail_without_retry(check: Callable[[Mapping[str, object] | None, str | None], T], *args: Any) -> T:
+def _fail_without_retry(check: Callable[..., T], *args: Any) -> T:
     from airflow.sdk.exceptions import AirflowFailException
 
     try:

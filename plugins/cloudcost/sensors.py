@@ -21,10 +21,10 @@ class ExportCompleteSensor(BaseSensorOperator):
         self.org_slug = org_slug
 
     def poke(self, context: Any) -> bool:
-        from cloudcost.billing_window import billing_days
         from cloudcost.pipeline.stages import export_status
+        from cloudcost.run_conf import context_days
 
-        for day in billing_days(context["data_interval_start"], context["data_interval_end"]):
+        for day in context_days(context):
             status = export_status(self.org_slug, self.provider, day)
             self.log.info("%s/%s %s: %s", self.org_slug, self.provider, day, status.reason)
             if not status.complete:

@@ -22,7 +22,7 @@ import yaml
 from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
 from cloudcost.paths import landing_dir, warehouse_path
 from cloudcost.vault import default_vault
-from tests.conftest import VENV_BIN
+from tests.conftest import REPO, VENV_BIN
 
 pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("demo_credentials")]
 DAG_ID = "cloud_aws_cost_billing"
@@ -165,3 +165,26 @@ def test_invalid_org_param_is_refused(airflow_home: Path, data_dir: Path) -> Non
     assert result.returncode != 0
     assert "org_slug" in result.stdout + result.stderr
     assert not warehouse_path().exists()
+
+
+def test_demo_run_records_when_its_runs_really_started_and_names_them(airflow_home: Path, data_dir: Path) -> None:
+    """``cloudcost demo run`` (``dag.test`` per day): the UI's duration is the run's own, not "since the
+    logical date" as ``dag.test`` records it, and the run's note names its org and day."""
+    write_delivery(landing_dir("demo", "aws"), [DAY, date(2026, 11, 3)])
+    before = datetime.now(UTC)
+    code = f"from cloudcost.demo.run import run_days; run_days([{DAG_ID!r}], [{DAY!r}], 'demo')"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
+    code = "import datetime; " + code  # DAY!r is datetime.date(...)
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        start, end, note = db.execute(
+            "select r.start_date, r.end_date, n.content from dag_run r left join dag_run_note n on n.dag_run_id = r.id "
+            "where r.dag_id = ? order by r.id desc limit 1",
+            (DAG_ID,),
+        ).fetchone()
+    started, ended = (datetime.fromisoformat(t).replace(tzinfo=UTC) for t in (start, end))
+    assert before <= started <= ended, (before, started, ended)
+    assert note == f"demo · {DAY}"

@@ -8,11 +8,17 @@ BilledCost equal to the raw rows and to the generator's own totals to the cent, 
 The same backfill is then created again, plain (Airflow skips days that already ran) and with
 ``--reprocess-behavior completed`` (the same runs are cleared and run again), and the warehouse must be
 unchanged except for the load timestamps.
+
+The same stack (shared by the module; a second org, ``acme``, is configured) then takes a re-run of one
+backfilled day for ``demo`` through ``POST /api/v2/dags/{dag_id}/dagRuns`` with ``billing_day`` and no logical
+date, as the trigger form and the README's curl send it, and shows Airflow's trigger form in headless Chromium.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +32,9 @@ import yaml
 
 from cloudcost.demo.aws_cur2 import expected_billed_cost
 from cloudcost.local_airflow import write_airflow_config
-from tests.airflow.airflow_stack import AirflowStack, free_port, stack_env
+from tests.airflow.airflow_stack import AirflowStack, ApiClient, free_port, stack_env
+from tests.airflow.browser import chromium_page
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.airflow
 
@@ -38,12 +46,33 @@ DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
 # generated day, so every backfilled day is a complete one whatever the generator does with the last.
 GENERATED_TO = LAST + timedelta(days=1)
 CONF = {"org_slug": ORG}
+ACME = (
+    "slug: acme\ndisplay_name: Acme Inc\nenvironment: prod\nproviders:\n"
+    "  aws:\n    credential_id: acme-aws\n    export: {format: cur2, prefix: cur, name: acme-cur2}\n"
+)
 BACKFILL_TIMEOUT = 900  # seconds; a 5-day backfill took 35 s on the idle 2-core machine, 1.5 min under load
 
 
-@pytest.fixture
-def stack(tmp_path: Path, data_dir: Path, config_dir: Path) -> Iterator[AirflowStack]:
-    """A fresh Airflow home with demo exports for FIRST..GENERATED_TO and every component running.
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's CLOUDCOST_DATA_DIR, shared by its tests as the stack is (given to the components)."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of configs/ with a second valid org, ``acme`` (AWS, no exports): a run for ``demo`` must not
+    touch it, and the trigger form must offer it."""
+    path = tmp_path_factory.mktemp("configs")
+    shutil.copytree(REPO / "configs", path, dirs_exist_ok=True)
+    (path / "orgs" / "acme.yml").write_text(ACME)
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, config_dir: Path) -> Iterator[AirflowStack]:
+    """A fresh Airflow home with demo exports for FIRST..GENERATED_TO and every component running, shared by
+    the tests of this module (starting it is most of their cost).
 
     The JWT secret all components share and the execution API URL on the api-server's port come from the
     home's airflow.cfg (``cloudcost airflow-config``), as for ``make airflow-home``.
@@ -53,11 +82,11 @@ def stack(tmp_path: Path, data_dir: Path, config_dir: Path) -> Iterator[AirflowS
     config["dag"]["retries"] = 0  # a failing task fails the run at once instead of after the retry delay
     billing.write_text(yaml.safe_dump(config))
 
-    home = tmp_path / "airflow"
+    home = tmp_path_factory.mktemp("airflow")
     port = free_port()
     write_airflow_config(home, api_port=port)
-    # CLOUDCOST_DATA_DIR and CLOUDCOST_CONFIG_DIR come from the fixtures above
-    airflow = AirflowStack(home=home, port=port, env=stack_env(home))
+    env = stack_env(home, CLOUDCOST_DATA_DIR=str(data_dir), CLOUDCOST_CONFIG_DIR=str(config_dir))
+    airflow = AirflowStack(home=home, port=port, env=env)
     airflow.cloudcost("demo", "credentials", "--org", ORG)
     airflow.cloudcost("demo", "generate", "--org", ORG, "--from", FIRST.isoformat(), "--to", GENERATED_TO.isoformat())
     airflow.prepare()  # db migrate, and the provider API pools the DAG's tasks run in
@@ -279,3 +308,141 @@ def _backfill_and_rerun(stack: AirflowStack, data_dir: Path) -> None:
         unchanged = after == DaySlice(**{**vars(before), "loaded_at": after.loaded_at})
         assert unchanged, f"{day}: re-running the backfill changed the slice: {before} -> {after}"
         assert after.loaded_at > before.loaded_at, f"{day} was not loaded again"
+
+
+# --------------------------------------------------------------------------- re-running one org's day
+
+RERUN_DAY = date(2026, 11, 2)
+RUN_TIMEOUT = 600
+
+
+def loaded_day(stack: AirflowStack) -> Run:
+    """The run whose logical date is RERUN_DAY, succeeded (the backfill's; made here if this test runs alone)."""
+    runs = runs_by_day(stack).get(RERUN_DAY) or []
+    if not runs:
+        wait_for_backfill(stack, backfill(stack))
+        runs = runs_by_day(stack)[RERUN_DAY]
+    (run,) = runs
+    assert run.state == "success", run
+    return run
+
+
+def test_rerun_of_a_loaded_day_for_one_org_through_the_rest_api(stack: AirflowStack, data_dir: Path) -> None:
+    """What the trigger form and the README's curl send: the day in the conf, no logical date. 200, the run
+    loads that day for that org only, its note names both, and the DAG's pause state is left alone."""
+    try:
+        _rerun_one_org(stack, data_dir)
+    except BaseException:
+        print(stack.diagnostics([DAG_ID]))
+        raise
+
+
+def _rerun_one_org(stack: AirflowStack, data_dir: Path) -> None:
+    stack.wait_until_ready([DAG_ID])
+    before = loaded_day(stack)
+    loaded = warehouse_by_day(data_dir)
+    sliced = loaded[RERUN_DAY]
+    client = ApiClient(f"http://127.0.0.1:{stack.port}", "admin", "")  # the local home: everyone is admin
+    paused = client.request("GET", f"/api/v2/dags/{DAG_ID}")[1]["is_paused"]
+    runs_path = f"/api/v2/dags/{DAG_ID}/dagRuns"
+
+    # the logical date of a day that already ran is taken: Airflow refuses a second run for it
+    status, body = client.request(
+        "POST", runs_path, {"logical_date": f"{RERUN_DAY}T00:00:00Z", "conf": {"org_slug": ORG}}
+    )
+    assert status == 409, body
+    bad = {"logical_date": None, "conf": {"org_slug": ORG, "billing_day": "2026-13-01"}}
+    status, body = client.request("POST", runs_path, bad)
+    assert status == 400 and "billing_day" in str(body), (status, body)  # the param's date format
+
+    status, run = client.request(
+        "POST", runs_path, {"logical_date": None, "conf": {"org_slug": ORG, "billing_day": RERUN_DAY.isoformat()}}
+    )
+    assert status == 200, run
+    assert (run["logical_date"], run["data_interval_start"], run["run_type"]) == (None, None, "manual"), run
+    run_id = run["dag_run_id"]
+
+    def finished() -> dict | None:
+        now = client.request("GET", f"{runs_path}/{run_id}")[1]
+        return now if now["state"] in ("success", "failed") else None
+
+    done = stack.wait_for(f"run {run_id} to finish", finished, RUN_TIMEOUT, interval=3)
+    assert done["state"] == "success", done
+    assert done["note"] == f"{ORG} · {RERUN_DAY}", "the run is named by the org and day it loads"
+
+    select = client.request("GET", f"{runs_path}/{run_id}/taskInstances/select_orgs/xcomEntries/return_value")[1]
+    assert select["value"] in ([ORG], json.dumps([ORG])), select  # acme is configured too, and left out
+    mapped = stack.metadata(
+        "select count(*) from task_instance where dag_id = ? and run_id = ? and task_id = 'org.land_raw'",
+        (DAG_ID, run_id),
+    )
+    assert mapped == [(1,)], "one org's task group ran"
+    assert client.request("GET", f"/api/v2/dags/{DAG_ID}")[1]["is_paused"] == paused, "pause state changed"
+
+    again = warehouse_by_day(data_dir)
+    assert again[RERUN_DAY].recorded_by == run_id, "the re-run converted and recorded the day"
+    assert again[RERUN_DAY].loaded_at > sliced.loaded_at
+    unchanged = {"recorded_by": again[RERUN_DAY].recorded_by, "loaded_at": again[RERUN_DAY].loaded_at}
+    assert again[RERUN_DAY] == DaySlice(**{**vars(sliced), **unchanged}), "same rows and totals"
+    others = {day: piece for day, piece in again.items() if day != RERUN_DAY}
+    assert others == {day: piece for day, piece in loaded.items() if day != RERUN_DAY}, "no other day touched"
+    connection = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        schemas = {
+            row[0] for row in connection.execute("select schema_name from information_schema.schemata").fetchall()
+        }
+    finally:
+        connection.close()
+    assert "acme_prod" not in schemas, "nothing was written for the other org"
+    own = stack.metadata(
+        "select state, clear_number from dag_run where dag_id = ? and run_id = ?", (DAG_ID, before.run_id)
+    )
+    assert own == [(before.state, before.clear_number)], "the day's own run is untouched (not cleared)"
+
+    # the run list (what the UI's list and grid read): every run names its org and day
+    listed = client.request("GET", f"{runs_path}?order_by=run_after")[1]["dag_runs"]
+    notes = {item["dag_run_id"]: item["note"] for item in listed}
+    assert notes[run_id] == f"{ORG} · {RERUN_DAY}"
+    assert notes[before.run_id] == f"{ORG} · {RERUN_DAY}", "backfilled runs are named too"
+
+
+# --------------------------------------------------------------------------- the trigger form
+
+CHROMIUM = Path(os.environ.get("CLOUDCOST_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOT = REPO / "docs" / "img" / "trigger-form.png"  # written with CLOUDCOST_UPDATE_SCREENSHOTS=1
+FIND_BUTTON = "[...document.querySelectorAll('button')].find(b => b.textContent.trim() === {text!r})"
+DIALOG_TEXT = "[...document.querySelectorAll('[role=dialog]')].map(d => d.innerText).join('\\n')"
+ORG_CONTROL = """(() => {
+  const control = document.querySelector('#element_org_slug');  // react-select's container
+  if (!control || !control.innerText.trim()) return null;
+  control.scrollIntoView({block: 'center'});
+  const box = control.getBoundingClientRect();
+  return {x: box.x + box.width / 2, y: box.y + box.height / 2, shown: control.innerText};
+})()"""
+OPTIONS = "[...document.querySelectorAll('#element_org_slug [role=option]')].map(o => o.innerText.trim())"
+
+
+def test_trigger_form_shows_all_orgs_for_empty_and_the_orgs_by_name(stack: AirflowStack, tmp_path: Path) -> None:
+    """Airflow's own trigger form, in headless Chromium: the Org field reads "all orgs" (not "null") and lists
+    each configured org by its display name. The screenshot is kept in docs/img/ for the README."""
+    if not os.access(CHROMIUM, os.X_OK):
+        message = f"{CHROMIUM} missing: run `make chromium`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    stack.wait_until_ready([DAG_ID])
+    with chromium_page(CHROMIUM, tmp_path / "profile", f"http://127.0.0.1:{stack.port}/dags/{DAG_ID}") as page:
+        page.wait_for("the DAG page's Trigger button", f"!!{FIND_BUTTON.format(text='Trigger')}", timeout=90)
+        page.evaluate(f"{FIND_BUTTON.format(text='Trigger')}.click()")
+        control = page.wait_for("the form's Org field", ORG_CONTROL)
+        dialog = page.evaluate(DIALOG_TEXT)
+        assert "Org" in dialog and "Billing day" in dialog, dialog
+        assert control["shown"].strip() == "all orgs", f"the empty Org field shows {control['shown']!r}"
+        page.click(control["x"], control["y"])
+        options = page.wait_for("the Org field's options", f"{OPTIONS}.length ? {OPTIONS} : null")
+        page.screenshot(tmp_path / "trigger-form.png")
+        if os.environ.get("CLOUDCOST_UPDATE_SCREENSHOTS") == "1":
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            shutil.copyfile(tmp_path / "trigger-form.png", SCREENSHOT)
+    assert options == ["all orgs", "Acme Inc (acme)", "Demo Corp (demo)"], options
+    assert not any(option.strip().lower() == "null" for option in options)

@@ -137,7 +137,7 @@ def test_unknown_conf_key_fails_the_first_task_and_nothing_runs(airflow_home: Pa
     run = _dags_test(AWS, {"org": "demo"}, date(2026, 11, 4))
     output = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "run conf key 'org' is not known (typo?); the only key is 'org_slug'" in output
+    assert "run conf key 'org' is not known (typo?); the keys are 'org_slug' and 'billing_day'" in output
     state, states = _run_of(airflow_home, AWS, output)
     assert state == "failed"
     assert states.pop("select_orgs") == ["failed"]

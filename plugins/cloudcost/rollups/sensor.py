@@ -21,13 +21,13 @@ class LoadsCompleteSensor(BaseSensorOperator):
         self.org_slug = org_slug
 
     def _missing(self, context: Any) -> list:
-        from cloudcost.billing_window import billing_days
         from cloudcost.config import load_org_by_slug
         from cloudcost.rollups.gate import missing_loads
+        from cloudcost.run_conf import context_days
         from cloudcost.warehouse import open_warehouse
 
         org = load_org_by_slug(self.org_slug)
-        days = billing_days(context["data_interval_start"], context["data_interval_end"])
+        days = context_days(context)
         with open_warehouse().session() as session:
             return missing_loads(session, org, days)
 
