@@ -371,12 +371,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_command(commands)
     add_report_command(commands)
     add_permit_command(commands)
-    # pipeline/permit_cli.py belongs to the pipeline; its example is added here, with the others
-    permit = commands.choices["permit-shrink"]
-    extra = examples(
-        'cloudcost permit-shrink --org demo --provider aws --day 2026-11-02 --reason "AWS refund restated the day"'
-    )
-    permit.epilog, permit.formatter_class = extra["epilog"], extra["formatter_class"]
     creds = demo.add_parser(
         "credentials",
         help="store a random demo credential per enabled provider (vault)",

@@ -223,6 +223,11 @@ def test_shrunk_restatement_needs_a_permit_which_lets_one_load_through(
     reason = "AWS removed account X from the payer"
     assert used == [(DAYS[0], "night-2", reason), (DAYS[1], "night-2", reason)]
     assert "operator's permit used by run night-2: billing day 2026-11-01" in caplog.text
+    assert main(["permits", "--org", "demo"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in listing] == [["aws", "2026-11-01"], ["aws", "2026-11-02"]]
+    assert all(f"({reason}); used by run night-2 at " in line for line in listing)
+    assert "billing day 2026-11-01: " in listing[0] and " -> " in listing[0]
 
     pq.write_table(table.slice(0, 10), data)  # shrinks again: the permits are spent
     aws_loaded.write_text(json.dumps(document | {"executionId": "exec-restated-again"}))

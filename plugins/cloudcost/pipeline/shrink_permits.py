@@ -62,3 +62,14 @@ def use(session: Session, dataset: str, provider: str, day: date, run_id: str, a
         "where provider = ? and billing_day = ? and used_by_run is null",
         [run_id, at, what, provider, day],
     )
+
+
+def listed(warehouse: Warehouse, dataset: str) -> list[tuple]:
+    """Every permit, newest first: provider, day, reason, granted by and at, used by run and at, what it let
+    through (an org that never granted one has no table yet: nothing to list)."""
+    with warehouse.session() as session:
+        warehouse.ensure_table(session, dataset, load_table_schema(PERMITS))
+        return session.fetchall(
+            f"select provider, billing_day, reason, granted_by, granted_at, used_by_run, used_at, used_for "
+            f"from {qualified(dataset, 'shrink_permits')} order by granted_at desc, provider, billing_day"
+        )
