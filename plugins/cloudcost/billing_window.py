@@ -27,11 +27,12 @@ def billing_days(start: datetime | None, end: datetime | None) -> list[date]:
         raise NoDataInterval(f"empty data interval [{start.isoformat()}, {end.isoformat()})")
     if start.time() != time(0) or end.time() != time(0):
         raise NoDataInterval(f"data interval [{start.isoformat()}, {end.isoformat()}) is not aligned to UTC days")
-    days, day = [], start.date()
-    while day < end.date():
-        days.append(day)
-        day += timedelta(days=1)
-    return days
+    return days_from(start.date(), end.date() - timedelta(days=1))
+
+
+def days_from(first: date, last: date) -> list[date]:
+    """Each day from ``first`` to ``last``, both included (none when ``last`` is before ``first``)."""
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def day_interval(day: date) -> tuple[datetime, datetime]:

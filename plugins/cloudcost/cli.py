@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from cloudcost import cli_args
+from cloudcost.billing_window import days_from
 from cloudcost.cli_args import examples
 
 
 def _days(start: date, end: date) -> list[date]:
     if end < start:
         raise SystemExit(f"--to {end} is before --from {start}")
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    return days_from(start, end)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:

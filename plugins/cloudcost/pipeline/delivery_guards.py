@@ -17,7 +17,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -69,11 +69,7 @@ def _in(values: Sequence[object]) -> str:
 def touched_days(session: Session, table: str, deliveries: Sequence[Delivery]) -> set[date]:
     """The billing days the deliveries replace or add to: their day ranges, and the days of the rows their
     files hold in the table (before landing: what they replace; after: what they brought)."""
-    days: set[date] = set()
-    for delivery in deliveries:
-        if delivery.days is not None:
-            first, last = delivery.days
-            days |= {first + timedelta(days=i) for i in range((last - first).days + 1)}
+    days = {day for delivery in deliveries for day in delivery.covered_days()}
     keys = [f.key for d in deliveries if d.days is None for f in d.files]
     if keys:
         rows = session.fetchall(
@@ -237,7 +233,7 @@ def judge(
     shrunk = shrinks(before, after, deliveries, rules)
     empty = empty_deliveries(deliveries, rows)
     permits = shrink_permits.unused(
-        session, dataset, run.provider, {s.day for s in shrunk} | {day for d in empty for day in _days(d)}
+        session, dataset, run.provider, {s.day for s in shrunk} | {day for d in empty for day in d.covered_days()}
     )
     unpermitted = [s for s in shrunk if s.day not in permits]
     if unpermitted:
@@ -251,8 +247,8 @@ def judge(
             f"--day {first.day}{span} --reason '…'"
         )
     for delivery in empty:
-        if not any(day in permits for day in _days(delivery)):
-            first, last = _days(delivery)[0], _days(delivery)[-1]
+        if not any(day in permits for day in delivery.covered_days()):
+            first, last = delivery.covered_days()[0], delivery.covered_days()[-1]
             raise DeliveryRefused(
                 f"{delivery.key} (version {delivery.version}): holds no rows in {len(delivery.files)} file(s) but "
                 f"would be the whole truth for {first}..{last}; nothing is changed. If it is really empty: "
@@ -264,15 +260,8 @@ def judge(
         _use(session, dataset, run, day, what, permits[day])
 
 
-def _days(delivery: Delivery) -> list[date]:
-    if delivery.days is None:
-        return []
-    first, last = delivery.days
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
 def _first_permitted(delivery: Delivery, permits: dict[date, str]) -> date:
-    return next(day for day in _days(delivery) if day in permits)
+    return next(day for day in delivery.covered_days() if day in permits)
 
 
 def _use(session: Session, dataset: str, run: RunContext, day: date, what: str, reason: str) -> None:

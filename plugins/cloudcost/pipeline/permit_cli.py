@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 
 def cmd_permit_shrink(args: argparse.Namespace) -> int:
+    from cloudcost.billing_window import days_from
     from cloudcost.config import load_org_by_slug
     from cloudcost.pipeline.shrink_permits import grant
     from cloudcost.warehouse import open_warehouse
@@ -19,8 +20,9 @@ def cmd_permit_shrink(args: argparse.Namespace) -> int:
     last = args.to_day or args.day
     if last < args.day:
         raise ValueError(f"--to {last} is before --day {args.day}")
-    days = [args.day + timedelta(days=i) for i in range((last - args.day).days + 1)]
-    granted = grant(open_warehouse(), org.dataset, args.provider, days, args.reason, datetime.now(UTC))
+    granted = grant(
+        open_warehouse(), org.dataset, args.provider, days_from(args.day, last), args.reason, datetime.now(UTC)
+    )
     span = f"{granted[0]}" if len(granted) == 1 else f"{granted[0]}..{granted[-1]} ({len(granted)} days)"
     print(
         f"permit granted: the next load of {org.slug}/{args.provider} {span} may shrink it once "

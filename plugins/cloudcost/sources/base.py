@@ -54,6 +54,12 @@ class Delivery:
     days: tuple[date, date] | None = None
     fingerprint: str = ""
 
+    def covered_days(self) -> list[date]:
+        """Every billing day the delivery is the whole truth for (none for one that replaces only its files)."""
+        from cloudcost.billing_window import days_from
+
+        return days_from(*self.days) if self.days is not None else []
+
 
 class BillingExport(Protocol):
     """One org's export of one provider in one format."""

@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -33,14 +32,6 @@ _guard = threading.Lock()
 
 class TurnTimeout(RuntimeError):
     """The process's turn did not come within the wait limit."""
-
-
-@dataclass(frozen=True)
-class Waited:
-    """How long this process queued, and how many turns were ahead of it when it arrived."""
-
-    seconds: float
-    ahead: int
 
 
 def _alive(pid: int) -> bool:
@@ -82,7 +73,7 @@ def _queue(folder: Path) -> list[tuple[int, int, Path]]:
 
 
 @contextmanager
-def turn(warehouse: Path, timeout_seconds: float) -> Iterator[Waited]:
+def turn(warehouse: Path, timeout_seconds: float) -> Iterator[None]:
     """Wait for this process's turn at ``warehouse`` (arrival order), hold it for the block, then pass it on."""
     folder = warehouse.with_name(warehouse.name + ".turns")
     with _guard:
@@ -93,7 +84,7 @@ def turn(warehouse: Path, timeout_seconds: float) -> Iterator[Waited]:
             nested = False
     if nested:
         try:
-            yield Waited(0.0, 0)
+            yield
         finally:
             with _guard:
                 _held[folder] -= 1
@@ -108,7 +99,7 @@ def turn(warehouse: Path, timeout_seconds: float) -> Iterator[Waited]:
         while True:
             queue = _queue(folder)
             position = next((i for i, (t, _, _) in enumerate(queue) if t == ticket), None)
-            if position is None:  # our ticket vanished (a folder cleaned by hand): take a new one
+            if position is None:  # our ticket vanished (a folder cleaned by hand): put it back, same number
                 mine.touch(mode=0o600)
                 continue
             if ahead < 0:
@@ -123,10 +114,10 @@ def turn(warehouse: Path, timeout_seconds: float) -> Iterator[Waited]:
             time.sleep(POLL_SECONDS)
         with _guard:
             _held[folder] = 1
-        waited = Waited(time.monotonic() - started, max(ahead, 0))
-        if waited.seconds >= 1:
-            log.info("waited %.1f s for the warehouse (%d turn(s) ahead)", waited.seconds, waited.ahead)
-        yield waited
+        waited = time.monotonic() - started
+        if waited >= 1:
+            log.info("waited %.1f s for the warehouse (%d turn(s) ahead)", waited, ahead)
+        yield
     finally:
         with _guard:
             _held.pop(folder, None)
