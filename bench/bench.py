@@ -354,7 +354,7 @@ def run_case(case: Case, work: Path, export: dict, log: list[str], skipped: list
 
 def airflow_home(work: Path, migrate: bool) -> tuple[Path, float]:
     """A private Airflow home (SQLite) for the bench; its metadata DB is migrated once and kept."""
-    from cloudcost.local_airflow import write_airflow_config
+    from cloudcost.airflow.local_home import write_airflow_config
 
     home = work / "airflow"
     write_airflow_config(home)

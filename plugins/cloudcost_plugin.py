@@ -1,4 +1,4 @@
-"""Registers cloudcost's timetable and its run-note listener (``cloudcost.run_notes``) with Airflow.
+"""Registers cloudcost's timetable and its run-note listener (``cloudcost.airflow.run_notes``) with Airflow.
 
 The library itself is the package ``cloudcost/``.
 """
@@ -7,8 +7,8 @@ from typing import ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 
-from cloudcost import run_notes
-from cloudcost.timetable import BillingDayTimetable
+from cloudcost.airflow import run_notes
+from cloudcost.airflow.timetable import BillingDayTimetable
 
 
 class CloudcostPlugin(AirflowPlugin):

@@ -22,7 +22,7 @@ os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.pop("CLOUDCOST_WAREHOUSE", None)
 sys.path.insert(0, str(REPO / "plugins"))
 
-from cloudcost.local_airflow import write_airflow_config  # noqa: E402
+from cloudcost.airflow.local_home import write_airflow_config  # noqa: E402
 
 write_airflow_config(_AIRFLOW_HOME)
 

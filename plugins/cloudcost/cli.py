@@ -128,8 +128,8 @@ def cmd_demo_history(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_run(args: argparse.Namespace) -> int:
+    from cloudcost.airflow.demo_runs import run_days
     from cloudcost.config import load_org_by_slug
-    from cloudcost.demo.run import run_days
 
     org = load_org_by_slug(args.org)
     # the billing DAGs first, then the rollups their loads open the gate for
@@ -193,20 +193,22 @@ def cmd_suggestions(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
+    from cloudcost.airflow.run_counts import airflow_run_counts
     from cloudcost.config import load_org_by_slug
-    from cloudcost.health import format_health, org_health
+    from cloudcost.report.health import format_health, org_health
     from cloudcost.warehouse import open_warehouse
 
     now = datetime.now(UTC)
     org = load_org_by_slug(args.org)
-    print(format_health(org, org_health(open_warehouse(), org, args.to_day or now.date(), args.days, now)))
+    run_counts = airflow_run_counts(now - timedelta(days=args.days))
+    print(format_health(org, org_health(open_warehouse(), org, args.to_day or now.date(), args.days, run_counts)))
     return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from cloudcost.summary import summarize
+    from cloudcost.report.summary import summarize
 
     print(summarize(args.org, full=args.full))
     return 0
@@ -214,7 +216,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_airflow_config(args: argparse.Namespace) -> int:
     """airflow.cfg for a local home; with ``--executor celery``, also how to start each worker."""
-    from cloudcost.local_airflow import CelerySettings, worker_commands, write_airflow_config
+    from cloudcost.airflow.local_home import CelerySettings, worker_commands, write_airflow_config
 
     celery = None
     if args.executor == "celery":
@@ -234,7 +236,7 @@ def cmd_airflow_pools(args: argparse.Namespace) -> int:
     """The provider API pools of every billing.yml, for ``airflow pools import`` (file, or stdout)."""
     import json
 
-    from cloudcost.local_airflow import airflow_pools, write_airflow_pools
+    from cloudcost.airflow.local_home import airflow_pools, write_airflow_pools
 
     if args.out:
         print(f"wrote {write_airflow_pools(Path(args.out))}")

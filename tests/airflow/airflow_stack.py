@@ -2,7 +2,7 @@
 
 Shared by the backfill test (SQLite) and the Postgres + LocalExecutor test. Each component runs in its own
 process group, so stopping it also stops every worker or child it started (``airflow standalone`` would
-leave children behind). The home's ``airflow.cfg`` comes from ``cloudcost.local_airflow``: it carries the
+leave children behind). The home's ``airflow.cfg`` comes from ``cloudcost.airflow.local_home``: it carries the
 one JWT secret all components must share and the execution API URL on the api-server's port, so the
 environment here only adds what a test needs (no time-based runs, no re-parsing).
 """

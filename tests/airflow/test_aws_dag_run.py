@@ -123,7 +123,7 @@ def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir:
         connection.close()
     assert recorded_by == [(run_id_of(second.stdout + second.stderr),)]
 
-    from cloudcost.health import airflow_run_counts  # the health figure reads these runs from Airflow's DB
+    from cloudcost.airflow.run_counts import airflow_run_counts  # the health figure reads these runs from Airflow's DB
 
     succeeded, finished = airflow_run_counts(datetime(2000, 1, 1, tzinfo=UTC))
     assert succeeded >= 1 and finished >= succeeded  # `dags test` of the same day reuses its DagRun row
@@ -172,7 +172,7 @@ def test_demo_run_records_when_its_runs_really_started_and_names_them(airflow_ho
     logical date" as ``dag.test`` records it, and the run's note names its org and day."""
     write_delivery(landing_dir("demo", "aws"), [DAY, date(2026, 11, 3)])
     before = datetime.now(UTC)
-    code = f"from cloudcost.demo.run import run_days; run_days([{DAG_ID!r}], [{DAY!r}], 'demo')"
+    code = f"from cloudcost.airflow.demo_runs import run_days; run_days([{DAG_ID!r}], [{DAY!r}], 'demo')"
     env = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
     code = "import datetime; " + code  # DAY!r is datetime.date(...)
     result = subprocess.run(

@@ -30,8 +30,8 @@ import duckdb
 import pytest
 import yaml
 
+from cloudcost.airflow.local_home import write_airflow_config
 from cloudcost.demo.aws_cur2 import expected_billed_cost
-from cloudcost.local_airflow import write_airflow_config
 from tests.airflow.airflow_stack import AirflowStack, ApiClient, free_port, stack_env
 from tests.airflow.browser import chromium_page
 from tests.conftest import REPO

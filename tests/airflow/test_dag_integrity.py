@@ -12,7 +12,7 @@ import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 
-from cloudcost.timetable import BillingDayTimetable
+from cloudcost.airflow.timetable import BillingDayTimetable
 from tests.conftest import REPO
 from tests.helpers import BILLING_ORG_TASKS
 

@@ -17,9 +17,9 @@ import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 
+from cloudcost.airflow.run_conf import check_org_files, orgs_of_run
 from cloudcost.demo.aws_cur2 import write_delivery
 from cloudcost.paths import landing_dir
-from cloudcost.run_conf import check_org_files, orgs_of_run
 from tests.conftest import REPO, VENV_BIN
 from tests.helpers import BILLING_ORG_TASKS
 

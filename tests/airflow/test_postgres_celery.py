@@ -36,9 +36,9 @@ import duckdb
 import pytest
 import yaml
 
+from cloudcost.airflow.local_home import FIRST_LOG_SERVER_PORT, CelerySettings, write_airflow_config
 from cloudcost.config import PROVIDERS, load_billing_config
 from cloudcost.demo.aws_cur2 import expected_billed_cost
-from cloudcost.local_airflow import FIRST_LOG_SERVER_PORT, CelerySettings, write_airflow_config
 from tests.airflow.airflow_stack import (
     AirflowStack,
     ApiClient,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from airflow.configuration import retrieve_configuration_description
 
-from cloudcost.local_airflow import write_airflow_config
+from cloudcost.airflow.local_home import write_airflow_config
 
 
 def _read(path: Path) -> configparser.ConfigParser:
@@ -59,7 +59,7 @@ def test_celery_home_names_broker_backend_and_a_port_per_worker(tmp_path: Path) 
     """`cloudcost airflow-config --executor celery`: the same home runs the CeleryExecutor outside Docker."""
     from airflow.providers_manager import ProvidersManager
 
-    from cloudcost.local_airflow import CelerySettings, worker_commands
+    from cloudcost.airflow.local_home import CelerySettings, worker_commands
 
     celery = CelerySettings("redis://localhost:6379/0", "db+postgresql+psycopg2://airflow:pw@localhost/airflow", 3)
     conn = "postgresql+psycopg2://airflow:pw@localhost:5432/airflow"
@@ -81,7 +81,7 @@ def test_celery_home_names_broker_backend_and_a_port_per_worker(tmp_path: Path) 
 def test_a_url_without_an_installed_driver_is_refused(tmp_path: Path) -> None:
     import pytest
 
-    from cloudcost.local_airflow import CelerySettings
+    from cloudcost.airflow.local_home import CelerySettings
     from cloudcost.sqlalchemy_urls import MissingDriver
 
     conn = "postgresql+psycopg2://airflow:pw@localhost:5432/airflow"

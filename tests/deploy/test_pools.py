@@ -10,9 +10,9 @@ import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 
+from cloudcost.airflow.local_home import airflow_pools
 from cloudcost.cli import main
 from cloudcost.config import PROVIDERS, ConfigError, load_billing_config
-from cloudcost.local_airflow import airflow_pools
 from tests.conftest import REPO
 
 POOLS = {"aws": "aws_s3", "gcp": "gcp_bigquery", "azure": "azure_blob", "oci": "oci_objectstorage"}

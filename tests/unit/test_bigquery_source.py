@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from google.api_core import exceptions as gax
 
-from cloudcost.bigquery_sql import parse_bigquery
 from cloudcost.config import OrgConfig
 from cloudcost.sources.gcp_bigquery import ExportAccessError, GcpBigQueryExport, with_retries
 from cloudcost.sources.registry import open_export
+from cloudcost.warehouse.bigquery_sql import parse_bigquery
 from tests.unit.bigquery_stub import StubClient, StubJob
 
 DAY = date(2026, 11, 2)

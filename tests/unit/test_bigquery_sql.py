@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlglot import exp
 
-from cloudcost.bigquery_sql import TranslationError, duckdb_to_bigquery, parse_bigquery
 from cloudcost.config import load_org_by_slug
 from cloudcost.lookups import lookup_files
 from cloudcost.schemas import focus_schema, load_table_schema
@@ -26,6 +25,7 @@ from cloudcost.warehouse.bigquery_ddl import (
     raw_formats,
     raw_schema,
 )
+from cloudcost.warehouse.bigquery_sql import TranslationError, duckdb_to_bigquery, parse_bigquery
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "bigquery"
 PROJECT, DATASET = "my-project", "demo_prod"

@@ -12,7 +12,6 @@ import pyarrow as pa
 import pytest
 from google.cloud import bigquery
 
-from cloudcost.bigquery_sql import parse_bigquery
 from cloudcost.config import load_billing_config
 from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.land_raw import land_raw
@@ -24,6 +23,7 @@ from cloudcost.warehouse import open_warehouse
 from cloudcost.warehouse.base import SliceKey
 from cloudcost.warehouse.bigquery import BigQueryWarehouse
 from cloudcost.warehouse.bigquery_load import convert_to_focus
+from cloudcost.warehouse.bigquery_sql import parse_bigquery
 from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
 from tests.unit.bigquery_stub import StubClient, StubJob
 

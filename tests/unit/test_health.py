@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from cloudcost.airflow.run_counts import airflow_run_counts
 from cloudcost.config import load_org_by_slug
-from cloudcost.health import format_health, org_health
+from cloudcost.report.health import format_health, org_health
 from cloudcost.schemas import load_table_schema
 from cloudcost.warehouse import open_warehouse
 
@@ -77,7 +78,7 @@ def test_health_figures_from_known_tables(data_dir: Path, airflow_home: Path) ->
         ],
     )
     org = load_org_by_slug("demo")
-    health = org_health(open_warehouse(), org, DAY, 30, NOW)
+    health = org_health(open_warehouse(), org, DAY, 30, airflow_run_counts(NOW - timedelta(days=30)))
     assert health.untagged_share == {("aws", "USD"): Decimal("0.25"), ("gcp", "USD"): Decimal("1")}
     assert (health.alerts_raised, health.alerts_resolved_fast) == (3, 1)
     assert health.alert_false_positive_rate == Decimal("0.3333")

@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cloudcost.airflow.local_home import write_airflow_config
 from cloudcost.cli import main
-from cloudcost.local_airflow import write_airflow_config
 from cloudcost.paths import warehouse_path
 from cloudcost.vault import default_vault
 from cloudcost.warehouse import open_warehouse

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from cloudcost.airflow.run_conf import RunConfError, billing_day_param, org_param, run_days, wanted_day
+from cloudcost.airflow.run_notes import run_label
 from cloudcost.config import load_orgs_tolerant
-from cloudcost.run_conf import RunConfError, billing_day_param, org_param, run_days, wanted_day
-from cloudcost.run_notes import run_label
 
 D1, D2 = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import duckdb
 import pendulum
 
+from cloudcost.airflow.timetable import BillingDayTimetable
 from cloudcost.schemas import duckdb_create_table, focus_schema, load_table_schema
-from cloudcost.timetable import BillingDayTimetable
 
 FOCUS_MANDATORY = {
     "BilledCost",

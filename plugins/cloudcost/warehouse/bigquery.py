@@ -1,7 +1,7 @@
 """BigQuery as the warehouse: one dataset per org (``<org>_prod``) in the configured project.
 
 The pipeline's stages write their SQL in DuckDB's dialect; ``BigQuerySession.execute`` translates each
-statement with ``cloudcost.bigquery_sql`` (``$name`` and ``?`` stay bound parameters, never formatted in)
+statement with ``cloudcost.warehouse.bigquery_sql`` (``$name`` and ``?`` stay bound parameters, never formatted in)
 and runs it as a query job. ``run`` takes GoogleSQL as is. A ``transaction`` spans several jobs through a
 BigQuery session (``BEGIN TRANSACTION`` ... ``COMMIT TRANSACTION``); slice replacement in ``land_raw`` and
 ``convert_to_focus`` does not need one: each is a single MERGE (``warehouse/bigquery_load.py``).
@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from cloudcost.bigquery_sql import duckdb_to_bigquery
 from cloudcost.config import BigQuerySettings
 from cloudcost.schemas import TableSchema
 from cloudcost.warehouse.base import SliceKey
@@ -31,6 +30,7 @@ from cloudcost.warehouse.bigquery_ddl import (
     create_table_ddl,
     table_ref,
 )
+from cloudcost.warehouse.bigquery_sql import duckdb_to_bigquery
 from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
 
 _INFORMATION_SCHEMA = re.compile(r"\binformation_schema\.(tables|columns)\b", re.IGNORECASE)

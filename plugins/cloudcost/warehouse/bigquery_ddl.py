@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from cloudcost.bigquery_sql import TranslationError, duckdb_to_bigquery
 from cloudcost.config import PROVIDERS, OrgConfig, RawFormat, load_billing_config
 from cloudcost.identifiers import InvalidIdentifier
 from cloudcost.lookups import lookup_files
 from cloudcost.paths import procedures_dir
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, TableSchema, focus_schema, load_table_schema
+from cloudcost.warehouse.bigquery_sql import TranslationError, duckdb_to_bigquery
 
 PROCEDURE = "sp_cloud_1_convert_to_focus"
 REF_DATASET = "cloudcost_ref"

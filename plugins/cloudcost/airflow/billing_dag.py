@@ -10,10 +10,10 @@ from typing import Any
 
 from airflow.sdk import DAG, task, task_group
 
+from cloudcost.airflow.export_sensor import ExportCompleteSensor
+from cloudcost.airflow.run_conf import billing_day_param, org_param
+from cloudcost.airflow.timetable import BillingDayTimetable
 from cloudcost.config import load_billing_config, load_orgs_tolerant, require_files
-from cloudcost.run_conf import billing_day_param, org_param
-from cloudcost.sensors import ExportCompleteSensor
-from cloudcost.timetable import BillingDayTimetable
 
 DOC = """
 ### {dag_id}
@@ -30,8 +30,8 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 
 
 def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
+    from cloudcost.airflow.run_conf import context_days, wanted_day
     from cloudcost.pipeline.stages import make_run_context
-    from cloudcost.run_conf import context_days, wanted_day
 
     # lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")
     logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
@@ -85,14 +85,14 @@ def build_billing_dag(provider: str) -> DAG:
         def select_orgs(**context: Any) -> list[str]:
             """First task: the conf's ``org_slug`` (it must enable the provider), else every valid org; fails
             naming any other conf key, so a typo runs nothing."""
-            from cloudcost.run_conf import select_orgs_task
+            from cloudcost.airflow.run_conf import select_orgs_task
 
             return select_orgs_task(context, provider)
 
         @task
         def org_files(**context: Any) -> str:
             """Beside the orgs' work: fails naming each invalid org file and key (the other orgs still run)."""
-            from cloudcost.run_conf import org_files_task
+            from cloudcost.airflow.run_conf import org_files_task
 
             return org_files_task(context["dag_run"].conf, provider)
 

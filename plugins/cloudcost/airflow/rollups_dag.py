@@ -7,10 +7,10 @@ from typing import Any
 
 from airflow.sdk import DAG, task, task_group
 
+from cloudcost.airflow.loads_sensor import LoadsCompleteSensor
+from cloudcost.airflow.run_conf import billing_day_param, org_param
+from cloudcost.airflow.timetable import BillingDayTimetable
 from cloudcost.config import load_orgs_tolerant, load_rollups_config
-from cloudcost.rollups.sensor import LoadsCompleteSensor
-from cloudcost.run_conf import billing_day_param, org_param
-from cloudcost.timetable import BillingDayTimetable
 
 DOC = """
 ### cost_rollups
@@ -51,23 +51,23 @@ def build_rollups_dag() -> DAG:
         @task
         def select_orgs(**context: Any) -> list[str]:
             """First task: the conf's ``org_slug``, else every valid org; fails naming any other conf key."""
-            from cloudcost.run_conf import select_orgs_task
+            from cloudcost.airflow.run_conf import select_orgs_task
 
             return select_orgs_task(context, None)
 
         @task
         def org_files(**context: Any) -> str:
             """Beside the orgs' work: fails naming each invalid org file and key (the other orgs still run)."""
-            from cloudcost.run_conf import org_files_task
+            from cloudcost.airflow.run_conf import org_files_task
 
             return org_files_task(context["dag_run"].conf, None)
 
         @task
         def refresh(org_slug: str, **context: Any) -> list[dict]:
             """Replace the interval's rollup slices (the gate is checked again inside the transaction)."""
+            from cloudcost.airflow.run_conf import context_days
             from cloudcost.config import load_org_by_slug
             from cloudcost.rollups.refresh import refresh_rollups
-            from cloudcost.run_conf import context_days
             from cloudcost.warehouse import open_warehouse
 
             org = load_org_by_slug(org_slug)
@@ -78,10 +78,10 @@ def build_rollups_dag() -> DAG:
         @task
         def evaluate(org_slug: str, **context: Any) -> list[dict]:
             """Budgets, anomalies and alerts on the refreshed rollups (never on a day that was not refreshed)."""
+            from cloudcost.airflow.run_conf import context_days
             from cloudcost.config import load_org_by_slug
             from cloudcost.evaluation.evaluate import evaluate_day
             from cloudcost.evaluation.suggestions import sweep
-            from cloudcost.run_conf import context_days
             from cloudcost.warehouse import open_warehouse
 
             org = load_org_by_slug(org_slug)

@@ -6,7 +6,7 @@ in the metadata database, with the same tasks the scheduler would run.
 Airflow 3.3.2's ``dag.test`` records a run's start as its logical date (``start_date=logical_date or
 run_after`` in ``airflow/sdk/definitions/dag.py``), so the UI showed the demo's runs lasting weeks
 ("3d09:55:35" and more). ``_record_real_start`` puts the moment the run really started there instead, and
-the run's note (org and day, ``cloudcost.run_notes``), which the scheduler would have written.
+the run's note (org and day, ``cloudcost.airflow.run_notes``), which the scheduler would have written.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _record_real_start(dag_run_id: int, started: datetime) -> None:
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
 
-    from cloudcost.run_notes import name_run
+    from cloudcost.airflow.run_notes import name_run
 
     with create_session() as session:
         run = session.get(DagRun, dag_run_id)

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def run_label(conf: Mapping[str, object] | None, run_type: Any, start: Any, end: Any) -> str:
     """``<org or "all orgs"> · <day or first..last day>`` of a run, from the same rules its tasks use."""
-    from cloudcost.run_conf import ALL_ORGS, RunConfError, run_days, wanted_org
+    from cloudcost.airflow.run_conf import ALL_ORGS, RunConfError, run_days, wanted_org
 
     try:
         org = wanted_org(conf) or ALL_ORGS

@@ -21,9 +21,9 @@ class LoadsCompleteSensor(BaseSensorOperator):
         self.org_slug = org_slug
 
     def _missing(self, context: Any) -> list:
+        from cloudcost.airflow.run_conf import context_days
         from cloudcost.config import load_org_by_slug
         from cloudcost.rollups.gate import missing_loads
-        from cloudcost.run_conf import context_days
         from cloudcost.warehouse import open_warehouse
 
         org = load_org_by_slug(self.org_slug)

@@ -21,8 +21,8 @@ class ExportCompleteSensor(BaseSensorOperator):
         self.org_slug = org_slug
 
     def poke(self, context: Any) -> bool:
+        from cloudcost.airflow.run_conf import context_days
         from cloudcost.pipeline.stages import export_status
-        from cloudcost.run_conf import context_days
 
         for day in context_days(context):
             status = export_status(self.org_slug, self.provider, day)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from cloudcost.config import OrgConfig
@@ -60,25 +60,11 @@ def _tables(session: object, dataset: str) -> set[str]:
     }
 
 
-def airflow_run_counts(since: datetime) -> tuple[int, int]:
-    """(succeeded, finished) DAG runs of cloudcost's DAGs since ``since``, from Airflow's metadata DB."""
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-    from sqlalchemy import or_
-
-    with create_session() as session:
-        states = [
-            str(state)
-            for (state,) in session.query(DagRun.state).filter(
-                or_(DagRun.dag_id.like("cloud\\_%\\_cost\\_billing", escape="\\"), DagRun.dag_id == "cost_rollups"),
-                DagRun.run_after >= since,
-            )
-        ]
-    finished = [s for s in states if s in ("success", "failed")]
-    return sum(s == "success" for s in finished), len(finished)
-
-
-def org_health(warehouse: DuckDBWarehouse, org: OrgConfig, last_day: date, days: int, now: datetime) -> Health:
+def org_health(
+    warehouse: DuckDBWarehouse, org: OrgConfig, last_day: date, days: int, run_counts: tuple[int, int]
+) -> Health:
+    """``run_counts``: (succeeded, finished) DAG runs of the period, from the scheduler's records
+    (``cloudcost.airflow.run_counts``), so this module reads only the warehouse."""
     first = last_day - timedelta(days=days - 1)
     health = Health(first, last_day)
     with warehouse.session() as session:
@@ -104,7 +90,7 @@ def org_health(warehouse: DuckDBWarehouse, org: OrgConfig, last_day: date, days:
                 f"select count(*) filter (where status = 'accepted'), count(*) filter (where status <> 'open') "
                 f"from {qualified(org.dataset, 'attribution_suggestions')}"
             )[0]
-    health.runs_succeeded, health.runs_finished = airflow_run_counts(now - timedelta(days=days))
+    health.runs_succeeded, health.runs_finished = run_counts
     return health
 
 
