@@ -78,36 +78,27 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def cmd_demo_generate(args: argparse.Namespace) -> int:
     from cloudcost.config import load_org_by_slug
-    from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
-    from cloudcost.demo.written import write_and_count
-    from cloudcost.paths import landing_dir
+    from cloudcost.demo.exports import write_org_exports
 
     org = load_org_by_slug(args.org)
     days = _days(args.from_day, args.to_day)
-    volume = {"scale": args.scale, "incomplete_day": days[-1] if args.incomplete_last_day else None}
-    writers = {
-        "aws": lambda export: aws_cur2.write_delivery(
-            landing_dir(org.slug, "aws"), days, args.seed, export.prefix, export.name, **volume
-        ),
-        "azure": lambda export: azure_cost_details.write_exports(
-            landing_dir(org.slug, "azure"), days, args.seed, export.prefix, export.name, export.companion, **volume
-        ),
-        "oci": lambda export: oci_cost_reports.write_reports(
-            landing_dir(org.slug, "oci"), days, args.seed, f"{export.prefix}/{export.name}", **volume
-        ),
-        "gcp": lambda export: gcp_detailed.write_export(
-            landing_dir(org.slug, "gcp"), days, args.seed, export.prefix, export.name, **volume
-        ),
-    }
-    for provider, entry in org.providers.items():
-        if not entry.enabled or provider not in writers:
-            continue
-        written = write_and_count(
-            provider, landing_dir(org.slug, provider), days, lambda w=writers[provider], e=entry.export: w(e)
-        )
+    incomplete_day = days[-1] if args.incomplete_last_day else None
+    for written in write_org_exports(org, days, args.seed, args.scale, incomplete_day):
         print(written.line())
     if args.incomplete_last_day:
         print(f"generated {days[-1]} as still being exported (partial): every sensor refuses it")
+    return 0
+
+
+def cmd_demo_estate(args: argparse.Namespace) -> int:
+    from cloudcost.demo.estate import write_estate
+
+    orgs = write_estate(args.orgs, _days(args.from_day, args.to_day))
+    rows = sum(written.rows for org in orgs for written in org.written)
+    print(
+        f"estate of {len(orgs)} org(s) {orgs[0].slug}..{orgs[-1].slug}: org files in {orgs[0].org_file.parent}, "
+        f"credentials stored, {rows:,} rows of exports"
+    )
     return 0
 
 
@@ -297,6 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
         **examples("cloudcost demo history --org demo --from 2026-10-25 --to 2026-10-31"),
     )
     history.set_defaults(func=cmd_demo_history)
+    estate = demo.add_parser(
+        "estate",
+        help="write N demo orgs (org files, credentials, budgets, exports) into a scratch config and data dir",
+        description="An estate of N orgs for benchmarks: org001..orgNNN, each the demo org under its own slug, "
+        "export names, credential ids, budget amounts and generator seed. Set CLOUDCOST_CONFIG_DIR (and "
+        "CLOUDCOST_DATA_DIR) to scratch directories first: it refuses the repository's configs/.",
+        **examples("cloudcost demo estate --orgs 10 --from 2026-11-02 --to 2026-11-03"),
+    )
+    estate.add_argument("--orgs", type=cli_args.positive, required=True, help="how many orgs")
+    estate.add_argument("--from", dest="from_day", type=cli_args.day, required=True)
+    estate.add_argument("--to", dest="to_day", type=cli_args.day, required=True)
+    estate.set_defaults(func=cmd_demo_estate)
     for sub in (generate, run, history):
         sub.add_argument("--org", default="demo")
         sub.add_argument("--from", dest="from_day", type=cli_args.day, required=True)
