@@ -1,6 +1,7 @@
 """Real Airflow components (and, when wanted, a private PostgreSQL cluster) started by a test.
 
-Shared by the backfill test (SQLite) and the Postgres + LocalExecutor test. Each component runs in its own
+Shared by the backfill test (SQLite), the Postgres + Celery test and the night benchmark (``bench/night.py``,
+which imports this module without pytest). Each component runs in its own
 process group, so stopping it also stops every worker or child it started (``airflow standalone`` would
 leave children behind). The home's ``airflow.cfg`` comes from ``cloudcost.airflow.local_home``: it carries the
 one JWT secret all components must share and the execution API URL on the api-server's port, so the
@@ -19,6 +20,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -28,8 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tests.conftest import VENV_BIN
-
+VENV_BIN = Path(sys.executable).parent  # the venv's airflow and cloudcost (as tests/conftest.py has it)
 START_TIMEOUT = 180  # seconds for api-server, scheduler and dag-processor to be healthy and the DAGs parsed
 COMPONENTS = {
     "scheduler": ["scheduler", "--skip-serve-logs"],  # task logs are files in the home; no log server port
@@ -257,6 +258,58 @@ class ApiClient:
         status, payload = self.request(method, path, body, auth=True)
         assert status == expect, f"{method} {path}: {status} {payload}"
         return payload
+
+
+def start_celery_workers(stack: AirflowStack, names: list[str], first_log_port: int) -> None:
+    """``airflow celery worker`` per name, as ``cloudcost airflow-config --executor celery`` prints them: each its
+    own Celery hostname (``<name>@<host>``) and log-server port (two on one host would fight over one)."""
+    for i, name in enumerate(names):
+        stack.start(
+            name,
+            ["celery", "worker", "--celery-hostname", f"{name}@%h"],
+            {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(first_log_port + i)},
+        )
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+@dataclass
+class Redis:
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def start_redis(root: Path) -> Redis:
+    """Debian's redis-server on a free port of 127.0.0.1, nothing saved to disk, in its own process group."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise RuntimeError("no redis-server: `make redis` installs Debian's redis-server")
+    port = free_port()
+    log = (root / "redis.log").open("wb")
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(root)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return Redis(process, port)
+        assert process.poll() is None and time.monotonic() < deadline, (root / "redis.log").read_text()
+        time.sleep(0.1)
 
 
 # --------------------------------------------------------------------------- PostgreSQL

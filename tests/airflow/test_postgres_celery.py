@@ -6,14 +6,16 @@ redis``; no persistence, its own process group) and one Airflow home written by 
 --executor celery`` on them, with the scheduler, dag-processor, api-server and two Celery workers (each its
 own Celery hostname and log-server port) running, are shared by every test here (starting them is most of
 the cost). The provider API pools are imported from the billing.yml files, as the compose init service does.
+The orgs are an estate of two (``cloudcost demo estate --orgs 2``: org001 and org002, each its own figures).
 
-An external system then does what the README's "Trigger from another system" shows: it gets a JWT from
-``POST /auth/token`` as a user of role ``user`` and starts, per provider, ``POST
-/api/v2/dags/cloud_<provider>_cost_billing/dagRuns`` with the billing day as logical date and
-``{"org_slug": "demo"}`` as conf, then, once they have succeeded, ``cost_rollups`` for the same day. The
-Celery workers run the tasks; the warehouse must then hold exactly that day for every provider, loaded by
-those runs, reconciled, and rolled up, every task must have succeeded at its first try, and both workers
-must have run some.
+An external system then does what the README's "Trigger from another system" shows, for two orgs and two
+billing days: it gets a JWT from ``POST /auth/token`` as a user of role ``user`` and starts, per provider, org
+and day, ``POST /api/v2/dags/cloud_<provider>_cost_billing/dagRuns``: for the first org with the billing day as
+logical date and ``{"org_slug": …}`` as conf; for the second, whose run cannot have the same logical date (one
+run per DAG and logical date), with ``"logical_date": null`` and the day as ``billing_day``. Once they have
+succeeded, ``cost_rollups`` for each day (every org). The Celery workers run the tasks; the warehouse must then
+hold exactly those days for every org and provider, loaded by those runs, equal to the generator's figures,
+reconciled and rolled up; every task must have succeeded at its first try, and both workers must have run some.
 """
 
 from __future__ import annotations
@@ -23,13 +25,10 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -38,28 +37,35 @@ import yaml
 
 from cloudcost.airflow.local_home import FIRST_LOG_SERVER_PORT, CelerySettings, write_airflow_config
 from cloudcost.config import PROVIDERS, load_billing_config
-from cloudcost.demo.aws_cur2 import expected_billed_cost
+from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
+from cloudcost.demo.estate import seed_of
 from tests.airflow.airflow_stack import (
     AirflowStack,
     ApiClient,
     PostgresCluster,
+    Redis,
     free_port,
     postgres_bindir,
     stack_env,
+    start_celery_workers,
+    start_redis,
 )
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.airflow
 
-ORG = "demo"
-DAY = date(2026, 11, 2)
-LOGICAL_DATE = f"{DAY.isoformat()}T00:00:00Z"
+ORGS = ("org001", "org002")  # cloudcost demo estate --orgs 2
+SEEDS = dict(zip(ORGS, (seed_of(1), seed_of(2)), strict=True))
+DAYS = (date(2026, 11, 2), date(2026, 11, 3))
+LOGICAL_DATE = f"{DAYS[0].isoformat()}T00:00:00Z"
 BILLING_DAGS = {provider: f"cloud_{provider}_cost_billing" for provider in PROVIDERS}
 ROLLUPS = "cost_rollups"
 DAG_IDS = [*BILLING_DAGS.values(), ROLLUPS]
 WORKERS = ("worker-1", "worker-2")
 TRIGGER_USER = "pipeline-trigger"  # role "user": may trigger and unpause DAGs, nothing else
 RUN_TIMEOUT = 600  # seconds for the billing runs, then for cost_rollups
+GENERATORS = {"aws": aws_cur2, "azure": azure_cost_details, "gcp": gcp_detailed, "oci": oci_cost_reports}
+RunKey = tuple[str, str, date]  # dag_id, org, billing day
 
 
 @dataclass
@@ -76,12 +82,13 @@ class Deployment:
 
 
 def _test_configs(path: Path) -> Path:
-    """A copy of configs/ where a failing task fails at once and the gates poke every 30 s.
+    """A copy of configs/ without its org files (the estate brings its own) where a failing task fails at once
+    and the gates poke every 30 s.
 
     Not shorter: Airflow 3.3 can fail a reschedule-mode sensor whose previous poke's executor event arrives
     after the next poke was queued (apache/airflow#71172); on a loaded machine that lag reached 7 s.
     """
-    shutil.copytree(REPO / "configs", path)
+    shutil.copytree(REPO / "configs", path, ignore=shutil.ignore_patterns("orgs"))
     for name in [f"cloud/{p}/cost/billing.yml" for p in PROVIDERS] + ["rollups.yml"]:
         file = path / name
         config = yaml.safe_load(file.read_text())
@@ -107,7 +114,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     redis: Redis | None = None
     stack: AirflowStack | None = None
     try:
-        redis = _start_redis(root)
+        redis = start_redis(root)
         port = free_port()
         celery = CelerySettings(redis.url, f"db+{cluster.sql_alchemy_conn}", worker_concurrency=2)
         write_airflow_config(home, sql_alchemy_conn=cluster.sql_alchemy_conn, api_port=port, celery=celery)
@@ -124,18 +131,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(password_file),
         )
         stack = AirflowStack(home=home, port=port, env=env, sql_alchemy_conn=cluster.sql_alchemy_conn)
-        stack.cloudcost("demo", "credentials", "--org", ORG)
-        # the day after DAY too: a demo export planted as incomplete is always the last generated day
-        stack.cloudcost("demo", "generate", "--org", ORG, "--from", DAY.isoformat(), "--to", str(DAY + timedelta(1)))
+        # org files, credentials, budgets and exports of both orgs; the day after the last too, as the demo has it
+        last = str(DAYS[-1] + timedelta(1))
+        stack.cloudcost("demo", "estate", "--orgs", str(len(ORGS)), "--from", DAYS[0].isoformat(), "--to", last)
         stack.prepare()  # airflow db migrate on Postgres, then the pools from billing.yml
         stack.start_components()
-        for i, worker in enumerate(WORKERS):  # as `cloudcost airflow-config --executor celery` prints them
-            log_port = str(FIRST_LOG_SERVER_PORT + 100 + i)  # off the default, away from a developer's own
-            stack.start(
-                worker,
-                ["celery", "worker", "--celery-hostname", f"{worker}@%h"],
-                {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": log_port},
-            )
+        # log-server ports off the default, away from a developer's own
+        start_celery_workers(stack, list(WORKERS), FIRST_LOG_SERVER_PORT + 100)
         stack.wait_until_ready(DAG_IDS)
         yield Deployment(cluster, stack, config_dir, data_dir, passwords)
     except BaseException:
@@ -151,81 +153,55 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         cluster.stop()
 
 
-@dataclass
-class Redis:
-    process: subprocess.Popen
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
-
-
-def _start_redis(root: Path) -> Redis:
-    """Debian's redis-server on a free port of 127.0.0.1, nothing saved to disk, in its own process group."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("no redis-server: `make redis` installs Debian's redis-server")
-    port = free_port()
-    log = (root / "redis.log").open("wb")
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(root)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            if sock.recv(16).startswith(b"+PONG"):
-                return Redis(process, port)
-        assert process.poll() is None and time.monotonic() < deadline, (root / "redis.log").read_text()
-        time.sleep(0.1)
-
-
-def trigger(client: ApiClient, dag_id: str, org: str, day: date) -> dict:
-    """The README's external trigger: one org, one billing day (= the run's logical date)."""
-    return client.call(
-        "POST",
-        f"/api/v2/dags/{dag_id}/dagRuns",
-        {"logical_date": f"{day.isoformat()}T00:00:00Z", "conf": {"org_slug": org}},
-    )
+def trigger(client: ApiClient, dag_id: str, org: str | None, day: date, by_logical_date: bool) -> dict:
+    """The README's external trigger of one org (``None``: every org) and billing day: the day as logical date,
+    or (a second org's run of the same day) ``"logical_date": null`` and the day as ``billing_day``."""
+    conf: dict[str, str] = {} if org is None else {"org_slug": org}
+    if by_logical_date:
+        body = {"logical_date": f"{day.isoformat()}T00:00:00Z", "conf": conf}
+    else:
+        body = {"logical_date": None, "conf": conf | {"billing_day": day.isoformat()}}
+    return client.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)
 
 
 @pytest.fixture(scope="module")
-def runs(deployment: Deployment) -> dict[str, dict]:
-    """The four billing DAGs unpaused and triggered for DAY and the demo org; once they have succeeded,
-    cost_rollups for the same day (its gate then passes at the first poke)."""
+def runs(deployment: Deployment) -> dict[RunKey, dict]:
+    """The four billing DAGs unpaused and triggered for each org and day (16 runs at once); once they have
+    succeeded, cost_rollups for each day and every org (its gate then passes at the first poke)."""
     client = deployment.client()
-    triggered: dict[str, dict] = {}
+    triggered: dict[RunKey, dict] = {}
 
-    def finish(dag_ids: list[str]) -> None:
-        def finished() -> dict[str, dict] | None:
+    def finish(keys: list[RunKey]) -> None:
+        def finished() -> dict[RunKey, dict] | None:
             now = {
-                dag_id: client.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{triggered[dag_id]['dag_run_id']}")
-                for dag_id in dag_ids
+                key: client.call("GET", f"/api/v2/dags/{key[0]}/dagRuns/{triggered[key]['dag_run_id']}") for key in keys
             }
             return now if all(run["state"] in ("success", "failed") for run in now.values()) else None
 
-        done = deployment.stack.wait_for(f"the runs of {dag_ids} to finish", finished, RUN_TIMEOUT, interval=3)
-        assert {dag_id: run["state"] for dag_id, run in done.items()} == dict.fromkeys(dag_ids, "success")
+        done = deployment.stack.wait_for(f"{len(keys)} runs to finish", finished, RUN_TIMEOUT, interval=3)
+        assert {key: run["state"] for key, run in done.items()} == dict.fromkeys(keys, "success")
 
     try:
-        for group in (list(BILLING_DAGS.values()), [ROLLUPS]):
-            for dag_id in group:
-                client.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})  # new DAGs start paused
-                triggered[dag_id] = trigger(client, dag_id, ORG, DAY)
-            finish(group)
+        for dag_id in DAG_IDS:
+            client.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})  # new DAGs start paused
+        billing = [(dag_id, org, day) for dag_id in BILLING_DAGS.values() for org in ORGS for day in DAYS]
+        for dag_id, org, day in billing:
+            triggered[(dag_id, org, day)] = trigger(client, dag_id, org, day, by_logical_date=org == ORGS[0])
+        finish(billing)
+        rollups = [(ROLLUPS, "*", day) for day in DAYS]
+        for key in rollups:
+            triggered[key] = trigger(client, ROLLUPS, None, key[2], by_logical_date=True)
+        finish(rollups)
     except BaseException:
         print(deployment.stack.diagnostics(DAG_IDS))
         raise
     return triggered
+
+
+def expected_billed(provider: str, org: str, day: date) -> Decimal:
+    """The generator's own BilledCost of ``org``'s ``provider`` on ``day`` (all its billing accounts)."""
+    figures = GENERATORS[provider].expected_billed_cost(list(DAYS), seed=SEEDS[org])
+    return sum((cost for (_, d), cost in figures.items() if d == day), Decimal(0))
 
 
 def test_metadata_on_postgres_and_tasks_on_two_celery_workers(deployment: Deployment, runs: dict) -> None:
@@ -275,83 +251,98 @@ def test_api_refuses_without_valid_credentials(deployment: Deployment) -> None:
 
 def test_external_trigger_loads_the_logical_date_for_the_org(deployment: Deployment, runs: dict) -> None:
     """The README's request starts a run for one org whose logical date and data interval are the billing day;
-    a second request for the same day is refused (409: re-running a day is a clear), as is an unknown org."""
-    run = runs[BILLING_DAGS["aws"]]
-    assert run["conf"] == {"org_slug": ORG}
+    a second request for the same day is refused (409: re-running a day is a clear), even for another org, as
+    is an unknown org. The other org's run of that day names it as billing_day instead."""
+    day = DAYS[0]
+    run = runs[(BILLING_DAGS["aws"], ORGS[0], day)]
+    assert run["conf"] == {"org_slug": ORGS[0]}
     assert run["run_type"] == "manual"
     keys = ("logical_date", "data_interval_start", "data_interval_end")
-    start, end = f"{DAY}T00:00:00+00:00", f"{DAY + timedelta(1)}T00:00:00+00:00"
+    start, end = f"{day}T00:00:00+00:00", f"{day + timedelta(1)}T00:00:00+00:00"
     assert [datetime.fromisoformat(run[key].replace("Z", "+00:00")).isoformat() for key in keys] == [start, start, end]
+    other = runs[(BILLING_DAGS["aws"], ORGS[1], day)]
+    assert other["conf"] == {"org_slug": ORGS[1], "billing_day": day.isoformat()}
+    assert other["logical_date"] is None
 
     client = deployment.client()
+    for org in ORGS:
+        status, body = client.request(
+            "POST", "/api/v2/dags/cloud_aws_cost_billing/dagRuns",
+            {"logical_date": LOGICAL_DATE, "conf": {"org_slug": org}}, auth=True,
+        )  # fmt: skip
+        assert status == 409, body
     status, body = client.request(
         "POST", "/api/v2/dags/cloud_aws_cost_billing/dagRuns",
-        {"logical_date": LOGICAL_DATE, "conf": {"org_slug": ORG}}, auth=True,
-    )  # fmt: skip
-    assert status == 409, body
-    status, body = client.request(
-        "POST", "/api/v2/dags/cloud_aws_cost_billing/dagRuns",
-        {"logical_date": f"{DAY - timedelta(1)}T00:00:00Z", "conf": {"org_slug": "no-such-org"}}, auth=True,
+        {"logical_date": f"{day - timedelta(1)}T00:00:00Z", "conf": {"org_slug": "no-such-org"}}, auth=True,
     )  # fmt: skip
     assert status == 400, body
 
-    with _warehouse(deployment) as warehouse:
-        landed_by = warehouse.execute(
-            "select list(distinct x_run_id), sum(line_item_unblended_cost) filter (where ingestion_date = ?) "
-            "from demo_prod.cloud_aws_billing_raw_daily",
-            [DAY],
-        ).fetchall()
-        converted = warehouse.execute(
-            "select x_ingestion_date, list(distinct x_run_id) from demo_prod.cost_data_standard_1_3 "
-            "where x_cloud_provider = 'aws' group by 1"
-        ).fetchall()
-    assert landed_by[0][0] == [run["dag_run_id"]], "this run landed the delivery (every day it covers)"
-    assert converted == [(DAY, [run["dag_run_id"]])], "and converted only DAY"
-    assert landed_by[0][1] == sum(cost for (_, d), cost in expected_billed_cost([DAY]).items() if d == DAY)
+    for org in ORGS:
+        org_runs = [runs[(BILLING_DAGS["aws"], org, d)]["dag_run_id"] for d in DAYS]
+        with _warehouse(deployment) as warehouse:
+            (landed_by,) = warehouse.execute(
+                f"select list(distinct x_run_id) from {org}_prod.cloud_aws_billing_raw_daily"
+            ).fetchone()
+            converted = warehouse.execute(
+                f"select x_ingestion_date, list(distinct x_run_id) from {org}_prod.cost_data_standard_1_3 "
+                "where x_cloud_provider = 'aws' group by 1 order by 1"
+            ).fetchall()
+        assert len(landed_by) == 1 and landed_by[0] in org_runs, f"{org}: one of its runs landed the month's delivery"
+        # FOCUS rows carry the run that landed them: the month's delivery, landed once, for both days
+        assert converted == [(d, landed_by) for d in DAYS], f"{org}: both days converted from that one landing"
 
 
-def test_demo_day_through_every_provider_and_the_rollups(deployment: Deployment, runs: dict) -> None:
-    """Each provider's slice of DAY is loaded by its run, reconciled to the cent, recorded as succeeded; the
-    rollups of DAY add up to the FOCUS table."""
-    with _warehouse(deployment) as warehouse:
-        states = {
-            provider: (status, run_id, billed)
-            for provider, status, run_id, billed in warehouse.execute(
-                "select provider, status, run_id, billed_cost from demo_prod.load_state where billing_day = ?", [DAY]
-            ).fetchall()
-        }
-        focus = {
-            provider: (days, run_ids, rows, billed, effective)
-            for provider, days, run_ids, rows, billed, effective in warehouse.execute(
-                "select x_cloud_provider, list(distinct x_ingestion_date), list(distinct x_run_id), count(*), "
-                "sum(BilledCost), sum(EffectiveCost) from demo_prod.cost_data_standard_1_3 group by 1"
-            ).fetchall()
-        }
-        (rollup_days,) = warehouse.execute(
-            "select list(distinct charge_day) from demo_prod.daily_cost_by_team"
-        ).fetchone()
-        rollup_effective = dict(
-            warehouse.execute(
-                "select billing_currency, sum(effective_cost) from demo_prod.daily_cost_by_team group by 1"
-            ).fetchall()
-        )
-        focus_effective = dict(
-            warehouse.execute(
-                "select BillingCurrency, sum(EffectiveCost) from demo_prod.cost_data_standard_1_3 group by 1"
-            ).fetchall()
-        )
-        evaluated = warehouse.execute("select count(*) from demo_prod.budget_status").fetchone()[0]
+def test_every_org_provider_and_day_through_the_rollups(deployment: Deployment, runs: dict) -> None:
+    """Each (org, provider, day) is landed by one of the org's runs of that provider, converted and recorded as
+    succeeded by its own day's run, equal to the generator's figures, reconciled; each org's rollups of both
+    days add up to its FOCUS table."""
+    for org in ORGS:
+        dataset = f"{org}_prod"
+        with _warehouse(deployment) as warehouse:
+            states = {
+                (provider, day): (status, run_id, billed)
+                for provider, day, status, run_id, billed in warehouse.execute(
+                    f"select provider, billing_day, status, run_id, billed_cost from {dataset}.load_state"
+                ).fetchall()
+            }
+            focus = {
+                (provider, day): (run_ids, rows, billed)
+                for provider, day, run_ids, rows, billed in warehouse.execute(
+                    "select x_cloud_provider, x_ingestion_date, list(distinct x_run_id), count(*), sum(BilledCost) "
+                    f"from {dataset}.cost_data_standard_1_3 group by 1, 2"
+                ).fetchall()
+            }
+            (rollup_days,) = warehouse.execute(
+                f"select list(distinct charge_day order by charge_day) from {dataset}.daily_cost_by_team"
+            ).fetchone()
+            rollup_effective = dict(
+                warehouse.execute(
+                    f"select billing_currency, sum(effective_cost) from {dataset}.daily_cost_by_team group by 1"
+                ).fetchall()
+            )
+            focus_effective = dict(
+                warehouse.execute(
+                    f"select BillingCurrency, sum(EffectiveCost) from {dataset}.cost_data_standard_1_3 group by 1"
+                ).fetchall()
+            )
+            evaluated = warehouse.execute(f"select count(*) from {dataset}.budget_status").fetchone()[0]
 
-    assert sorted(states) == sorted(focus) == sorted(PROVIDERS)
-    for provider, dag_id in BILLING_DAGS.items():
-        run_id = runs[dag_id]["dag_run_id"]
-        days, run_ids, rows, billed, _ = focus[provider]
-        assert (days, run_ids) == ([DAY], [run_id]), f"{provider}: FOCUS rows of DAY only, by the triggered run"
-        assert rows > 0
-        assert states[provider] == ("succeeded", run_id, billed), f"{provider}: load_state agrees with FOCUS"
-    assert rollup_days == [DAY]
-    assert rollup_effective == focus_effective, "the rollup sums FOCUS to the cent, per currency"
-    assert evaluated > 0, "cost_rollups evaluated the demo budget for DAY"
+        wanted = sorted((provider, day) for provider in PROVIDERS for day in DAYS)
+        assert sorted(states) == sorted(focus) == wanted, f"{org}: exactly its two days of every provider"
+        for provider, dag_id in BILLING_DAGS.items():
+            for day in DAYS:
+                run_id = runs[(dag_id, org, day)]["dag_run_id"]
+                expected = expected_billed(provider, org, day)
+                landed_by, rows, billed = focus[(provider, day)]  # FOCUS rows carry the run that landed them
+                org_runs = {runs[(dag_id, org, d)]["dag_run_id"] for d in DAYS}
+                assert len(landed_by) == 1 and landed_by[0] in org_runs, f"{org}/{provider} {day}: {landed_by}"
+                assert billed == expected, f"{org}/{provider} {day}: FOCUS BilledCost is the generator's"
+                assert rows > 0
+                assert states[(provider, day)] == ("succeeded", run_id, expected), f"{org}/{provider} {day}"
+        assert rollup_days == list(DAYS)
+        assert rollup_effective == focus_effective, f"{org}: the rollup sums FOCUS to the cent, per currency"
+        assert evaluated > 0, f"cost_rollups evaluated {org}'s budgets"
+    assert expected_billed("aws", ORGS[0], DAYS[0]) != expected_billed("aws", ORGS[1], DAYS[0]), "orgs differ"
 
 
 @contextlib.contextmanager
