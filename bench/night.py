@@ -94,10 +94,10 @@ class TurnWatcher(threading.Thread):
         self.folder = folder
         self.turns: dict[str, Turn] = {}
         self.looks = 0
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._done.is_set():
             now = time.time()
             try:
                 present = sorted(entry.name for entry in os.scandir(self.folder) if entry.name[0].isdigit())
@@ -116,7 +116,7 @@ class TurnWatcher(threading.Thread):
             time.sleep(LOOK_SECONDS)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
         self.join()
 
     def summary(self) -> dict:
