@@ -11,7 +11,7 @@ from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
 
-from night import Turn, TurnWatcher  # noqa: E402
+from night import Turn, TurnWatcher
 
 
 def _wait_for_looks(watcher: TurnWatcher, more: int = 3) -> None:
