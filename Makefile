@@ -103,5 +103,11 @@ bench: install
 bench-quick: install
 	$(BIN)/python bench/bench.py quick
 
+# A night with many orgs through real Airflow (LocalExecutor, Celery with 2 workers; Postgres, Redis): 1 and 10
+# orgs, about 20 minutes here; 50 orgs only when the 10-org night projects under 25 minutes (BENCHMARKS.md).
+.PHONY: bench-night
+bench-night: install
+	$(BIN)/python bench/night.py --orgs 1 10 50 --executor local celery --workers 2
+
 clean:
 	rm -rf $(VENV) .venv-validator .cache .airflow data .pytest_cache .ruff_cache
