@@ -116,8 +116,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     try:
         redis = start_redis(root)
         port = free_port()
-        celery = CelerySettings(redis.url, f"db+{cluster.sql_alchemy_conn}", worker_concurrency=2)
-        write_airflow_config(home, sql_alchemy_conn=cluster.sql_alchemy_conn, api_port=port, celery=celery)
+        # 3 slots per worker, parallelism = all 6: the night benchmark's knee on a 2-core host (BENCHMARKS.md)
+        celery = CelerySettings(redis.url, f"db+{cluster.sql_alchemy_conn}", worker_concurrency=3)
+        write_airflow_config(
+            home, sql_alchemy_conn=cluster.sql_alchemy_conn, api_port=port, celery=celery, parallelism=2 * 3
+        )
         password_file = home / "passwords.json"
         password_file.write_text(json.dumps(passwords))
         os.chmod(password_file, 0o600)

@@ -18,6 +18,7 @@ def _wait_for_looks(watcher: TurnWatcher, more: int = 3) -> None:
     """Until the watcher has listed the folder ``more`` more times (it sees what is there now)."""
     target = watcher.looks + more
     while watcher.looks < target:
+        assert watcher.is_alive(), "the watcher thread stopped"
         time.sleep(0.001)
 
 
