@@ -23,6 +23,7 @@ Writes ``bench/results/night-<UTC time>.json`` and prints one Markdown table row
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -297,15 +298,16 @@ def run_night(executor: str, orgs: int, workers: int, concurrency: int, timeout:
         night.per_worker = {n: (home / f"{n}.log").read_text().count("] received") for n in names}
         night.reconciled = reconcile(data_dir, orgs)
         return night
-    finally:
-        if watcher.is_alive():
-            watcher.stop()
-        if stack is not None:
-            stack.stop()
-        if redis is not None:
-            redis.stop()
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    finally:  # each step in its own try: a failing one must not leave Airflow, Redis or Postgres running
+        with contextlib.ExitStack() as cleanup:
+            cleanup.callback(shutil.rmtree, root, ignore_errors=True)
+            cleanup.callback(cluster.stop)
+            if redis is not None:
+                cleanup.callback(redis.stop)
+            if stack is not None:
+                cleanup.callback(stack.stop)
+            if watcher.is_alive():
+                cleanup.callback(watcher.stop)
 
 
 def main() -> int:
