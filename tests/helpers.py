@@ -215,6 +215,8 @@ BILLING_ORG_TASKS = (
     "org.record",
     "org.recheck_window",
 )
+# The tasks of the billing DAG's mapped ``restate`` group: one instance of each per restated (org, day).
+RESTATE_TASKS = ("restate.land", "restate.convert_to_focus", "restate.check", "restate.record")
 
 
 def seed_load_state(loads: dict[str, list[date]], dataset: str = "demo_prod", status: str = "succeeded") -> None:

@@ -5,7 +5,8 @@ Parse-time work is only reading YAML; warehouse, SDK and Arrow imports happen in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task, task_group
@@ -14,6 +15,8 @@ from cloudcost.airflow.export_sensor import ExportCompleteSensor
 from cloudcost.airflow.run_conf import billing_day_param, org_param
 from cloudcost.airflow.timetable import BillingDayTimetable
 from cloudcost.config import load_billing_config, load_orgs_tolerant, require_files
+
+log = logging.getLogger(__name__)
 
 DOC = """
 ### {dag_id}
@@ -30,24 +33,32 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 
 
 def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
-    from cloudcost.airflow.run_conf import context_days, wanted_day
+    from cloudcost.airflow.run_conf import context_days
+
+    return [_run_for(org_slug, provider, day, context) for day in context_days(context)]
+
+
+def _run_for(org_slug: str, provider: str, day: date, context: dict[str, Any]):
+    """The RunContext of ``day`` in this task's DAG run (a restated day is loaded with its reloading run's lineage)."""
+    from cloudcost.airflow.run_conf import wanted_day
     from cloudcost.pipeline.stages import make_run_context
 
     # lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")
     logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
     ingested_at = datetime.now(UTC)  # lineage stamp only; never used to choose what to load
-    return [
-        make_run_context(
-            org_slug,
-            provider,
-            day,
-            context["run_id"],
-            context["dag"].dag_id,
-            logical.date() if logical else None,
-            ingested_at,
-        )
-        for day in context_days(context)
-    ]
+    return make_run_context(
+        org_slug,
+        provider,
+        day,
+        context["run_id"],
+        context["dag"].dag_id,
+        logical.date() if logical else None,
+        ingested_at,
+    )
+
+
+def _restated_run(provider: str, restatement: dict, context: dict[str, Any]):
+    return _run_for(restatement["org_slug"], provider, date.fromisoformat(restatement["billing_day"]), context)
 
 
 def build_billing_dag(provider: str) -> DAG:
@@ -124,14 +135,49 @@ def build_billing_dag(provider: str) -> DAG:
 
         @task(pool=pool)
         def recheck_window(org_slug: str, **context: Any) -> list[dict]:
-            """Late data: reload the already-loaded days of the trailing window whose source version changed."""
+            """Late data: land the trailing window's changed deliveries; return the loaded days whose source
+            changed, for the ``restate`` group to reload (none: its tasks are skipped)."""
             from cloudcost.pipeline.stages import run_recheck
 
             runs = _run_context(org_slug, provider, context)
             return run_recheck(min(runs, key=lambda run: run.billing_day))
 
+        @task
+        def restated_days(rechecks: list[list[dict]]) -> list[dict]:
+            """Every org's days to reload as one list: Airflow 3.3 maps no task group inside a mapped one, so the
+            ``restate`` group is mapped over this, one instance per (org, day)."""
+            return [restatement for org_days in rechecks for restatement in org_days]
+
+        @task(task_id="land")
+        def restate_land(restatement: dict, **context: Any) -> dict:
+            """The restated day's raw figures (``recheck_window`` landed its delivery); its state becomes landed."""
+            from cloudcost.pipeline.stages import summarise_landed_day
+
+            return summarise_landed_day(_restated_run(provider, restatement, context))
+
+        @task(task_id="convert_to_focus")
+        def restate_convert(restatement: dict, **context: Any) -> dict:
+            from cloudcost.pipeline.stages import run_convert_to_focus
+
+            return run_convert_to_focus(_restated_run(provider, restatement, context))
+
+        @task(task_id="check")
+        def restate_check(restatement: dict, **context: Any) -> dict:
+            from cloudcost.pipeline.stages import run_checks
+
+            return run_checks(_restated_run(provider, restatement, context))
+
+        @task(task_id="record")
+        def restate_record(restatement: dict, landed: dict, checked: dict, **context: Any) -> dict:
+            """The restated day is ``succeeded`` again; ``cost_rollups`` refreshes its rollups on its next run."""
+            from cloudcost.pipeline.stages import restatement_sentence, run_record
+
+            row = run_record(_restated_run(provider, restatement, context), landed, checked)
+            log.info(restatement_sentence(provider, restatement, row))
+            return row
+
         @task_group(group_id="org")
-        def per_org(org_slug: str) -> None:
+        def per_org(org_slug: str) -> Any:
             wait = ExportCompleteSensor(
                 task_id="wait_for_export",
                 provider=provider,
@@ -144,10 +190,20 @@ def build_billing_dag(provider: str) -> DAG:
             landed = land_raw(org_slug)
             checked = check(org_slug)
             wait >> landed >> convert_to_focus(org_slug) >> checked
-            record(org_slug, landed, checked) >> recheck_window(org_slug)
+            rechecked = recheck_window(org_slug)
+            record(org_slug, landed, checked) >> rechecked
+            return rechecked  # outside the group: one list per org
+
+        @task_group(group_id="restate")
+        def restate(restatement: dict) -> None:
+            """One restated (org, day) loaded again: its own land, convert, check and record, seen in the grid."""
+            landed = restate_land(restatement)
+            checked = restate_check(restatement)
+            landed >> restate_convert(restatement) >> checked
+            restate_record(restatement, landed, checked)
 
         selected = select_orgs()
-        per_org.expand(org_slug=selected)
+        restate.expand(restatement=restated_days(per_org.expand(org_slug=selected)))
         selected >> org_files()
 
     return dag

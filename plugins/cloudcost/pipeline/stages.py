@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
@@ -232,13 +231,12 @@ def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
 
 def run_recheck(run: RunContext) -> list[dict]:
     """Late data and restatements: land what changed in the trailing window's deliveries (a restated AWS month,
-    a re-run Azure export, GCP rows whose export_time moved, new OCI reports), each delivery once, then convert,
-    check and record again every already-loaded day whose raw version moved or that a delivery made ``stale``
-    (its rows changed after it was checked), and refresh its rollups (behind the same gate). A day still
-    ``landed`` is its own run's (in progress, or failed loudly there) and is left to it."""
-    from cloudcost.rollups.gate import RollupGateClosed
-    from cloudcost.rollups.refresh import refresh_rollups
-
+    a re-run Azure export, GCP rows whose export_time moved, new OCI reports), each delivery once, and return the
+    already-loaded days to convert, check and record again: those whose raw version moved or that a delivery made
+    ``stale`` (rows changed after they were checked). The reload is not done here but by the billing DAG's
+    ``restate`` task group, one mapped instance per (org, day), so each is seen, retried and cleared on its own;
+    ``cost_rollups`` refreshes their rollups. A day still ``landed`` is its own run's (in progress, or failed
+    loudly there) and is left to it. Each entry is small and JSON-safe (it travels as XCom)."""
     config = load_billing_config(run.provider)
     window = recheck_window(run.billing_day, config.restatements.recheck_months)
     loaded = loaded_states(run.org, run.provider, window)
@@ -246,29 +244,28 @@ def run_recheck(run: RunContext) -> list[dict]:
         return []
     current = land_window(run, sorted(loaded))
     now = loaded_states(run.org, run.provider, window)  # the landing above marks the days it changed stale
-    reloaded = []
+    restated = []
     for day, (status, version) in sorted(loaded.items()):
         moved = status == "succeeded" and current.get(day, version) != version
         if day not in current or not (moved or now[day][0] == "stale"):
             continue
-        again = replace(run, billing_day=day)
-        landed = summarise_landed_day(again)  # landed above: the day's figures, without reading the export again
-        run_convert_to_focus(again)
-        record = run_record(again, landed, run_checks(again))
-        log.info(
-            "restatement %s/%s %s: source version %s -> %s reloaded: %s FOCUS rows, BilledCost %s (billing "
-            "currency, to the cent).",
-            run.org,
-            run.provider,
-            day,
-            version,
-            current[day],
-            f"{record['focus_rows']:,}",
-            cents(record["billed_cost"]),
+        restated.append(
+            {"org_slug": run.org, "billing_day": str(day), "from_version": version, "to_version": current[day]}
         )
-        try:
-            refresh_rollups(open_warehouse(), load_org_by_slug(run.org), day, run.ingested_at)
-        except RollupGateClosed as closed:
-            log.info("rollups of %s not refreshed yet: %s.", day, closed)
-        reloaded.append({"billing_day": str(day), "from_version": version, "to_version": record["source_version"]})
-    return reloaded
+    log.info(
+        "recheck %s/%s: %d day(s) to reload%s",
+        run.org,
+        run.provider,
+        len(restated),
+        "".join(f"\n  {r['billing_day']}: source version {r['from_version']} -> {r['to_version']}" for r in restated),
+    )
+    return restated
+
+
+def restatement_sentence(provider: str, restatement: dict, row: dict) -> str:
+    """The log line of a restated day's reload, once ``record`` has written its load state."""
+    return (
+        f"restatement {restatement['org_slug']}/{provider} {restatement['billing_day']}: source version "
+        f"{restatement['from_version']} -> {row['source_version']} reloaded: {row['focus_rows']:,} FOCUS rows, "
+        f"BilledCost {cents(row['billed_cost'])} (billing currency, to the cent)."
+    )
