@@ -50,7 +50,9 @@ def test_rollups_wait_for_the_loads_then_refresh(dagbag: DagBag) -> None:
     gate = dag.get_task("org.wait_for_loads")
     assert "org.refresh" in gate.downstream_task_ids
     assert gate.soft_fail is False and gate.mode == "reschedule"
-    assert "org.evaluate" in dag.get_task("org.refresh").downstream_task_ids
+    # restated days are refreshed too (the billing DAG refreshes no rollup), before budgets and anomalies
+    assert dag.get_task("org.refresh").downstream_task_ids == {"org.refresh_restated"}
+    assert "org.evaluate" in dag.get_task("org.refresh_restated").downstream_task_ids
     # the leaves: the org's last stage, and the check of the org files beside it (either failing fails the run)
     assert sorted(t.task_id for t in dag.tasks if not t.downstream_task_ids) == ["org.evaluate", "org_files"]
 
