@@ -13,6 +13,7 @@ import yaml
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
+from cloudcost.airflow.billing_dag import days_of_every_org
 from cloudcost.airflow.timetable import BillingDayTimetable
 from tests.conftest import REPO
 from tests.helpers import BILLING_ORG_TASKS, RESTATE_TASKS
@@ -124,3 +125,11 @@ def test_bad_provider_config_breaks_only_that_dag(tmp_path: Path, config_dir: Pa
     [(path, error)] = bag.import_errors.items()
     assert path.endswith("cloud_aws_cost_billing.py")
     assert "billing.yml: key 'dag.retries'" in error
+
+
+def test_every_orgs_restated_days_are_flattened_whatever_the_number_of_orgs() -> None:
+    one = {"org_slug": "demo", "billing_day": "2026-11-01", "from_version": "a", "to_version": "b"}
+    other = one | {"org_slug": "acme"}
+    assert days_of_every_org([one, one | {"billing_day": "2026-11-02"}]) == [one, one | {"billing_day": "2026-11-02"}]
+    assert days_of_every_org([[one], [], [other]]) == [one, other]
+    assert days_of_every_org([]) == days_of_every_org([[], []]) == []

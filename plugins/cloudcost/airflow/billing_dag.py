@@ -61,6 +61,14 @@ def _restated_run(provider: str, restatement: dict, context: dict[str, Any]):
     return _run_for(restatement["org_slug"], provider, date.fromisoformat(restatement["billing_day"]), context)
 
 
+def days_of_every_org(rechecks: list) -> list[dict]:
+    """The ``recheck_window`` results of every org, flattened. Airflow 3.3.2 hands back the value of a mapped task
+    that ran once unwrapped (``xcom_pull`` returns a single XCom as itself): one org's list of days, not a list
+    holding it; two orgs' arrive as a list of lists."""
+    per_org = rechecks if all(isinstance(org_days, list) for org_days in rechecks) else [rechecks]
+    return [restatement for org_days in per_org for restatement in org_days]
+
+
 def build_billing_dag(provider: str) -> DAG:
     config = load_billing_config(provider)
     require_files(config)
@@ -143,10 +151,10 @@ def build_billing_dag(provider: str) -> DAG:
             return run_recheck(min(runs, key=lambda run: run.billing_day))
 
         @task
-        def restated_days(rechecks: list[list[dict]]) -> list[dict]:
+        def restated_days(rechecks: list) -> list[dict]:
             """Every org's days to reload as one list: Airflow 3.3 maps no task group inside a mapped one, so the
             ``restate`` group is mapped over this, one instance per (org, day)."""
-            return [restatement for org_days in rechecks for restatement in org_days]
+            return days_of_every_org(rechecks)
 
         @task(task_id="land")
         def restate_land(restatement: dict, **context: Any) -> dict:
