@@ -26,7 +26,9 @@ Lands {provider} billing exports for each org into `<org>_prod.{tables}`, conver
 (the run's logical date). Set **org_slug** to run one org; leave it empty ("all orgs") for every org that
 enables {provider}. To load a day again (a restatement), trigger with **billing_day** set to that day: the
 run loads it whatever its logical date (a second run *with* the day's logical date is refused, 409).
-Re-running a day replaces that day's slice exactly. The run's note names its org and day. The conf takes no
+Re-running a day replaces that day's slice exactly. Earlier days a provider restated are found by
+`recheck_window` and loaded again by the mapped `restate` group, one instance per org and day (retry or clear
+each on its own); `cost_rollups` refreshes their rollups. The run's note names its org and day. The conf takes no
 other key: `select_orgs` fails naming an unknown one, and nothing runs. An invalid org file stops only its
 own org: `org_files` fails naming the file and key, and the run ends failed once the other orgs are done.
 """
