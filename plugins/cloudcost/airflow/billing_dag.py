@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import DAG, task, task_group
 
@@ -15,6 +15,9 @@ from cloudcost.airflow.export_sensor import ExportCompleteSensor
 from cloudcost.airflow.run_conf import billing_day_param, org_param
 from cloudcost.airflow.timetable import BillingDayTimetable
 from cloudcost.config import load_billing_config, load_orgs_tolerant, require_files
+
+if TYPE_CHECKING:
+    from cloudcost.pipeline.run_context import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +37,13 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 """
 
 
-def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
+def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list[RunContext]:
     from cloudcost.airflow.run_conf import context_days
 
     return [_run_for(org_slug, provider, day, context) for day in context_days(context)]
 
 
-def _run_for(org_slug: str, provider: str, day: date, context: dict[str, Any]):
+def _run_for(org_slug: str, provider: str, day: date, context: dict[str, Any]) -> RunContext:
     """The RunContext of ``day`` in this task's DAG run (a restated day is loaded with its reloading run's lineage)."""
     from cloudcost.airflow.run_conf import wanted_day
     from cloudcost.pipeline.stages import make_run_context
@@ -59,7 +62,7 @@ def _run_for(org_slug: str, provider: str, day: date, context: dict[str, Any]):
     )
 
 
-def _restated_run(provider: str, restatement: dict, context: dict[str, Any]):
+def _restated_run(provider: str, restatement: dict, context: dict[str, Any]) -> RunContext:
     return _run_for(restatement["org_slug"], provider, date.fromisoformat(restatement["billing_day"]), context)
 
 
