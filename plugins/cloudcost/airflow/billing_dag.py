@@ -13,7 +13,7 @@ from airflow.sdk import DAG, task, task_group
 from cloudcost.airflow.export_sensor import ExportCompleteSensor
 from cloudcost.airflow.run_conf import billing_day_param, org_param
 from cloudcost.airflow.timetable import BillingDayTimetable
-from cloudcost.config import load_billing_config, load_orgs_tolerant, require_files
+from cloudcost.config import Provider, load_billing_config, load_orgs_tolerant, require_files
 
 DOC = """
 ### {dag_id}
@@ -29,7 +29,7 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 """
 
 
-def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
+def _run_context(org_slug: str, provider: Provider, context: dict[str, Any]) -> list:
     from cloudcost.airflow.run_conf import context_days, wanted_day
     from cloudcost.pipeline.stages import make_run_context
 
@@ -50,7 +50,7 @@ def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
     ]
 
 
-def build_billing_dag(provider: str) -> DAG:
+def build_billing_dag(provider: Provider) -> DAG:
     config = load_billing_config(provider)
     require_files(config)
     settings = config.dag
