@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from cloudcost.config import PROVIDERS
+from cloudcost.config import PROVIDERS, Provider
 from cloudcost.identifiers import InvalidIdentifier, validate_org_slug
 from cloudcost.vault.errors import InvalidCredentialName
 
@@ -17,10 +17,11 @@ FORMAT = "cloudcost-vault/1"
 
 @dataclass(frozen=True)
 class CredentialRef:
-    """``(org, provider, credential_id)``; constructing one validates all three."""
+    """``(org, provider, credential_id)``; constructing one validates all three (the provider too: the command
+    line and the vault files hand in plain strings)."""
 
     org: str
-    provider: str
+    provider: Provider
     credential_id: str
 
     def __post_init__(self) -> None:
