@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from cloudcost.config import PROVIDERS, Provider
+from cloudcost.config import ConfigError, Provider, parse_provider
 from cloudcost.identifiers import InvalidIdentifier, validate_org_slug
 from cloudcost.vault.errors import InvalidCredentialName
 
@@ -29,8 +29,10 @@ class CredentialRef:
             validate_org_slug(self.org)
         except InvalidIdentifier as exc:
             raise InvalidCredentialName(str(exc)) from None
-        if self.provider not in PROVIDERS:
-            raise InvalidCredentialName(f"unknown provider {self.provider!r}; expected one of {', '.join(PROVIDERS)}")
+        try:
+            parse_provider(self.provider)
+        except ConfigError as exc:
+            raise InvalidCredentialName(str(exc)) from None
         if not isinstance(self.credential_id, str) or not _CREDENTIAL_ID.fullmatch(self.credential_id):
             raise InvalidCredentialName(
                 f"invalid credential id {self.credential_id!r}: use 1-64 characters from A-Z, a-z, 0-9, '_' and '-'"
