@@ -14,7 +14,7 @@ from airflow.sdk import DAG, task, task_group
 from cloudcost.airflow.export_sensor import ExportCompleteSensor
 from cloudcost.airflow.run_conf import billing_day_param, org_param
 from cloudcost.airflow.timetable import BillingDayTimetable
-from cloudcost.config import load_billing_config, load_orgs_tolerant, require_files
+from cloudcost.config import Provider, load_billing_config, load_orgs_tolerant, require_files
 
 if TYPE_CHECKING:
     from cloudcost.pipeline.run_context import RunContext
@@ -37,13 +37,13 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 """
 
 
-def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list[RunContext]:
+def _run_context(org_slug: str, provider: Provider, context: dict[str, Any]) -> list[RunContext]:
     from cloudcost.airflow.run_conf import context_days
 
     return [_run_for(org_slug, provider, day, context) for day in context_days(context)]
 
 
-def _run_for(org_slug: str, provider: str, day: date, context: dict[str, Any]) -> RunContext:
+def _run_for(org_slug: str, provider: Provider, day: date, context: dict[str, Any]) -> RunContext:
     """The RunContext of ``day`` in this task's DAG run (a restated day is loaded with its reloading run's lineage)."""
     from cloudcost.airflow.run_conf import wanted_day
     from cloudcost.pipeline.stages import make_run_context
@@ -62,7 +62,7 @@ def _run_for(org_slug: str, provider: str, day: date, context: dict[str, Any]) -
     )
 
 
-def _restated_run(provider: str, restatement: dict, context: dict[str, Any]) -> RunContext:
+def _restated_run(provider: Provider, restatement: dict, context: dict[str, Any]) -> RunContext:
     return _run_for(restatement["org_slug"], provider, date.fromisoformat(restatement["billing_day"]), context)
 
 
@@ -74,7 +74,7 @@ def days_of_every_org(rechecks: list) -> list[dict]:
     return [restatement for org_days in per_org for restatement in org_days]
 
 
-def build_billing_dag(provider: str) -> DAG:
+def build_billing_dag(provider: Provider) -> DAG:
     config = load_billing_config(provider)
     require_files(config)
     settings = config.dag
