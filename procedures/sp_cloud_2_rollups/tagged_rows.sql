@@ -3,45 +3,90 @@
 -- Inputs: {{focus_table}} (<org>_prod.cost_data_standard_1_3), $billing_day, and one lower-cased alias list
 -- per dimension ($department, $team, $environment, $cost_center) from the org's attribution config.
 -- A tag key matches an alias case-insensitively, whole or without its provider prefix (everything up to the
--- last ':' or '.': AWS "user:team", OCI "free-form.team"); the lowest alias position wins, values are
--- trimmed and lower-cased; an empty value does not count. billing_currency (FOCUS BillingCurrency) goes with
--- every amount: a sum over these rows must group by it, never add two currencies.
+-- last ':' or '.': AWS "user:team", OCI "free-form.team"); the lowest alias position wins (a whole-key match
+-- before a prefix-less one, then the smaller value), values are trimmed and lower-cased; an empty value does
+-- not count. billing_currency (FOCUS BillingCurrency) goes with every amount: a sum over these rows must group
+-- by it, never add two currencies.
+--
+-- Written so that it also runs on BigQuery (warehouse/bigquery_sql.py translates it): correlated subqueries
+-- over unnest() instead of DuckDB's list lambdas, tag keys from json_keys() and values by key.
 select
-    x_ingestion_date                                        as charge_day,
-    x_cloud_provider                                        as provider,
-    BillingCurrency                                         as billing_currency,
-    ServiceCategory                                         as service_category,
-    BilledCost                                              as billed_cost,
-    EffectiveCost                                           as effective_cost,
-    ResourceId                                              as resource_id,
-    ResourceName                                            as resource_name,
-    SubAccountId                                            as sub_account_id,
-    CommitmentDiscountStatus                                as commitment_status,
+    charge_day,
+    provider,
+    billing_currency,
+    service_category,
+    billed_cost,
+    effective_cost,
+    resource_id,
+    resource_name,
+    sub_account_id,
+    commitment_status,
     tag_list,
-    coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {
-        'rank': coalesce(list_position($department::varchar[], t.key), list_position($department::varchar[], t.short)),
-        'value': t.value}), lambda x: x.rank is not null and x.value <> ''))[1].value, '__untagged__') as department,
-    coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {
-        'rank': coalesce(list_position($team::varchar[], t.key), list_position($team::varchar[], t.short)),
-        'value': t.value}), lambda x: x.rank is not null and x.value <> ''))[1].value, '__untagged__') as team,
-    coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {
-        'rank': coalesce(list_position($environment::varchar[], t.key), list_position($environment::varchar[], t.short)),
-        'value': t.value}), lambda x: x.rank is not null and x.value <> ''))[1].value, '__unknown__') as environment,
-    coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {
-        'rank': coalesce(list_position($cost_center::varchar[], t.key), list_position($cost_center::varchar[], t.short)),
-        'value': t.value}), lambda x: x.rank is not null and x.value <> ''))[1].value, '__untagged__') as cost_center
+    coalesce((
+        select value from (
+            select tag.value as value, coalesce(
+                (select min(position) from unnest($department::varchar[]) with ordinality as aliases(alias, position) where alias = tag.key),
+                (select min(position) from unnest($department::varchar[]) with ordinality as aliases(alias, position) where alias = tag.short)
+            ) as alias_rank
+            from unnest(tag_list) as tags(tag)
+        ) as ranked
+        where value <> '' and alias_rank is not null
+        order by alias_rank, value
+        limit 1), '__untagged__') as department,
+    coalesce((
+        select value from (
+            select tag.value as value, coalesce(
+                (select min(position) from unnest($team::varchar[]) with ordinality as aliases(alias, position) where alias = tag.key),
+                (select min(position) from unnest($team::varchar[]) with ordinality as aliases(alias, position) where alias = tag.short)
+            ) as alias_rank
+            from unnest(tag_list) as tags(tag)
+        ) as ranked
+        where value <> '' and alias_rank is not null
+        order by alias_rank, value
+        limit 1), '__untagged__') as team,
+    coalesce((
+        select value from (
+            select tag.value as value, coalesce(
+                (select min(position) from unnest($environment::varchar[]) with ordinality as aliases(alias, position) where alias = tag.key),
+                (select min(position) from unnest($environment::varchar[]) with ordinality as aliases(alias, position) where alias = tag.short)
+            ) as alias_rank
+            from unnest(tag_list) as tags(tag)
+        ) as ranked
+        where value <> '' and alias_rank is not null
+        order by alias_rank, value
+        limit 1), '__unknown__') as environment,
+    coalesce((
+        select value from (
+            select tag.value as value, coalesce(
+                (select min(position) from unnest($cost_center::varchar[]) with ordinality as aliases(alias, position) where alias = tag.key),
+                (select min(position) from unnest($cost_center::varchar[]) with ordinality as aliases(alias, position) where alias = tag.short)
+            ) as alias_rank
+            from unnest(tag_list) as tags(tag)
+        ) as ranked
+        where value <> '' and alias_rank is not null
+        order by alias_rank, value
+        limit 1), '__untagged__') as cost_center
 from (
     select
-        *,
-        list_transform(
-            map_entries(coalesce(cast(Tags as map(varchar, varchar)), map())),
-            lambda e: {
-                'key': lower(e.key),
-                'short': lower(regexp_replace(e.key, '^.*[:.]', '')),
-                'original': e.key,
-                'value': lower(trim(coalesce(e.value, '')))
+        x_ingestion_date                                    as charge_day,
+        x_cloud_provider                                    as provider,
+        BillingCurrency                                     as billing_currency,
+        ServiceCategory                                     as service_category,
+        BilledCost                                          as billed_cost,
+        EffectiveCost                                       as effective_cost,
+        ResourceId                                          as resource_id,
+        ResourceName                                        as resource_name,
+        SubAccountId                                        as sub_account_id,
+        CommitmentDiscountStatus                            as commitment_status,
+        array(
+            select {
+                'key': lower(tag_key),
+                'short': lower(regexp_replace(tag_key, '^.*[:.]', '')),
+                'original': tag_key,
+                'value': lower(trim(coalesce(Tags ->> tag_key, '')))
             }
-        ) as tag_list
+            from unnest(json_keys(Tags)) as tag_keys(tag_key)
+        )                                                   as tag_list
     from {{focus_table}}
     where x_ingestion_date = $billing_day
-)
+) as focus_rows

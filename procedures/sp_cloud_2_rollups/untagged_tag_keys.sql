@@ -7,6 +7,9 @@ select
     count(*)                                                as rows,
     sum(effective_cost)                                     as effective_cost,
     $refreshed_at                                           as refreshed_at
-from (select *, unnest(tag_list) as tag from ({{tagged_rows}}) where team = '__untagged__')
-where not (list_contains($mapped::varchar[], tag.key) or list_contains($mapped::varchar[], tag.short))
+from ({{tagged_rows}}) as untagged, unnest(untagged.tag_list) as tags(tag)
+where untagged.team = '__untagged__'
+  and not exists (
+      select 1 from unnest($mapped::varchar[]) as mapped(mapped_key) where mapped_key in (tag.key, tag.short)
+  )
 group by all
