@@ -28,7 +28,7 @@ from cloudcost.identifiers import qualified
 from cloudcost.rollups.refresh import render, rollup_params
 from cloudcost.rollups.upgrade import CURRENCY, lacks, upgrade_suggestions
 from cloudcost.schemas import focus_schema, load_table_schema
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.base import Warehouse
 
 WEIGHTS = {"tags": Decimal("0.5"), "name": Decimal("0.3"), "account": Decimal("0.2")}
 MIN_CONFIDENCE = Decimal("0.3")
@@ -51,7 +51,7 @@ def _shares(costs: dict[str, Decimal]) -> dict[str, Decimal]:
     return {team: cost / total for team, cost in costs.items()} if total > 0 else {}
 
 
-def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) -> list[dict]:
+def sweep(warehouse: Warehouse, org: OrgConfig, day: date, now: datetime) -> list[dict]:
     """Suggestions for the window ending ``day``; replaces the open ones, keeps decided ones."""
     start = day - timedelta(days=WINDOW_DAYS - 1)
     tagged_sql = render("tagged_rows", {"focus_table": qualified(org.dataset, focus_schema().table)}).replace(
@@ -64,7 +64,7 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
     with warehouse.session() as session:
         rows = session.fetchall(
             f"select provider, resource_id, resource_name, sub_account_id, team, billing_currency, effective_cost, "
-            f"list_transform(tag_list, lambda t: t.short || '=' || t.value) from ({tagged_sql})",
+            f"array(select tag.short || '=' || tag.value from unnest(tag_list) as tags(tag)) from ({tagged_sql})",
             params,
         )
         by_tag: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -137,7 +137,7 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
                 }
             )
         with warehouse.transaction(session):
-            if lacks(session, org.dataset, schema.table, CURRENCY):
+            if lacks(warehouse, session, org.dataset, schema.table, CURRENCY):
                 upgrade_suggestions(session, org.dataset, focus_schema().table)
             warehouse.ensure_table(session, org.dataset, schema)
             decided = set(
@@ -158,7 +158,7 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
     return suggestions
 
 
-def decide(warehouse: DuckDBWarehouse, org: OrgConfig, suggestion_id: str, accept: bool, now: datetime) -> None:
+def decide(warehouse: Warehouse, org: OrgConfig, suggestion_id: str, accept: bool, now: datetime) -> None:
     """Record a person's decision on an open suggestion; unknown or already decided ids are an error."""
     table = qualified(org.dataset, "attribution_suggestions")
     with warehouse.session() as session:
@@ -173,7 +173,7 @@ def decide(warehouse: DuckDBWarehouse, org: OrgConfig, suggestion_id: str, accep
         )
 
 
-def acceptance_rate(warehouse: DuckDBWarehouse, org: OrgConfig) -> Decimal | None:
+def acceptance_rate(warehouse: Warehouse, org: OrgConfig) -> Decimal | None:
     """Accepted ÷ decided suggestions; None before any decision."""
     with warehouse.session() as session:
         accepted, decided = session.fetchall(

@@ -16,6 +16,9 @@ does not mean the same, is rewritten here on its syntax tree, each rule for a co
   arithmetic in BigQuery has no MONTH, and DATE + INTERVAL would give a DATETIME;
 - ``regexp_extract`` and ``split_part`` keep DuckDB's empty string where BigQuery would give NULL;
 - ``cast(<json column> as varchar)`` becomes ``TO_JSON_STRING`` (BigQuery cannot CAST JSON to STRING);
+- ``json_keys(j)`` becomes ``JSON_KEYS(j, 1)`` (BigQuery's walks nested objects unless told the depth), and a
+  value looked up by a key held in a column (``j ->> k``) becomes ``JSON_VALUE(j[k])`` (a BigQuery JSONPath
+  must be a literal);
 - ``QUALIFY`` gets a ``WHERE TRUE`` when the SELECT has no WHERE, GROUP BY or HAVING;
 - ``$name`` parameters become ``@name`` query parameters, or bare variables inside a stored procedure.
 
@@ -296,6 +299,14 @@ class _Translator:
             return _parse(f"TIMESTAMP(DATETIME_ADD(DATETIME({node.this.sql('bigquery')}), INTERVAL {amount} {unit}))")
         if isinstance(node, exp.RegexpExtract):
             return self._regexp_extract(node)
+        if isinstance(node, exp.JSONKeys):
+            return exp.JSONKeysAtDepth(this=node.this, expression=exp.Literal.number(1))
+        if isinstance(node, exp.JSONExtractScalar) and not isinstance(node.expression, exp.JSONPath | exp.Literal):
+            return exp.JSONExtractScalar(
+                this=exp.Bracket(this=node.this, expressions=[node.expression]),
+                expression=exp.JSONPath(expressions=[exp.JSONPathRoot()]),
+                scalar_only=True,
+            )
         if isinstance(node, exp.SplitPart):
             index = node.args["part_index"]
             if not (isinstance(index, exp.Literal) and index.is_int and int(index.name) > 0):
