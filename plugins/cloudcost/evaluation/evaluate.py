@@ -42,9 +42,7 @@ class EvaluationResult:
         return asdict(self)
 
 
-def _daily(
-    session: Session, org: OrgConfig, column: str, start: date, end: date, team: str, currency: str
-) -> dict:
+def _daily(session: Session, org: OrgConfig, column: str, start: date, end: date, team: str, currency: str) -> dict:
     """Daily sums of ``column`` in one currency (spend in any other currency is left out, not converted)."""
     where = "" if team == "*" else " and team = ?"
     rows = session.fetchall(
@@ -221,7 +219,10 @@ def evaluate_day(
             _insert(session, alerts_table, new)
             keys = [a["alert_key"] for a in raised]
             start, _ = month_bounds(day)
-            stale = "kind = 'budget' and resolved_at is null and charge_day between ? and ? and not list_contains(?, alert_key)"
+            stale = (
+                "kind = 'budget' and resolved_at is null and charge_day between ? and ? "
+                "and not list_contains(?, alert_key)"
+            )
             resolved = session.fetchall(f"select alert_key from {alerts_table} where {stale}", [start, day, keys])
             session.execute(f"update {alerts_table} set resolved_at = ? where {stale}", [now, start, day, keys])
             cutoff = now - timedelta(hours=org.alerts.suppress_hours)

@@ -51,9 +51,7 @@ class Health:
         return self._rate(self.suggestions_accepted, self.suggestions_decided)
 
 
-def org_health(
-    warehouse: Warehouse, org: OrgConfig, last_day: date, days: int, run_counts: tuple[int, int]
-) -> Health:
+def org_health(warehouse: Warehouse, org: OrgConfig, last_day: date, days: int, run_counts: tuple[int, int]) -> Health:
     """``run_counts``: (succeeded, finished) DAG runs of the period, from the scheduler's records
     (``cloudcost.airflow.run_counts``), so this module reads only the warehouse."""
     first = last_day - timedelta(days=days - 1)

@@ -19,6 +19,7 @@ does not mean the same, is rewritten here on its syntax tree, each rule for a co
 - ``json_keys(j)`` becomes ``JSON_KEYS(j, 1)`` (BigQuery's walks nested objects unless told the depth), and a
   value looked up by a key held in a column (``j ->> k``) becomes ``JSON_VALUE(j[k])`` (a BigQuery JSONPath
   must be a literal);
+- ``epoch_us(ts)`` becomes ``UNIX_MICROS(ts)``;
 - ``QUALIFY`` gets a ``WHERE TRUE`` when the SELECT has no WHERE, GROUP BY or HAVING;
 - ``$name`` parameters become ``@name`` query parameters, or bare variables inside a stored procedure.
 
@@ -65,6 +66,7 @@ BIGQUERY_FUNCTIONS = frozenset(
         "TIMESTAMP",
         "TIMESTAMP_TRUNC",
         "TO_JSON_STRING",
+        "UNIX_MICROS",
         "UPPER",
     }
 )
@@ -299,6 +301,8 @@ class _Translator:
             return _parse(f"TIMESTAMP(DATETIME_ADD(DATETIME({node.this.sql('bigquery')}), INTERVAL {amount} {unit}))")
         if isinstance(node, exp.RegexpExtract):
             return self._regexp_extract(node)
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
+            return exp.Anonymous(this="UNIX_MICROS", expressions=node.expressions)
         if isinstance(node, exp.JSONKeys):
             return exp.JSONKeysAtDepth(this=node.this, expression=exp.Literal.number(1))
         if isinstance(node, exp.JSONExtractScalar) and not isinstance(node.expression, exp.JSONPath | exp.Literal):
