@@ -3,9 +3,9 @@
 -- Inputs: {{focus_table}} (<org>_prod.cost_data_standard_1_3), $billing_day, and one lower-cased alias list
 -- per dimension ($department, $team, $environment, $cost_center) from the org's attribution config.
 -- A tag key matches an alias case-insensitively, whole or without its provider prefix (everything up to the
--- last ':' or '.': AWS "user:team", OCI "free-form.team"); the lowest alias position wins (a whole-key match
--- before a prefix-less one, then the smaller value), values are trimmed and lower-cased; an empty value does
--- not count. billing_currency (FOCUS BillingCurrency) goes with every amount: a sum over these rows must group
+-- last ':' or '.': AWS "user:team", OCI "free-form.team"); the lowest alias position wins (a tag's rank is its
+-- whole key's position, else its prefix-less key's; on a tie the smaller value), values are trimmed and
+-- lower-cased; an empty value does not count. billing_currency (FOCUS BillingCurrency) goes with every amount: a sum over these rows must group
 -- by it, never add two currencies.
 --
 -- Written so that it also runs on BigQuery (warehouse/bigquery_sql.py translates it): correlated subqueries
