@@ -151,10 +151,9 @@ def sweep(warehouse: Warehouse, org: OrgConfig, day: date, now: datetime) -> lis
                 if (*key, row["billing_currency"]) in decided or (*key, None) in decided:
                     continue  # decided before, in this currency or before currencies were recorded
                 columns = list(row)
-                session.execute(
-                    f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
-                    list(row.values()),
-                )
+                # a JSON column is given text: json(?) parses it (a warehouse may not cast text to JSON itself)
+                values = ", ".join("json(?)" if schema.column(c).type == "json" else "?" for c in columns)
+                session.execute(f"insert into {table} ({', '.join(columns)}) values ({values})", list(row.values()))
     return suggestions
 
 

@@ -92,7 +92,7 @@ def record_metrics(
         for metric in metrics:
             session.execute(
                 f"insert into {qualified(dataset, schema.table)} (run, metric, value, dimensions, measured_at) "
-                "values (?, ?, ?, ?, ?)",
+                "values (?, ?, ?, json(?), ?)",  # json(?): the dimensions' text parsed as JSON
                 [run, metric.metric, metric.value, json.dumps(metric.dimensions, sort_keys=True), measured_at],
             )
     for metric in metrics:

@@ -90,7 +90,7 @@ def upgrade_alerts(warehouse: Warehouse, session: Session, dataset: str) -> None
     if warehouse.table_exists(session, dataset, "anomalies"):
         session.execute(
             f"""update {alerts} a set currency = n.{CURRENCY},
-                       alert_key = 'anomaly:' || a.subject || ':' || a.charge_day || ':' || n.{CURRENCY}
+                   alert_key = 'anomaly:' || a.subject || ':' || cast(a.charge_day as varchar) || ':' || n.{CURRENCY}
                 from {qualified(dataset, "anomalies")} n
                 where a.kind = 'anomaly' and a.subject = n.team || '/' || n.service_category
                   and a.charge_day = n.charge_day"""
