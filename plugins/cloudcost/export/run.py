@@ -1,7 +1,7 @@
 """Export an org's FOCUS 1.3 rows for billing days A..B to one file, with a sidecar, and record the run's metrics.
 
 Rows stream from the warehouse as Arrow record batches straight into the writer, typed for Parquet and as exact
-text for CSV and JSON (``arrow_text``: the same text whichever warehouse sent the batch). Row counts, charge
+text for CSV and JSON (``focus_arrow``: the same text whichever warehouse sent the batch). Row counts, charge
 period and exact sums for the sidecar come from one aggregate over the same rows, in the same session, and the
 rows written are checked against its count. The file
 is written under a temporary name and renamed when complete: a failed export leaves no half file behind.
@@ -29,15 +29,15 @@ import pyarrow as pa
 
 from cloudcost.config import load_org_by_slug
 from cloudcost.export import DATA_GENERATOR, FOCUS_VERSION
-from cloudcost.export.arrow_text import as_text, typed
 from cloudcost.export.metrics import Metric, export_freshness, new_run_id, record_metrics
 from cloudcost.export.pulumicost import exact_text, load_mapping, rfc3339
 from cloudcost.export.writers import EXTENSIONS, FORMATS, open_writer
+from cloudcost.focus_arrow import arrow_schema, as_text, typed
 from cloudcost.identifiers import qualified
 from cloudcost.paths import data_dir
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, focus_schema, quote_column
 from cloudcost.validate.export import ExportError as FocusTableError
-from cloudcost.validate.export import arrow_schema, focus_columns
+from cloudcost.validate.export import focus_columns
 from cloudcost.warehouse import Warehouse, open_warehouse
 from cloudcost.warehouse.base import Session
 

@@ -11,24 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cloudcost.focus_arrow import arrow_schema, typed
 from cloudcost.identifiers import qualified
-from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, focus_schema, quote_column
+from cloudcost.schemas import Column, focus_schema, quote_column
 from cloudcost.warehouse.base import Session, Warehouse
 
 BATCH_ROWS = 100_000
-
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "json": pa.string(),  # the validator parses JSON columns from text
-    "decimal": pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "date": pa.date32(),
-    "int64": pa.int64(),
-    "bool": pa.bool_(),
-}
 
 
 class ExportError(RuntimeError):
@@ -42,10 +32,6 @@ class FocusExport:
     rows: int
     columns: list[str]
     formats: list[str]  # x_source_format values among the rows
-
-
-def arrow_schema(columns: list[Column]) -> pa.Schema:
-    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable) for c in columns])
 
 
 def focus_columns(warehouse: Warehouse, session: Session, dataset: str, include_custom: bool) -> list[Column]:
@@ -88,8 +74,6 @@ def export_focus(
     ``include_custom`` keeps our ``x_`` columns: focus-validator 2.2.1 accepts them and its results are the
     same with or without them (its custom-column rule, ColumnHandling-A-010-M, is not implemented and skips).
     """
-    from cloudcost.export.arrow_text import typed  # export/ builds on this module
-
     table = qualified(dataset, focus_schema().table)
     params: list[object]
     with warehouse.session() as session:

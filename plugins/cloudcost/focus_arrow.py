@@ -1,10 +1,11 @@
-"""FOCUS columns as the export wants them, made from Arrow batches whichever warehouse produced them.
+"""FOCUS columns as Arrow: the schema's Arrow types, and batches made typed or exact text whichever warehouse
+produced them (the export and validate read FOCUS rows this way).
 
 Warehouses hand the same columns over in different Arrow types (a decimal may come as ``decimal256(76, 38)`` or
 ``decimal128(38, 10)``, JSON as an extension type or as plain text), so the SQL selects columns as they are
 stored and the conversion happens here, once:
 
-- ``typed``: the schema's Arrow types (``validate.export.arrow_schema``); a cast that would lose a digit raises;
+- ``typed``: the schema's Arrow types (``arrow_schema``); a cast that would lose a digit raises;
 - ``as_text``: exact text for CSV and JSON: decimals with all 10 decimals and no exponent (Arrow writes values
   below 1e-6, and 0, as ``1.234E-7``/``0E-10``; those few are formatted by Python's Decimal), timestamps RFC 3339
   UTC with ``Z`` and a fraction only when there is one, dates ISO, JSON as its text.
@@ -15,8 +16,21 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cloudcost.schemas import Column
-from cloudcost.validate.export import arrow_schema
+from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column
+
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "json": pa.string(),  # as text: the validator and the export's readers parse JSON columns from text
+    "decimal": pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+    "int64": pa.int64(),
+    "bool": pa.bool_(),
+}
+
+
+def arrow_schema(columns: list[Column]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable) for c in columns])
 
 
 def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
