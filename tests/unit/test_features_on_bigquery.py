@@ -118,9 +118,27 @@ def _warehouse(client: FakeBigQueryClient) -> BigQueryWarehouse:
     return BigQueryWarehouse("my-project", "EU", client_factory=lambda: client)
 
 
-def _check_sent(client: FakeBigQueryClient, name: str) -> list[str]:
-    """Every statement sent parses as BigQuery, and they match the golden file, in order."""
+def _ddl_in_transactions(sent: list[str]) -> list[str]:
+    """Statements that create, drop or alter a table, or read the catalog, between BEGIN and COMMIT/ROLLBACK:
+    BigQuery refuses DDL on permanent tables inside a multi-statement transaction, and the catalog is read
+    before it (whether BigQuery serves INFORMATION_SCHEMA inside a transaction is not documented clearly)."""
+    inside, found = False, []
+    for sql in sent:
+        if sql == "BEGIN TRANSACTION":
+            inside = True
+        elif sql in ("COMMIT TRANSACTION", "ROLLBACK TRANSACTION"):
+            inside = False
+        elif inside and (sql.split(" ", 1)[0] in ("CREATE", "DROP", "ALTER") or "INFORMATION_SCHEMA" in sql):
+            found.append(sql.split("(", 1)[0].strip())
+    return found
+
+
+def _check_sent(client: FakeBigQueryClient, name: str, legacy_upgrade: bool = False) -> list[str]:
+    """Every statement sent parses as BigQuery, and they match the golden file, in order; no DDL inside a
+    transaction, except on the upgrade path of tables only an embedded warehouse can have (``legacy_upgrade``)."""
     sent = [q.sql for q in client.queries]
+    if not legacy_upgrade:
+        assert _ddl_in_transactions(sent) == []
     for sql in sent:
         parse_bigquery(sql)
     text = "\n;\n".join(sent) + "\n"
@@ -142,19 +160,28 @@ def test_rollups_on_bigquery() -> None:
 
 
 def test_rollups_upgrade_on_bigquery() -> None:
-    """A rollup table without billing_currency is dropped and its days rebuilt, in the same transaction."""
+    """A rollup table without billing_currency is dropped and its days rebuilt, in the same transaction (DDL in a
+    transaction: only embedded warehouses can have such old tables, BigQuery's rollups began with the column)."""
     client = FakeBigQueryClient(_Answers(lacking=frozenset({"daily_cost_by_team"})))
     refresh_rollups(_warehouse(client), load_org_by_slug("demo"), DAY, NOW)
-    sent = _check_sent(client, "rollups_upgrade")
+    sent = _check_sent(client, "rollups_upgrade", legacy_upgrade=True)
     assert "DROP TABLE `demo_prod`.`daily_cost_by_team`" in sent
 
 
 def test_evaluation_on_bigquery() -> None:
-    """Budgets, anomalies and alerts, with the currency upgrade of old anomaly and alert tables."""
-    client = FakeBigQueryClient(_Answers(lacking=frozenset({"anomalies", "alerts"})))
+    """Budgets, anomalies and alerts: tables created before the transaction, rows written inside it."""
+    client = FakeBigQueryClient(_Answers())
     result = evaluate_day(_warehouse(client), load_org_by_slug("demo"), DAY, NOW, notifiers=[])
     sent = _check_sent(client, "evaluation")
     assert result.budgets and all(status == "OK" for status in result.budgets.values())  # no spend answered
+    assert sum(s.startswith("INSERT INTO `demo_prod`.`budget_status`") for s in sent) == len(result.budgets)
+
+
+def test_evaluation_upgrade_on_bigquery() -> None:
+    """The currency upgrade of old anomaly and alert tables (embedded warehouses only, as above)."""
+    client = FakeBigQueryClient(_Answers(lacking=frozenset({"anomalies", "alerts"})))
+    evaluate_day(_warehouse(client), load_org_by_slug("demo"), DAY, NOW, notifiers=[])
+    sent = _check_sent(client, "evaluation_upgrade", legacy_upgrade=True)
     assert any(s.startswith("ALTER TABLE `demo_prod`.`anomalies` RENAME TO") for s in sent)
     assert any(s.startswith("UPDATE `demo_prod`.`alerts`") for s in sent)
 

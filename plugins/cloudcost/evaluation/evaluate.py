@@ -22,7 +22,7 @@ from cloudcost.evaluation.forecast import TRAILING_DAYS, forecast_month, month_b
 from cloudcost.evaluation.notifiers import Notify, build_notifiers
 from cloudcost.identifiers import qualified
 from cloudcost.money_format import amount
-from cloudcost.rollups.upgrade import CURRENCY, lacks, upgrade_alerts, upgrade_anomalies
+from cloudcost.rollups.upgrade import CURRENCY, ensure_current_tables, lacks, upgrade_alerts, upgrade_anomalies
 from cloudcost.schemas import load_table_schema
 from cloudcost.warehouse.base import Session, SliceKey, Warehouse
 
@@ -177,12 +177,11 @@ def _alerts_for(budgets: list[dict], anomalies: list[dict]) -> list[dict]:
     return alerts
 
 
-def _upgrade(warehouse: Warehouse, session: Session, dataset: str) -> None:
+def _upgrade(warehouse: Warehouse, session: Session, dataset: str, legacy: list[str]) -> None:
     """Tables made before amounts carried their currency (rollups/upgrade.py says what each gets)."""
-    if lacks(warehouse, session, dataset, "daily_cost_by_team", CURRENCY):
-        raise RuntimeError(f"{dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
-    upgrade_anomalies(warehouse, session, dataset)
-    if lacks(warehouse, session, dataset, "alerts", "currency"):
+    if "anomalies" in legacy:
+        upgrade_anomalies(warehouse, session, dataset)
+    if "alerts" in legacy:
         upgrade_alerts(warehouse, session, dataset)
 
 
@@ -203,9 +202,12 @@ def evaluate_day(
     names = ("budget_status", "anomalies", "alerts")
     with warehouse.session() as session:
         alerts_table = qualified(org.dataset, "alerts")
+        if lacks(warehouse, session, org.dataset, "daily_cost_by_team", CURRENCY):
+            raise RuntimeError(f"{org.dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
+        legacy = ensure_current_tables(warehouse, session, org.dataset, names)
         with warehouse.transaction(session):
-            _upgrade(warehouse, session, org.dataset)
-            for name in names:
+            _upgrade(warehouse, session, org.dataset, legacy)
+            for name in legacy:
                 warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
             budgets = budget_rows(session, org, day, now)
             anomalies = anomaly_rows(session, org, day, now)

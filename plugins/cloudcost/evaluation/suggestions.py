@@ -26,7 +26,7 @@ from decimal import Decimal
 from cloudcost.config import OrgConfig
 from cloudcost.identifiers import qualified
 from cloudcost.rollups.refresh import render, rollup_params
-from cloudcost.rollups.upgrade import CURRENCY, lacks, upgrade_suggestions
+from cloudcost.rollups.upgrade import CURRENCY, ensure_current_tables, upgrade_suggestions
 from cloudcost.schemas import focus_schema, load_table_schema
 from cloudcost.warehouse.base import Warehouse
 
@@ -136,10 +136,11 @@ def sweep(warehouse: Warehouse, org: OrgConfig, day: date, now: datetime) -> lis
                     "billing_currency": currency,
                 }
             )
+        legacy = ensure_current_tables(warehouse, session, org.dataset, [schema.table])
         with warehouse.transaction(session):
-            if lacks(warehouse, session, org.dataset, schema.table, CURRENCY):
+            if legacy:
                 upgrade_suggestions(session, org.dataset, focus_schema().table)
-            warehouse.ensure_table(session, org.dataset, schema)
+                warehouse.ensure_table(session, org.dataset, schema)
             decided = set(
                 session.fetchall(
                     f"select provider, resource_id, suggested_team, {CURRENCY} from {table} where status <> 'open'"

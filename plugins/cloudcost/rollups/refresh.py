@@ -11,7 +11,7 @@ from cloudcost.config import DIMENSIONS, OrgConfig
 from cloudcost.identifiers import qualified
 from cloudcost.paths import procedures_dir
 from cloudcost.rollups.gate import require_complete_loads
-from cloudcost.rollups.upgrade import drop_stale_rollups
+from cloudcost.rollups.upgrade import drop_stale_rollups, ensure_current_tables
 from cloudcost.schemas import focus_schema, load_table_schema
 from cloudcost.warehouse.base import Session, SliceKey, Warehouse
 
@@ -74,9 +74,10 @@ def refresh_rollups(warehouse: Warehouse, org: OrgConfig, day: date, refreshed_a
     """
     with warehouse.session() as session:
         require_complete_loads(warehouse, session, org, [day])
+        stale = ensure_current_tables(warehouse, session, org.dataset, ROLLUPS)
         with warehouse.transaction(session):
-            rebuilt = [d for d in drop_stale_rollups(warehouse, session, org.dataset, ROLLUPS) if d != day]
-            for name in ROLLUPS:
+            rebuilt = [d for d in drop_stale_rollups(session, org.dataset, stale) if d != day]
+            for name in stale:
                 warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
             for each in [*rebuilt, day]:
                 _write_day(warehouse, session, org, rollup_params(org, each, refreshed_at))

@@ -25,8 +25,12 @@ from cloudcost.identifiers import qualified
 from cloudcost.schemas import load_table_schema
 from cloudcost.warehouse.base import Session, Warehouse
 
+# ``ensure_current_tables`` creates the current tables before the caller's transaction and names the old ones,
+# which the functions below upgrade inside it.
+
 log = logging.getLogger(__name__)
 CURRENCY = "billing_currency"
+CURRENCY_COLUMN = {"alerts": "currency", "budget_status": "currency"}  # every other table: billing_currency
 
 
 def lacks(warehouse: Warehouse, session: Session, dataset: str, table: str, column: str) -> bool:
@@ -35,15 +39,28 @@ def lacks(warehouse: Warehouse, session: Session, dataset: str, table: str, colu
     return bool(columns) and column not in columns
 
 
-def drop_stale_rollups(warehouse: Warehouse, session: Session, dataset: str, tables: Iterable[str]) -> list[date]:
-    """Drop each of ``tables`` that has no billing_currency; the days they held, to rebuild from FOCUS."""
+def ensure_current_tables(warehouse: Warehouse, session: Session, dataset: str, names: Iterable[str]) -> list[str]:
+    """Create (or widen) each of the ``rollups/`` tables ``names`` before the caller's transaction, and read the
+    catalog there too: BigQuery runs no DDL on permanent tables inside one. Returns the tables made before amounts
+    carried their currency, left to their upgrade inside the transaction: such tables exist only in embedded
+    warehouses older than the currency column, where DDL is transactional."""
+    legacy = []
+    for name in names:
+        if lacks(warehouse, session, dataset, name, CURRENCY_COLUMN.get(name, CURRENCY)):
+            legacy.append(name)
+        else:
+            warehouse.ensure_table(session, dataset, load_table_schema(f"rollups/{name}.yml"))
+    return legacy
+
+
+def drop_stale_rollups(session: Session, dataset: str, stale: Iterable[str]) -> list[date]:
+    """Drop each of the ``stale`` tables (made before billing_currency); the days they held, to rebuild from FOCUS."""
     days: set[date] = set()
-    for table in tables:
-        if lacks(warehouse, session, dataset, table, CURRENCY):
-            name = qualified(dataset, table)
-            days |= {d for (d,) in session.fetchall(f"select distinct charge_day from {name}")}
-            session.execute(f"drop table {name}")
-            log.warning("%s had no %s: dropped, rebuilt from the FOCUS table", name, CURRENCY)
+    for table in stale:
+        name = qualified(dataset, table)
+        days |= {d for (d,) in session.fetchall(f"select distinct charge_day from {name}")}
+        session.execute(f"drop table {name}")
+        log.warning("%s had no %s: dropped, rebuilt from the FOCUS table", name, CURRENCY)
     return sorted(days)
 
 
