@@ -3,13 +3,15 @@ select
     charge_day,
     provider,
     billing_currency,
-    tag.original                                            as tag_key,
+    tag_key,
     count(*)                                                as rows,
     sum(effective_cost)                                     as effective_cost,
     $refreshed_at                                           as refreshed_at
-from ({{tagged_rows}}) as untagged, unnest(untagged.tag_list) as tags(tag)
-where untagged.team = '__untagged__'
-  and not exists (
-      select 1 from unnest($mapped::varchar[]) as mapped(mapped_key) where mapped_key in (tag.key, tag.short)
-  )
+from ({{tagged_rows}}) as untagged
+cross join unnest(json_keys(untagged.tags)) as tag_keys(tag_key)
+left join (select distinct alias from unnest($mapped::varchar[]) as aliases(alias)) as mapped_key
+    on mapped_key.alias = lower(tag_key)
+left join (select distinct alias from unnest($mapped::varchar[]) as aliases(alias)) as mapped_short
+    on mapped_short.alias = lower(regexp_replace(tag_key, '^.*[:.]', ''))
+where untagged.team = '__untagged__' and mapped_key.alias is null and mapped_short.alias is null
 group by all

@@ -88,7 +88,7 @@ class _Answers:
             return StubJob(rows=[(n,) for n in names])
         if "FROM `demo_prod`.`load_state`" in sql:
             return StubJob(rows=[(p, DAY, "succeeded", "run-1") for p in PROVIDERS])
-        if "ARRAY(SELECT tag.short" in sql:  # the suggestion sweep's rows
+        if sql.startswith("SELECT provider, resource_id, resource_name"):  # the suggestion sweep's rows
             return StubJob(
                 rows=[
                     ("aws", "fn-1", "demo-fn-1", "111", "ml", "USD", Decimal("10"), ["cost-center=cc-1"]),

@@ -63,8 +63,10 @@ def sweep(warehouse: Warehouse, org: OrgConfig, day: date, now: datetime) -> lis
     table = qualified(org.dataset, schema.table)
     with warehouse.session() as session:
         rows = session.fetchall(
-            f"select provider, resource_id, resource_name, sub_account_id, team, billing_currency, effective_cost, "
-            f"array(select tag.short || '=' || tag.value from unnest(tag_list) as tags(tag)) from ({tagged_sql})",
+            "select provider, resource_id, resource_name, sub_account_id, team, billing_currency, effective_cost, "
+            "array(select lower(regexp_replace(tag_key, '^.*[:.]', '')) || '=' "
+            "|| lower(trim(coalesce(tags ->> tag_key, ''))) from unnest(json_keys(tags)) as tag_keys(tag_key)) "
+            f"from ({tagged_sql})",
             params,
         )
         by_tag: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))

@@ -19,7 +19,8 @@ does not mean the same, is rewritten here on its syntax tree, each rule for a co
 - ``json_keys(j)`` becomes ``JSON_KEYS(j, 1)`` (BigQuery's walks nested objects unless told the depth), and a
   value looked up by a key held in a column (``j ->> k``) becomes ``JSON_VALUE(j[k])`` (a BigQuery JSONPath
   must be a literal);
-- ``epoch_us(ts)`` becomes ``UNIX_MICROS(ts)``;
+- ``epoch_us(ts)`` becomes ``UNIX_MICROS(ts)``; ``any_value(x)`` stays ``ANY_VALUE(x)`` (sqlglot would add an
+  ``IGNORE NULLS`` clause BigQuery's ANY_VALUE does not take: it skips NULLs anyway);
 - ``QUALIFY`` gets a ``WHERE TRUE`` when the SELECT has no WHERE, GROUP BY or HAVING;
 - ``$name`` parameters become ``@name`` query parameters, or bare variables inside a stored procedure.
 
@@ -301,6 +302,8 @@ class _Translator:
             return _parse(f"TIMESTAMP(DATETIME_ADD(DATETIME({node.this.sql('bigquery')}), INTERVAL {amount} {unit}))")
         if isinstance(node, exp.RegexpExtract):
             return self._regexp_extract(node)
+        if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+            return node.this  # BigQuery's ANY_VALUE skips NULLs by definition and has no IGNORE NULLS clause
         if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
             return exp.Anonymous(this="UNIX_MICROS", expressions=node.expressions)
         if isinstance(node, exp.JSONKeys):
