@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from google.api_core.exceptions import NotFound
 
 from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.evaluation.evaluate import evaluate_day
@@ -238,3 +239,22 @@ def test_validate_reads_focus_rows_from_bigquery(tmp_path: Path) -> None:
     _check_sent(client, "validate")
     assert (exported.rows, exported.formats) == (1, ["cur2"])
     assert pq.read_table(exported.path).column("Tags").to_pylist() == ['{"team":"ml"}']
+
+
+def test_catalog_of_a_dataset_not_created_yet_is_empty() -> None:
+    """INFORMATION_SCHEMA of a missing dataset answers 404: no tables, no columns, not an error."""
+
+    def missing(sql: str, config: Any) -> StubJob:
+        raise NotFound("Not found: Dataset my-project:acme_prod")
+
+    client = FakeBigQueryClient(missing)
+    warehouse = _warehouse(client)
+    with warehouse.session() as session:
+        found = (warehouse.tables(session, "acme_prod"), warehouse.columns(session, "acme_prod", "alerts"))
+        exists = warehouse.table_exists(session, "acme_prod", "alerts")
+    assert (found, exists) == ((set(), []), False)
+    assert [q.sql.split(" WHERE")[0] for q in client.queries] == [
+        "SELECT table_name FROM `my-project`.`acme_prod`.INFORMATION_SCHEMA.TABLES",
+        "SELECT column_name FROM `my-project`.`acme_prod`.INFORMATION_SCHEMA.COLUMNS",
+        "SELECT table_name FROM `my-project`.`acme_prod`.INFORMATION_SCHEMA.TABLES",
+    ]

@@ -148,10 +148,6 @@ class BigQueryWarehouse:
     def table(self, dataset: str, table: str) -> str:
         return table_ref(self.project, dataset, table)
 
-    def _catalog(self, dataset: str, view: str) -> str:
-        """```project`.`dataset`.INFORMATION_SCHEMA.<view>`` of a validated dataset name."""
-        return self.table(dataset, view).rsplit(".", 1)[0] + f".INFORMATION_SCHEMA.{view}"
-
     @contextmanager
     def session(self) -> Iterator[BigQuerySession]:
         session = BigQuerySession(self.client, self.project, self.location)
@@ -212,6 +208,10 @@ class BigQueryWarehouse:
         """The query's result pages as Arrow record batches (BigQuery decides the page size; ``batch_rows`` is
         DuckDB's knob). BIGNUMERIC arrives as ``decimal256(76, 38)``: callers cast to the schema's type."""
         yield from session.execute(sql, params).result().to_arrow_iterable()
+
+    def _catalog(self, dataset: str, view: str) -> str:
+        """```project`.`dataset`.INFORMATION_SCHEMA.<view>`` of a validated dataset name."""
+        return self.table(dataset, view).rsplit(".", 1)[0] + f".INFORMATION_SCHEMA.{view}"
 
     def tables(self, session: BigQuerySession, dataset: str) -> set[str]:
         """Table names of the dataset's INFORMATION_SCHEMA (none when the dataset does not exist yet)."""
