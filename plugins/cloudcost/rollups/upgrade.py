@@ -41,7 +41,7 @@ def lacks(warehouse: Warehouse, session: Session, dataset: str, table: str, colu
 
 def ensure_current_tables(warehouse: Warehouse, session: Session, dataset: str, names: Iterable[str]) -> list[str]:
     """Create (or widen) each of the ``rollups/`` tables ``names`` before the caller's transaction, and read the
-    catalog there too: BigQuery runs no DDL on permanent tables inside one. Returns the tables made before amounts
+    catalog there too: a warehouse may run no DDL on permanent tables inside one. Returns the tables made before amounts
     carried their currency, left to their upgrade inside the transaction: such tables exist only in embedded
     warehouses older than the currency column, where DDL is transactional."""
     legacy = []
