@@ -254,8 +254,9 @@ def test_a_delivery_that_changes_an_earlier_day_marks_it_stale_until_the_recheck
     run = stage_run("aws", date(2026, 11, 3), "night")
     landed = run_land_raw(run)
     assert [_status("aws", d) for d in DAYS] == ["stale", "stale"], "changed with the rows, in their transaction"
-    with open_warehouse().session() as session:
-        refused = missing_loads(session, load_org_by_slug("demo"), DAYS)
+    warehouse = open_warehouse()
+    with warehouse.session() as session:
+        refused = missing_loads(warehouse, session, load_org_by_slug("demo"), DAYS)
     assert {(m.provider, m.day) for m in refused} >= {("aws", DAYS[0]), ("aws", DAYS[1])}
     run_convert_to_focus(run)
     run_record(run, landed, run_checks(run))

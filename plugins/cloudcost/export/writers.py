@@ -3,7 +3,7 @@
 - CSV per RFC 4180: UTF-8, header row, CRLF line ends, a field quoted when it holds a comma, quote, CR or LF
   (quotes doubled) and when it is the empty string, so an unquoted empty field is always NULL. Money and
   quantities are the exact DECIMAL(38,10) text (never through a float), timestamps ISO 8601 UTC with Z; the
-  text comes from DuckDB, the quoting is vectorised with Arrow compute.
+  text comes from ``cloudcost.focus_arrow``, the quoting is vectorised with Arrow compute.
 - Parquet: pyarrow, decimals as decimal128(38, 10), timestamps UTC, JSON columns as text, and the FOCUS version
   in the file's key-value metadata.
 - JSON: JSON Lines, one pulumicost FocusCostRecord (proto3 JSON) per line (``cloudcost.export.pulumicost``).

@@ -30,7 +30,7 @@ from cloudcost.validate.verdict import (
     classify,
     format_verdict,
 )
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse import Warehouse, open_warehouse
 
 
 @dataclass
@@ -84,7 +84,7 @@ def check_errata(data_file: Path, conformance: Conformance, model: RulesModel, c
 
 
 def _validate_provider(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     dataset: str,
     provider: str,
     referee: Referee,
@@ -158,7 +158,7 @@ def run_validation(
     referee = Referee.locate(timeout=timeout)
     model = load_model(referee.rules_dir, referee.focus_version)
     check_against_model(conformance, model.criteria)
-    warehouse = DuckDBWarehouse.from_environment()
+    warehouse = open_warehouse()
     counts = providers_with_rows(warehouse, org_config.dataset)
     enabled = [name for name, entry in org_config.providers.items() if entry.enabled]
     chosen = providers or sorted(set(enabled) | set(counts))

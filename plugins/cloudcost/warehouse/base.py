@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudcost.schemas import TableSchema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,9 @@ class Session(Protocol):
 
 
 class Warehouse(Protocol):
-    """What the stages need from a back end. The DuckDB one is today's only implementation; BigQuery's
-    will add a load path for Arrow batches (DuckDB registers them as views)."""
+    """What the stages and the features (rollups, evaluation, report, export, health) need from a back end;
+    ``DuckDBWarehouse`` and ``BigQueryWarehouse`` implement it. SQL goes in DuckDB's dialect; a back end with
+    another dialect translates it."""
 
     name: str
 
@@ -43,3 +48,15 @@ class Warehouse(Protocol):
     def transaction(self, session: Session) -> AbstractContextManager[None]: ...
 
     def delete_slice(self, session: Session, key: SliceKey) -> int: ...
+
+    def arrow_batches(
+        self, session: Session, sql: str, params: list[Any] | None, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows of one query as Arrow record batches (the export and validate paths stream them)."""
+        ...
+
+    def tables(self, session: Session, dataset: str) -> set[str]: ...
+
+    def table_exists(self, session: Session, dataset: str, table: str) -> bool: ...
+
+    def columns(self, session: Session, dataset: str, table: str) -> list[str]: ...

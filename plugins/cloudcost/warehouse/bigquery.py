@@ -201,3 +201,38 @@ class BigQueryWarehouse:
         params = {f"w{i}": value for i, (_, value) in enumerate(key.where)}
         job = session.run(f"DELETE FROM {self.table(key.dataset, key.table)} WHERE {conditions}", params)
         return int(job.num_dml_affected_rows or 0)
+
+    def arrow_batches(
+        self, session: BigQuerySession, sql: str, params: list[Any] | None, batch_rows: int
+    ) -> Iterator[Any]:
+        """The query's result pages as Arrow record batches (BigQuery decides the page size; ``batch_rows`` is
+        DuckDB's knob). BIGNUMERIC arrives as ``decimal256(76, 38)``: callers cast to the schema's type."""
+        yield from session.execute(sql, params).result().to_arrow_iterable()
+
+    def _catalog(self, dataset: str, view: str) -> str:
+        """```project`.`dataset`.INFORMATION_SCHEMA.<view>`` of a validated dataset name."""
+        return self.table(dataset, view).rsplit(".", 1)[0] + f".INFORMATION_SCHEMA.{view}"
+
+    def tables(self, session: BigQuerySession, dataset: str) -> set[str]:
+        """Table names of the dataset's INFORMATION_SCHEMA (none when the dataset does not exist yet)."""
+        from google.api_core.exceptions import NotFound
+
+        try:
+            rows = session.run(f"SELECT table_name FROM {self._catalog(dataset, 'TABLES')}").result()
+        except NotFound:
+            return set()
+        return {row.values()[0].lower() for row in rows}
+
+    def table_exists(self, session: BigQuerySession, dataset: str, table: str) -> bool:
+        return table.lower() in self.tables(session, dataset)
+
+    def columns(self, session: BigQuerySession, dataset: str, table: str) -> list[str]:
+        """Column names in table order; empty for a missing table or dataset."""
+        from google.api_core.exceptions import NotFound
+
+        sql = f"SELECT column_name FROM {self._catalog(dataset, 'COLUMNS')} WHERE table_name = @table "
+        try:
+            rows = session.run(sql + "ORDER BY ordinal_position", {"table": table}).result()
+        except NotFound:
+            return []
+        return [row.values()[0] for row in rows]

@@ -152,3 +152,24 @@ class DuckDBWarehouse:
         (count,) = session.fetchall(f"SELECT count(*) FROM {table} WHERE {conditions}", params)[0]
         session.execute(f"DELETE FROM {table} WHERE {conditions}", params)
         return int(count)
+
+    def arrow_batches(
+        self, session: DuckDBSession, sql: str, params: list[Any] | None, batch_rows: int
+    ) -> Iterator[Any]:
+        """Record batches of ``batch_rows`` rows, read while DuckDB produces them (nothing is held whole)."""
+        yield from session.connection.sql(sql, params=params).to_arrow_reader(batch_rows)
+
+    def tables(self, session: DuckDBSession, dataset: str) -> set[str]:
+        rows = session.fetchall("select table_name from information_schema.tables where table_schema = ?", [dataset])
+        return {name.lower() for (name,) in rows}
+
+    def table_exists(self, session: DuckDBSession, dataset: str, table: str) -> bool:
+        return table.lower() in self.tables(session, dataset)
+
+    def columns(self, session: DuckDBSession, dataset: str, table: str) -> list[str]:
+        rows = session.fetchall(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [dataset, table],
+        )
+        return [name for (name,) in rows]
