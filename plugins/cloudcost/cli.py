@@ -199,7 +199,7 @@ def cmd_suggestions(args: argparse.Namespace) -> int:
 
     org, warehouse = load_org_by_slug(args.org), open_warehouse()
     if args.accept or args.reject:
-        decide(warehouse, org, args.accept or args.reject, bool(args.accept), datetime.now(UTC))  # type: ignore[arg-type]  # evaluation still typed for DuckDB (issue 14 puts it on Warehouse)
+        decide(warehouse, org, args.accept or args.reject, bool(args.accept), datetime.now(UTC))
         print(f"suggestion {args.accept or args.reject} {'accepted' if args.accept else 'rejected'}")
         return 0
     with warehouse.session() as session:
@@ -211,7 +211,7 @@ def cmd_suggestions(args: argparse.Namespace) -> int:
         )
     for sid, provider, resource, cost, currency, team, confidence in rows:
         print(f"{sid}  {provider:<5}  {cost:>12.2f} {currency or '???':<3}  {team:<12}  {confidence:.2f}  {resource}")
-    rate = acceptance_rate(warehouse, org)  # type: ignore[arg-type]  # evaluation still typed for DuckDB (issue 14 puts it on Warehouse)
+    rate = acceptance_rate(warehouse, org)
     print(f"acceptance rate: {'n/a (no decision yet)' if rate is None else f'{rate:.0%}'}")
     return 0
 
@@ -227,7 +227,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     org = load_org_by_slug(args.org)
     run_counts = airflow_run_counts(now - timedelta(days=args.days))
-    health = org_health(open_warehouse(), org, args.to_day or now.date(), args.days, run_counts)  # type: ignore[arg-type]  # report.health still typed for DuckDB (issue 14 puts it on Warehouse)
+    health = org_health(open_warehouse(), org, args.to_day or now.date(), args.days, run_counts)
     print(format_health(org, health))
     return 0
 

@@ -36,7 +36,8 @@ def arrow_schema(columns: list[Column]) -> pa.Schema:
 def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """An extension-typed column (JSON, from some warehouses) as its storage."""
     if isinstance(column.type, pa.ExtensionType):
-        return pa.chunked_array([chunk.storage for chunk in column.chunks], column.type.storage_type)
+        storage = [chunk.storage for chunk in column.chunks if isinstance(chunk, pa.ExtensionArray)]
+        return pa.chunked_array(storage, column.type.storage_type)  # type: ignore[call-overload]  # stubs: no overload takes a DataType for a list of arrays
     return column
 
 
@@ -51,14 +52,14 @@ def typed(batch: pa.RecordBatch, columns: list[Column]) -> pa.Table:
 def _decimal_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     values = column.combine_chunks()
     text = pc.cast(values, pa.string())
-    scientific = pc.fill_null(pc.match_substring(text, "E"), False)
+    scientific: pa.BooleanArray = pc.fill_null(pc.match_substring(text, "E"), False)  # type: ignore[assignment,type-var]  # pyarrow-stubs 20 types compute results as generic Arrays/objects (the mask is a BooleanArray)
     if pc.any(scientific).as_py():
         fixed = pa.array([format(v, "f") for v in pc.filter(values, scientific).to_pylist()], pa.string())
         text = pc.replace_with_mask(text, scientific, fixed)
     return pa.chunked_array([text])
 
 
-def _timestamp_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
+def _timestamp_text(values: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     text = pc.strftime(values, format="%Y-%m-%dT%H:%M:%SZ")  # %S carries the microseconds
     return pc.replace_substring_regex(text, pattern=r"\.000000Z$", replacement="Z")
 
@@ -66,12 +67,13 @@ def _timestamp_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
 def as_text(batch: pa.RecordBatch, columns: list[Column]) -> pa.Table:
     """Every column of the batch as exact text (NULL stays NULL)."""
     table = typed(batch, columns)
-    arrays = []
+    arrays: list[pa.ChunkedArray | pa.Array] = []
     for column in columns:
         values = table.column(column.name)
         if column.type == "decimal":
-            values = _decimal_text(values)
+            arrays.append(_decimal_text(values))
         elif column.type == "timestamp":
-            values = _timestamp_text(values)
-        arrays.append(pc.cast(values, pa.string()))
+            arrays.append(_timestamp_text(values))
+        else:
+            arrays.append(pc.cast(values, pa.string()))
     return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(c.name, pa.string()) for c in columns]))

@@ -222,7 +222,8 @@ def export_org(
     table = qualified(org.dataset, focus_schema().table)
     path = path or default_path(org.slug, fmt, first_day, last_day)
     mapping = load_mapping() if fmt == "json" else None  # a broken mapping fails before any file is opened
-    where, params = ["x_ingestion_date between ? and ?"], [first_day, last_day]
+    where = ["x_ingestion_date between ? and ?"]
+    params: list[Any] = [first_day, last_day]
     if providers:
         where.append(f"x_cloud_provider in ({', '.join('?' for _ in providers)})")
         params += providers

@@ -199,8 +199,8 @@ def _budgets(
     if as_of is None:
         return [], None
     lines = [
-        BudgetLine(*row[:4], _dec(row[4]), _dec(row[5]), _dec(row[6]), *row[7:])
-        for row in session.fetchall(
+        BudgetLine(budget, team, basis, currency, _dec(amount), _dec(actual), _dec(forecast), status, start, end)
+        for budget, team, basis, currency, amount, actual, forecast, status, start, end in session.fetchall(
             f"""select budget, team, basis, currency, amount, actual_to_date, forecast, status, period_start, period_end
                 from {table} where as_of_day = ?""",
             [as_of],

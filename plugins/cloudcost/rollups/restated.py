@@ -15,25 +15,18 @@ from cloudcost.config import OrgConfig
 from cloudcost.identifiers import qualified
 from cloudcost.rollups.gate import RollupGateClosed
 from cloudcost.rollups.refresh import RollupResult, refresh_rollups
-from cloudcost.warehouse.base import Session
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.base import Session, Warehouse
 
 log = logging.getLogger(__name__)
 
 TEAM_ROLLUP = "daily_cost_by_team"
 
 
-def _has_tables(session: Session, dataset: str, tables: set[str]) -> bool:
-    found = session.fetchall(
-        "select table_name from information_schema.tables where table_schema = ? and table_name in (?, ?)",
-        [dataset, *sorted(tables)],
-    )
-    return {name for (name,) in found} == tables
-
-
-def days_loaded_after_their_rollups(session: Session, dataset: str, days: list[date]) -> list[date]:
+def days_loaded_after_their_rollups(
+    warehouse: Warehouse, session: Session, dataset: str, days: list[date]
+) -> list[date]:
     """The days of ``days`` (a window, in any order) whose rollups predate a succeeded load of the day."""
-    if not days or not _has_tables(session, dataset, {"load_state", TEAM_ROLLUP}):
+    if not days or not {"load_state", TEAM_ROLLUP} <= warehouse.tables(session, dataset):
         return []
     rows = session.fetchall(
         f"""
@@ -55,12 +48,12 @@ def days_loaded_after_their_rollups(session: Session, dataset: str, days: list[d
     return [day for (day,) in rows if day in wanted]
 
 
-def refresh_restated_days(warehouse: DuckDBWarehouse, org: OrgConfig, window: list[date]) -> list[RollupResult]:
+def refresh_restated_days(warehouse: Warehouse, org: OrgConfig, window: list[date]) -> list[RollupResult]:
     """Refresh the rollups of every day of ``window`` loaded after them, each behind the gate. A day whose gate is
     closed (its reload pending, or failed loudly in its billing run) is logged and kept for the next run: its
     newer load still postdates its rollups then."""
     with warehouse.session() as session:
-        restated = days_loaded_after_their_rollups(session, org.dataset, window)
+        restated = days_loaded_after_their_rollups(warehouse, session, org.dataset, window)
     refreshed = []
     for day in restated:
         try:
