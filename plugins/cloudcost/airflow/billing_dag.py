@@ -6,14 +6,13 @@ Parse-time work is only reading YAML; warehouse, SDK and Arrow imports happen in
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import DAG, task, task_group
 
+from cloudcost.airflow.dag_args import billing_day_dag_kwargs
 from cloudcost.airflow.export_sensor import ExportCompleteSensor
-from cloudcost.airflow.run_conf import billing_day_param, org_param
-from cloudcost.airflow.timetable import BillingDayTimetable
 from cloudcost.config import Provider, load_billing_config, load_orgs_tolerant, require_files
 
 if TYPE_CHECKING:
@@ -81,24 +80,13 @@ def build_billing_dag(provider: Provider) -> DAG:
     pool = config.pool.name  # the cloud API's pool: every task below that calls the provider waits for a slot
 
     with DAG(
-        dag_id=config.dag_id,
-        description=config.description,
-        schedule=BillingDayTimetable(),
-        start_date=datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC),
-        catchup=settings.catchup,
-        max_active_runs=settings.max_active_runs,
-        tags=settings.tags,
-        default_args={
-            "owner": settings.owner,
-            "retries": settings.retries,
-            "retry_delay": timedelta(minutes=settings.retry_delay_minutes),
-        },
-        params={
-            "org_slug": org_param(
-                load_orgs_tolerant(provider), "Run one org only; empty runs every org that enables this provider."
-            ),
-            "billing_day": billing_day_param(),
-        },
+        **billing_day_dag_kwargs(
+            config.dag_id,
+            config.description,
+            settings,
+            load_orgs_tolerant(provider),
+            "Run one org only; empty runs every org that enables this provider.",
+        ),
         doc_md=DOC.format(
             dag_id=config.dag_id, provider=provider, tables=", ".join(f.table for f in config.formats.values())
         ),

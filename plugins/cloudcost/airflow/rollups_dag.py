@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, task, task_group
 
+from cloudcost.airflow.dag_args import billing_day_dag_kwargs
 from cloudcost.airflow.loads_sensor import LoadsCompleteSensor
-from cloudcost.airflow.run_conf import billing_day_param, org_param
-from cloudcost.airflow.timetable import BillingDayTimetable
 from cloudcost.config import load_orgs_tolerant, load_rollups_config
 
 DOC = """
@@ -29,24 +28,14 @@ invalid org file stops only its own org: `org_files` fails naming the file and k
 
 def build_rollups_dag() -> DAG:
     config = load_rollups_config()
-    settings = config.dag
     with DAG(
-        dag_id=config.dag_id,
-        description=config.description,
-        schedule=BillingDayTimetable(),
-        start_date=datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC),
-        catchup=settings.catchup,
-        max_active_runs=settings.max_active_runs,
-        tags=settings.tags,
-        default_args={
-            "owner": settings.owner,
-            "retries": settings.retries,
-            "retry_delay": timedelta(minutes=settings.retry_delay_minutes),
-        },
-        params={
-            "org_slug": org_param(load_orgs_tolerant(), "Roll up one org only; empty rolls up every org."),
-            "billing_day": billing_day_param(),
-        },
+        **billing_day_dag_kwargs(
+            config.dag_id,
+            config.description,
+            config.dag,
+            load_orgs_tolerant(),
+            "Roll up one org only; empty rolls up every org.",
+        ),
         doc_md=DOC,
     ) as dag:
 
