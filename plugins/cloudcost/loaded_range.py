@@ -41,8 +41,9 @@ def last_loaded_day(org: OrgConfig) -> date | None:
 
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
     """``--month YYYY-MM``, or ``--from``/``--to`` together; neither: the last loaded month to date."""
-    parser.add_argument("--from", dest="from_day", type=cli_args.day, help="first billing day (with --to)")
-    parser.add_argument("--to", dest="to_day", type=cli_args.day, help="last billing day, inclusive (with --from)")
+    cli_args.add_day_span(
+        parser, first_help="first billing day (with --to)", last_help="last billing day, inclusive (with --from)"
+    )
     parser.add_argument(
         "--month",
         type=cli_args.month,
