@@ -68,7 +68,7 @@ def fetch_report(
         window = [start, end]
         daily = [
             DailyProviderCost(
-                day, provider, currency, _dec(eff), _dec(billed), _dec(untagged), int(rows), int(untagged_rows)
+                provider, currency, _dec(eff), _dec(billed), _dec(untagged), int(rows), int(untagged_rows), day=day
             )
             for day, provider, currency, eff, billed, untagged, rows, untagged_rows in session.fetchall(
                 f"""select charge_day, provider, billing_currency, sum(effective_cost), sum(billed_cost),
