@@ -65,17 +65,15 @@ class AzureBlobObjectStore(PinnedObjectStore):
             self._raise_for(error, key, action)
         return Pinned(int(properties.size), properties.etag)
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        """Every blob whose name starts with ``prefix``, all pages, sorted by name."""
+    def _list_all(self, prefix: str) -> list[ObjectInfo]:
+        """Every blob whose name starts with ``prefix``, all pages."""
         try:
-            blobs = [
+            return [
                 ObjectInfo(blob.name, int(blob.size), blob.last_modified)
                 for blob in self.container.list_blobs(name_starts_with=prefix or None, results_per_page=self.page_size)
-                if not blob.name.endswith("/")
             ]
         except HttpResponseError as error:
             self._raise_for(error, None, f"list {prefix!r} in")
-        return sorted(blobs, key=lambda info: info.key)
 
     def _fetch(self, key: str, pinned: Pinned, start: int, stop: int) -> bytes:
         try:

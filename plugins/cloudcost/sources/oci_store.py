@@ -67,7 +67,7 @@ class OciObjectStore(PinnedObjectStore):
             self._raise_for(error, key, action)
         return Pinned(int(head.headers["content-length"]), head.headers.get("etag"))
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
+    def _list_all(self, prefix: str) -> list[ObjectInfo]:
         """Every object whose name starts with ``prefix``, following ``nextStartWith`` over all pages."""
         found: list[ObjectInfo] = []
         start = None
@@ -81,11 +81,10 @@ class OciObjectStore(PinnedObjectStore):
             found.extend(
                 ObjectInfo(item.name, int(item.size), getattr(item, "time_modified", None))
                 for item in response.data.objects
-                if not item.name.endswith("/")
             )
             start = response.data.next_start_with
             if not start:
-                return sorted(found, key=lambda info: info.key)
+                return found
 
     def _fetch(self, key: str, pinned: Pinned, start: int, stop: int) -> bytes:
         try:

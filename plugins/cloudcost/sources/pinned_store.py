@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import BinaryIO
 
-from cloudcost.sources.object_store import ObjectNotFound
+from cloudcost.sources.object_store import ObjectInfo, ObjectNotFound
 from cloudcost.sources.ranged_reader import open_ranged
 
 
@@ -22,10 +22,14 @@ class Pinned:
 
 
 class PinnedObjectStore(ABC):
-    """The part of ``ObjectStore`` that is the same for S3, Azure Blob and OCI; ``list`` stays with each SDK."""
+    """The part of ``ObjectStore`` that is the same for S3, Azure Blob and OCI; paging and errors stay with each SDK."""
 
     uri: str
     broken_body: tuple[type[BaseException], ...] = ()  # the SDK's errors of a body cut off mid-read (retried)
+
+    @abstractmethod
+    def _list_all(self, prefix: str) -> list[ObjectInfo]:
+        """Every entry whose key starts with ``prefix``, all pages, in any order (folder markers included)."""
 
     @abstractmethod
     def _pin(self, key: str, action: str) -> Pinned | None:
@@ -34,6 +38,11 @@ class PinnedObjectStore(ABC):
     @abstractmethod
     def _fetch(self, key: str, pinned: Pinned, start: int, stop: int) -> bytes:
         """Bytes ``start``..``stop - 1`` of ``key``, refused by the service unless its ETag is still ``pinned``'s."""
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """The objects under ``prefix``, sorted by key; folder markers (keys ending in ``/``, made by the consoles)
+        are not files."""
+        return sorted((info for info in self._list_all(prefix) if not info.key.endswith("/")), key=lambda i: i.key)
 
     def exists(self, key: str) -> bool:
         return self._pin(key, "check") is not None

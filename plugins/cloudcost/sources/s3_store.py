@@ -105,19 +105,16 @@ class S3ObjectStore(PinnedObjectStore):
             self._raise_for(error, key, action)
         return Pinned(int(head["ContentLength"]), head["ETag"])
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        """Every object whose key starts with ``prefix``, all pages (1000 keys each), sorted by key."""
-        found: list[ObjectInfo] = []
+    def _list_all(self, prefix: str) -> list[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, all pages (1000 keys each)."""
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-                found.extend(
-                    ObjectInfo(item["Key"], int(item["Size"]), item.get("LastModified"))
-                    for item in page.get("Contents", [])
-                    if not item["Key"].endswith("/")  # folder markers made by the console are not files
-                )
+            return [
+                ObjectInfo(item["Key"], int(item["Size"]), item.get("LastModified"))
+                for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+                for item in page.get("Contents", [])
+            ]
         except ClientError as error:
             self._raise_for(error, None, f"list {prefix!r} in")
-        return sorted(found, key=lambda info: info.key)
 
     def _fetch(self, key: str, pinned: Pinned, start: int, stop: int) -> bytes:
         try:
