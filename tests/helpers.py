@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cloudcost.pipeline.run_context import RunContext
+from cloudcost.core.run_context import RunContext
 
 
 def write_cur2_delivery(

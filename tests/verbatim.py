@@ -14,8 +14,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cloudcost.pipeline.normalize import export_columns
 from cloudcost.schemas import Column, TableSchema
+from cloudcost.sources.normalize import export_columns
 from tests.real_exports import money
 
 

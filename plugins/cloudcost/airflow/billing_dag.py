@@ -30,12 +30,16 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 
 
 def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
+    """The task's runs, one per billing day of the run, each resolved once (org file, billing.yml, format,
+    schema, warehouse) and handed to the stage."""
     from cloudcost.airflow.run_conf import context_days, wanted_day
     from cloudcost.pipeline.stages import make_run_context
+    from cloudcost.warehouse import open_warehouse
 
     # lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")
     logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
     ingested_at = datetime.now(UTC)  # lineage stamp only; never used to choose what to load
+    warehouse = open_warehouse()
     return [
         make_run_context(
             org_slug,
@@ -45,6 +49,7 @@ def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
             context["dag"].dag_id,
             logical.date() if logical else None,
             ingested_at,
+            warehouse,
         )
         for day in context_days(context)
     ]
@@ -128,7 +133,7 @@ def build_billing_dag(provider: str) -> DAG:
             from cloudcost.pipeline.stages import run_recheck
 
             runs = _run_context(org_slug, provider, context)
-            return run_recheck(min(runs, key=lambda run: run.billing_day))
+            return run_recheck(min(runs, key=lambda resolved: resolved.run.billing_day))
 
         @task_group(group_id="org")
         def per_org(org_slug: str) -> None:

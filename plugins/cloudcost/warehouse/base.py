@@ -1,12 +1,19 @@
-"""The interface every warehouse back end implements."""
+"""The interface every warehouse back end implements: the pipeline names no engine and branches on none."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cloudcost.schemas import TableSchema
+
+if TYPE_CHECKING:
+    from cloudcost.config import OrgConfig, RawFormat
+    from cloudcost.core.results import ConvertResult, Landed
+    from cloudcost.core.run_context import RunContext
+    from cloudcost.sources.base import BillingExport, Delivery
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,9 @@ class Session(Protocol):
 
 
 class Warehouse(Protocol):
-    """What the stages need from a back end. The DuckDB one is today's only implementation; BigQuery's
-    will add a load path for Arrow batches (DuckDB registers them as views)."""
+    """What the stages need from a back end: DuckDB (``duckdb.py``) and BigQuery (``bigquery.py``) implement all
+    of it. SQL the pipeline sends through a ``Session`` is DuckDB's dialect (BigQuery's session translates it);
+    what differs by engine (landing files, running the convert procedure, loading lookups) is a method here."""
 
     name: str
 
@@ -43,3 +51,30 @@ class Warehouse(Protocol):
     def transaction(self, session: Session) -> AbstractContextManager[None]: ...
 
     def delete_slice(self, session: Session, key: SliceKey) -> int: ...
+
+    def land_deliveries(
+        self,
+        session: Session,
+        export: BillingExport,
+        todo: Sequence[Delivery],
+        schema: TableSchema,
+        dataset: str,
+        run: RunContext,
+    ) -> Landed:
+        """Replace what each delivery covers (its billing days, or its own files' rows) by its typed rows, in the
+        caller's transaction; each file's rows as announced and no two files identical, else raise."""
+        ...
+
+    def convert_to_focus(self, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext) -> ConvertResult:
+        """Replace the run's (provider, day) slice of the org's FOCUS table by the format's procedure."""
+        ...
+
+    def register_lookups(self, session: Session, names: list[str]) -> dict[str, str]:
+        """(Re)load the named ``configs/lookups/*.csv`` tables; returns name -> table reference."""
+        ...
+
+    def tables(self, session: Session, dataset: str) -> set[str]: ...
+
+    def table_exists(self, session: Session, dataset: str, table: str) -> bool: ...
+
+    def columns(self, session: Session, dataset: str, table: str) -> list[str]: ...
