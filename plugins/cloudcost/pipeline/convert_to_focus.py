@@ -1,6 +1,6 @@
-"""Stage ``convert_to_focus``: the provider's part of ``sp_cloud_1_convert_to_focus`` for one day, on the org's
-warehouse (``Warehouse.convert_to_focus``: DuckDB renders the procedure's CTE chain, BigQuery CALLs it), then the
-stage's one log line."""
+"""Stage ``convert_to_focus``: the provider's part of ``sp_cloud_1_convert_to_focus`` for one day, run by the
+org's warehouse its own way (``Warehouse.convert_to_focus``: the procedure's CTE chain rendered, or the stored
+procedure called), then the stage's one log line."""
 
 from __future__ import annotations
 

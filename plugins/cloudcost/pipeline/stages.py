@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from cloudcost.config import OrgConfig, load_billing_config, load_org_by_slug
+from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
 from cloudcost.core.run_context import RunContext
 from cloudcost.money_format import cents
 from cloudcost.pipeline.delivery_guards import DeliveryRules
@@ -68,14 +68,16 @@ def export_status(org_slug: str, provider: str, day: date) -> ExportStatus:
     return _open_export(org, provider, entry.credential_id).status(day)
 
 
-def _open_export(org: OrgConfig, provider: str, credential_id: str) -> BillingExport:
+def _open_export(
+    org: OrgConfig, provider: str, credential_id: str, billing: BillingConfig | None = None
+) -> BillingExport:
     """The org's export reader, built with its credential: decrypted on use, cached in this process for at most
     5 minutes, never returned or logged. The embedded landing zone does not need it; it is decrypted anyway, so
     the demo walks the production path."""
     from cloudcost.vault import default_vault
 
     secret = default_vault().decrypt(org.slug, provider, credential_id)
-    return open_export(org, provider, secret.reveal())
+    return open_export(org, provider, secret.reveal(), billing)
 
 
 def run_land_raw(resolved: ResolvedRun) -> dict:
@@ -85,7 +87,7 @@ def run_land_raw(resolved: ResolvedRun) -> dict:
     run = resolved.run
     result = land_raw(
         resolved.warehouse,
-        _open_export(resolved.org, run.provider, run.credential_id),
+        _open_export(resolved.org, run.provider, run.credential_id, resolved.billing),
         resolved.schema,
         resolved.dataset,
         run,
@@ -185,7 +187,7 @@ def land_window(resolved: ResolvedRun, days: list[date]) -> dict[date, str | Non
     from cloudcost.sources.base import Delivery
 
     run, schema, warehouse = resolved.run, resolved.schema, resolved.warehouse
-    export = _open_export(resolved.org, run.provider, run.credential_id)
+    export = _open_export(resolved.org, run.provider, run.credential_id, resolved.billing)
     deliveries: list[Delivery] = []
     complete = []
     for day in days:
