@@ -216,11 +216,11 @@ def judge(
         )
     for delivery in empty:
         if not any(day in permits for day in delivery.covered_days()):
-            first, last = delivery.covered_days()[0], delivery.covered_days()[-1]
+            first_day, last_day = delivery.covered_days()[0], delivery.covered_days()[-1]
             raise DeliveryRefused(
                 f"{delivery.key} (version {delivery.version}): holds no rows in {len(delivery.files)} file(s) but "
-                f"would be the whole truth for {first}..{last}; nothing is changed. If it is really empty: "
-                f"cloudcost permit-shrink --org {run.org} --provider {run.provider} --day {first} --reason '…'"
+                f"would be the whole truth for {first_day}..{last_day}; nothing is changed. If it is really empty: "
+                f"cloudcost permit-shrink --org {run.org} --provider {run.provider} --day {first_day} --reason '…'"
             )
     used = [(s.day, s.describe()) for s in shrunk]
     used += [(_first_permitted(d, permits), f"empty delivery {d.key} version {d.version}") for d in empty]

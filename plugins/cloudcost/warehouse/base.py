@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cloudcost.schemas import TableSchema
 
@@ -37,24 +37,28 @@ class Session(Protocol):
     def fetchall(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple]: ...
 
 
-class Warehouse(Protocol):
+SessionT = TypeVar("SessionT", bound=Session)
+
+
+class Warehouse(Protocol[SessionT]):
     """What the stages need from a back end: DuckDB (``duckdb.py``) and BigQuery (``bigquery.py``) implement all
     of it. SQL the pipeline sends through a ``Session`` is DuckDB's dialect (BigQuery's session translates it);
-    what differs by engine (landing files, running the convert procedure, loading lookups) is a method here."""
+    what differs by engine (landing files, running the convert procedure, loading lookups) is a method here. A
+    warehouse takes back only the sessions it opened (``SessionT``); code that works on any writes ``Warehouse``."""
 
     name: str
 
-    def session(self) -> AbstractContextManager[Session]: ...
+    def session(self) -> AbstractContextManager[SessionT]: ...
 
-    def ensure_table(self, session: Session, dataset: str, schema: TableSchema) -> None: ...
+    def ensure_table(self, session: SessionT, dataset: str, schema: TableSchema) -> None: ...
 
-    def transaction(self, session: Session) -> AbstractContextManager[None]: ...
+    def transaction(self, session: SessionT) -> AbstractContextManager[None]: ...
 
-    def delete_slice(self, session: Session, key: SliceKey) -> int: ...
+    def delete_slice(self, session: SessionT, key: SliceKey) -> int: ...
 
     def land_deliveries(
         self,
-        session: Session,
+        session: SessionT,
         export: BillingExport,
         todo: Sequence[Delivery],
         schema: TableSchema,
@@ -69,12 +73,12 @@ class Warehouse(Protocol):
         """Replace the run's (provider, day) slice of the org's FOCUS table by the format's procedure."""
         ...
 
-    def register_lookups(self, session: Session, names: list[str]) -> dict[str, str]:
+    def register_lookups(self, session: SessionT, names: list[str]) -> dict[str, str]:
         """(Re)load the named ``configs/lookups/*.csv`` tables; returns name -> table reference."""
         ...
 
-    def tables(self, session: Session, dataset: str) -> set[str]: ...
+    def tables(self, session: SessionT, dataset: str) -> set[str]: ...
 
-    def table_exists(self, session: Session, dataset: str, table: str) -> bool: ...
+    def table_exists(self, session: SessionT, dataset: str, table: str) -> bool: ...
 
-    def columns(self, session: Session, dataset: str, table: str) -> list[str]: ...
+    def columns(self, session: SessionT, dataset: str, table: str) -> list[str]: ...
