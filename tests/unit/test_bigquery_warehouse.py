@@ -52,9 +52,12 @@ def _all_parse(client: StubClient) -> None:
 
 def test_open_warehouse_follows_configuration(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert open_warehouse().name == "duckdb"
-    (config_dir / "warehouse.yml").write_text("warehouse: bigquery\nbigquery: {project: my-project, location: EU}\n")
+    (config_dir / "warehouse.yml").write_text(
+        "warehouse: bigquery\nbigquery: {project: my-project, location: EU}\nduckdb: {threads: 1}\n"
+    )
     warehouse = open_warehouse()
     assert (warehouse.name, warehouse.project, warehouse.location) == ("bigquery", "my-project", "EU")
+    assert warehouse.worker.threads == 1, "the worker's typing DuckDB keeps the configured bounds"
     monkeypatch.setenv("CLOUDCOST_WAREHOUSE_BACKEND", "duckdb")
     assert open_warehouse().name == "duckdb"
 

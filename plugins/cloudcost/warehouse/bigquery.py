@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cloudcost.config import BigQuerySettings
+from cloudcost.config import BigQuerySettings, DuckDBSettings
 from cloudcost.schemas import TableSchema
 from cloudcost.warehouse.base import SliceKey
 from cloudcost.warehouse.bigquery_ddl import (
@@ -132,16 +132,23 @@ class BigQueryWarehouse:
 
     name = "bigquery"
 
-    def __init__(self, project: str, location: str, client_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        project: str,
+        location: str,
+        client_factory: Callable[[], Any] | None = None,
+        worker: DuckDBSettings | None = None,
+    ) -> None:
         self.project = project
         self.location = location
+        self.worker = worker or DuckDBSettings()  # the worker's in-memory DuckDB that types rows before they load
         self._client_factory = client_factory
         self._client: Any = None
         self._known: set[str] = set()
 
     @classmethod
-    def from_settings(cls, settings: BigQuerySettings) -> BigQueryWarehouse:
-        return cls(settings.project, settings.location)
+    def from_settings(cls, settings: BigQuerySettings, worker: DuckDBSettings | None = None) -> BigQueryWarehouse:
+        return cls(settings.project, settings.location, worker=worker)
 
     @property
     def client(self) -> Any:

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cloudcost.config import OrgConfig, load_warehouse_config
+from cloudcost.config import OrgConfig
 from cloudcost.core.results import ConvertResult, Landed
 from cloudcost.core.run_context import RunContext
 from cloudcost.lookups import REF_DATASET, lookup_files
@@ -116,14 +116,19 @@ def land_merge(warehouse: BigQueryWarehouse, dataset: str, staging_table: str, s
 
 
 def _typed_rows(
-    export: BillingExport, delivery: Delivery, schema: TableSchema, run: RunContext, directory: Path
+    warehouse: BigQueryWarehouse,
+    export: BillingExport,
+    delivery: Delivery,
+    schema: TableSchema,
+    run: RunContext,
+    directory: Path,
 ) -> tuple[Path, int]:
     """Every file of ``delivery`` typed by the DuckDB normalization SQL (in an in-memory DuckDB on the worker,
     over the files DuckDB reads itself), written to one Parquet file in the raw table's column order."""
     import duckdb
 
     connection = duckdb.connect()
-    settings = load_warehouse_config().duckdb
+    settings = warehouse.worker
     configure(connection, settings, Path(settings.temp_directory) if settings.temp_directory else directory)
     target_schema = arrow_schema(schema)
     path = directory / "typed-rows.parquet"
@@ -194,9 +199,9 @@ def _land_delivery(
 
     digest = hashlib.sha256(f"{run.run_id}|{delivery.key}".encode()).hexdigest()[:10]
     staging = f"_staging_{schema.table}_{run.billing_day:%Y%m%d}_{digest}"
-    spool = load_warehouse_config().duckdb.spool_directory
+    spool = warehouse.worker.spool_directory
     with spool_directory(Path(spool) if spool else None) as tmp:
-        path, rows = _typed_rows(export, delivery, schema, run, tmp)
+        path, rows = _typed_rows(warehouse, export, delivery, schema, run, tmp)
         config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.PARQUET,
             write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
