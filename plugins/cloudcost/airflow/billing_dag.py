@@ -30,29 +30,30 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 
 
 def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
-    """The task's runs, one per billing day of the run, each resolved once (org file, billing.yml, format,
-    schema, warehouse) and handed to the stage."""
+    """The task's runs, one per billing day of the run, resolved once for all of them (org file, billing.yml,
+    format, schema, warehouse) and handed to the stage."""
     from cloudcost.airflow.run_conf import context_days, wanted_day
     from cloudcost.pipeline.stages import make_run_context
     from cloudcost.warehouse import open_warehouse
 
     # lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")
     logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
+    logical_day = logical.date() if logical else None
+    days = context_days(context)
+    if not days:
+        return []
     ingested_at = datetime.now(UTC)  # lineage stamp only; never used to choose what to load
-    warehouse = open_warehouse()
-    return [
-        make_run_context(
-            org_slug,
-            provider,
-            day,
-            context["run_id"],
-            context["dag"].dag_id,
-            logical.date() if logical else None,
-            ingested_at,
-            warehouse,
-        )
-        for day in context_days(context)
-    ]
+    resolved = make_run_context(
+        org_slug,
+        provider,
+        days[0],
+        context["run_id"],
+        context["dag"].dag_id,
+        logical_day,
+        ingested_at,
+        open_warehouse(),
+    )
+    return [resolved.on_day(day, logical_day or day) for day in days]
 
 
 def build_billing_dag(provider: str) -> DAG:

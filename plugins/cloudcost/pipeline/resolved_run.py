@@ -26,9 +26,10 @@ class ResolvedRun:
     schema: TableSchema
     warehouse: Warehouse
 
-    def on_day(self, day: date) -> ResolvedRun:
-        """The same run for another billing day (the recheck reloads past days)."""
-        return replace(self, run=replace(self.run, billing_day=day))
+    def on_day(self, day: date, logical_date: date | None = None) -> ResolvedRun:
+        """The same run for another billing day (the recheck reloads past days; a task may load several days);
+        the lineage's run date stays unless ``logical_date`` is given."""
+        return replace(self, run=replace(self.run, billing_day=day, logical_date=logical_date or self.run.logical_date))
 
 
 def export_format(billing: BillingConfig, org: OrgConfig, provider: str) -> tuple[str, RawFormat]:
