@@ -206,6 +206,30 @@ def load_day(provider: str, day: date, run_id: str = "load") -> dict:
     return run_record(run, landed, run_checks(run))
 
 
+def recheck_and_reload(run: RunContext) -> list[dict]:
+    """``recheck_window``, then the ``restate`` group for each day it returned."""
+    from cloudcost.pipeline.stages import run_recheck
+
+    return reload_restated(run, run_recheck(run))
+
+
+def reload_restated(run: RunContext, restated: list[dict]) -> list[dict]:
+    """Each restated day through the ``restate`` group's land, convert_to_focus, check and record, as the DAG's
+    mapped instances call them; returns each day with its version before and after."""
+    from dataclasses import replace
+
+    from cloudcost.pipeline.stages import run_checks, run_convert_to_focus, run_record, summarise_landed_day
+
+    reloaded = []
+    for restatement in restated:
+        again = replace(run, billing_day=date.fromisoformat(restatement["billing_day"]))
+        landed = summarise_landed_day(again)
+        run_convert_to_focus(again)
+        row = run_record(again, landed, run_checks(again))
+        reloaded.append({**restatement, "to_version": row["source_version"]})
+    return reloaded
+
+
 # The per-org tasks of a billing DAG, in their order (``dag_factory.build_billing_dag``).
 BILLING_ORG_TASKS = (
     "org.wait_for_export",
@@ -215,6 +239,8 @@ BILLING_ORG_TASKS = (
     "org.record",
     "org.recheck_window",
 )
+# The tasks of the billing DAG's mapped ``restate`` group: one instance of each per restated (org, day).
+RESTATE_TASKS = ("restate.land", "restate.convert_to_focus", "restate.check", "restate.record")
 
 
 def seed_load_state(loads: dict[str, list[date]], dataset: str = "demo_prod", status: str = "succeeded") -> None:

@@ -76,13 +76,6 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"demo", "airflow", "cli"}),  # the edges that drive it all
 )
 
-# Imports that still climb, each with the change that removes it.
-KNOWN_CLIMBS = {
-    # the recheck refreshes rollups itself until restatements become mapped task instances (issue 14, item 5)
-    ("cloudcost/pipeline/stages.py", "cloudcost.rollups.gate"),
-    ("cloudcost/pipeline/stages.py", "cloudcost.rollups.refresh"),
-}
-
 
 def layer_of(unit: str) -> int:
     return next(i for i, layer in enumerate(LAYERS) if unit in layer)
@@ -105,7 +98,7 @@ def test_no_module_imports_from_a_layer_above_its_own() -> None:
         for name in names
         if name.startswith("cloudcost.") and layer_of(unit_of(name)) > layer_of(unit_of(module))
     }
-    assert climbs - KNOWN_CLIMBS == set()
+    assert climbs == set()
 
 
 def test_the_layers_judge_the_imports_they_should() -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from cloudcost.config import Provider
+
 
 @dataclass(frozen=True)
 class RunContext:
     org: str
-    provider: str
+    provider: Provider
     billing_day: date
     run_id: str
     pipeline_id: str

@@ -61,7 +61,7 @@ def reconcile(
         order by 1
     """
     with warehouse.session() as session:
-        params = {"day": run.billing_day, "provider": run.provider}
+        params: dict[str, object] = {"day": run.billing_day, "provider": run.provider}
         params.update({f"only_{i}": value for i, (_, value) in enumerate(filters)})
         rows = session.fetchall(sql, params)
     mismatches = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from cloudcost.config import BillingConfig, OrgConfig, RawFormat
+from cloudcost.config import BillingConfig, OrgConfig, Provider, RawFormat
 from cloudcost.core.run_context import RunContext
 from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.schemas import TableSchema
@@ -32,9 +32,9 @@ class ResolvedRun:
         return replace(self, run=replace(self.run, billing_day=day, logical_date=logical_date or self.run.logical_date))
 
 
-def export_format(billing: BillingConfig, org: OrgConfig, provider: str) -> tuple[str, RawFormat]:
+def export_format(billing: BillingConfig, org: OrgConfig, provider: Provider) -> tuple[str, RawFormat]:
     """The org's export format for the provider, by name and as configured in its billing.yml."""
-    name = org.providers[provider].export.format  # type: ignore[index]
+    name = org.providers[provider].export.format
     if name not in billing.formats:
         raise ValueError(
             f"configs/orgs/{org.slug}.yml: key 'providers.{provider}.export.format': {name!r} is not "

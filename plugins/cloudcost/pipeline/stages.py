@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
+from cloudcost.config import BillingConfig, OrgConfig, Provider, load_billing_config, load_org_by_slug
 from cloudcost.core.run_context import RunContext
 from cloudcost.money_format import cents
 from cloudcost.pipeline.delivery_guards import DeliveryRules
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def make_run_context(
     org_slug: str,
-    provider: str,
+    provider: Provider,
     billing_day: date,
     run_id: str,
     dag_id: str,
@@ -31,7 +31,7 @@ def make_run_context(
 ) -> ResolvedRun:
     """The run's values, resolved once (the org file and billing.yml read here, and nowhere after)."""
     org = load_org_by_slug(org_slug)
-    entry = org.providers.get(provider)  # type: ignore[call-overload]
+    entry = org.providers.get(provider)
     if entry is None or not entry.enabled:
         raise ValueError(f"org {org_slug} does not enable provider {provider} (configs/orgs/{org_slug}.yml)")
     billing = load_billing_config(provider)
@@ -59,17 +59,17 @@ def make_run_context(
     )
 
 
-def export_status(org_slug: str, provider: str, day: date) -> ExportStatus:
+def export_status(org_slug: str, provider: Provider, day: date) -> ExportStatus:
     """What ``wait_for_export`` decides. A cloud location is listed with the org's decrypted credential."""
     org = load_org_by_slug(org_slug)
-    entry = org.providers[provider]  # type: ignore[index]
+    entry = org.providers[provider]
     if entry.export.location == "landing":
         return open_export(org, provider).status(day)
     return _open_export(org, provider, entry.credential_id).status(day)
 
 
 def _open_export(
-    org: OrgConfig, provider: str, credential_id: str, billing: BillingConfig | None = None
+    org: OrgConfig, provider: Provider, credential_id: str, billing: BillingConfig | None = None
 ) -> BillingExport:
     """The org's export reader, built with its credential: decrypted on use, cached in this process for at most
     5 minutes, never returned or logged. The embedded landing zone does not need it; it is decrypted anyway, so
@@ -215,13 +215,12 @@ def land_window(resolved: ResolvedRun, days: list[date]) -> dict[date, str | Non
 
 def run_recheck(resolved: ResolvedRun) -> list[dict]:
     """Late data and restatements: land what changed in the trailing window's deliveries (a restated AWS month,
-    a re-run Azure export, GCP rows whose export_time moved, new OCI reports), each delivery once, then convert,
-    check and record again every already-loaded day whose raw version moved or that a delivery made ``stale``
-    (its rows changed after it was checked), and refresh its rollups (behind the same gate). A day still
-    ``landed`` is its own run's (in progress, or failed loudly there) and is left to it."""
-    from cloudcost.rollups.gate import RollupGateClosed
-    from cloudcost.rollups.refresh import refresh_rollups
-
+    a re-run Azure export, GCP rows whose export_time moved, new OCI reports), each delivery once, and return the
+    already-loaded days to convert, check and record again: those whose raw version moved or that a delivery made
+    ``stale`` (rows changed after they were checked). The reload is not done here but by the billing DAG's
+    ``restate`` task group, one mapped instance per (org, day), so each is seen, retried and cleared on its own;
+    ``cost_rollups`` refreshes their rollups. A day still ``landed`` is its own run's (in progress, or failed
+    loudly there) and is left to it. Each entry is small and JSON-safe (it travels as XCom)."""
     run = resolved.run
     window = recheck_window(run.billing_day, resolved.billing.restatements.recheck_months)
     loaded = loaded_states(resolved, window)
@@ -229,29 +228,28 @@ def run_recheck(resolved: ResolvedRun) -> list[dict]:
         return []
     current = land_window(resolved, sorted(loaded))
     now = loaded_states(resolved, window)  # the landing above marks the days it changed stale
-    reloaded = []
+    restated = []
     for day, (status, version) in sorted(loaded.items()):
         moved = status == "succeeded" and current.get(day, version) != version
         if day not in current or not (moved or now[day][0] == "stale"):
             continue
-        again = resolved.on_day(day)
-        landed = summarise_landed_day(again)  # landed above: the day's figures, without reading the export again
-        run_convert_to_focus(again)
-        record = run_record(again, landed, run_checks(again))
-        log.info(
-            "restatement %s/%s %s: source version %s -> %s reloaded: %s FOCUS rows, BilledCost %s (billing "
-            "currency, to the cent).",
-            run.org,
-            run.provider,
-            day,
-            version,
-            current[day],
-            f"{record['focus_rows']:,}",
-            cents(record["billed_cost"]),
+        restated.append(
+            {"org_slug": run.org, "billing_day": str(day), "from_version": version, "to_version": current[day]}
         )
-        try:
-            refresh_rollups(resolved.warehouse, resolved.org, day, run.ingested_at)
-        except RollupGateClosed as closed:
-            log.info("rollups of %s not refreshed yet: %s.", day, closed)
-        reloaded.append({"billing_day": str(day), "from_version": version, "to_version": record["source_version"]})
-    return reloaded
+    log.info(
+        "recheck %s/%s: %d day(s) to reload%s",
+        run.org,
+        run.provider,
+        len(restated),
+        "".join(f"\n  {r['billing_day']}: source version {r['from_version']} -> {r['to_version']}" for r in restated),
+    )
+    return restated
+
+
+def restatement_sentence(provider: str, restatement: dict, row: dict) -> str:
+    """The log line of a restated day's reload, once ``record`` has written its load state."""
+    return (
+        f"restatement {restatement['org_slug']}/{provider} {restatement['billing_day']}: source version "
+        f"{restatement['from_version']} -> {row['source_version']} reloaded: {row['focus_rows']:,} FOCUS rows, "
+        f"BilledCost {cents(row['billed_cost'])} (billing currency, to the cent)."
+    )

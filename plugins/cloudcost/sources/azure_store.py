@@ -20,8 +20,9 @@ from cloudcost.sources.store_errors import ObjectChanged, ObjectStoreAccessError
 
 
 def _code(error: HttpResponseError) -> str:
-    """The service's error code (``BlobNotFound``…), whether the SDK gives it as text or as an enum."""
-    code = error.error_code
+    """The service's error code (``BlobNotFound``…), whether the SDK gives it as text or as an enum; the
+    storage SDK sets ``error_code`` on the errors it raises, azure-core's class does not declare it."""
+    code = getattr(error, "error_code", None)
     return str(getattr(code, "value", code) or "")
 
 

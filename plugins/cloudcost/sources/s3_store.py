@@ -104,7 +104,7 @@ class S3ObjectStore:
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         """Every object whose key starts with ``prefix``, all pages (1000 keys each), sorted by key."""
-        found = []
+        found: list[ObjectInfo] = []
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
                 found.extend(

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cloudcost.cli_args import day, examples
+from cloudcost.config import PROVIDERS
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -48,7 +49,7 @@ def add_validate_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
         ),
     )
     parser.add_argument("--org", default="demo")
-    parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
+    parser.add_argument("--provider", action="append", choices=PROVIDERS, help="only this provider (repeatable)")
     parser.add_argument("--from", dest="from_day", type=day, help="first billing day (default: all)")
     parser.add_argument("--to", dest="to_day", type=day, help="last billing day (default: all)")
     parser.add_argument("--keep", type=Path, help="keep the Parquet, JUnit XML and validator logs in this folder")
