@@ -23,11 +23,9 @@ def last_loaded_day(org: OrgConfig) -> date | None:
     providers = sorted(p for p, entry in org.providers.items() if entry.enabled)
     if not providers:
         return None
-    with open_warehouse().session() as session:
-        if not session.fetchall(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = 'load_state'",
-            [org.dataset],
-        ):
+    warehouse = open_warehouse()
+    with warehouse.session() as session:
+        if not warehouse.table_exists(session, org.dataset, "load_state"):
             return None
         placeholders = ", ".join("?" for _ in providers)
         rows = session.fetchall(

@@ -225,7 +225,7 @@ def test_restated_days_are_reloaded_as_mapped_task_instances(
         "from cloudcost.airflow.demo_runs import run_days\n"
         "real = stages.run_checks\n"
         "def failing(run):\n"
-        "    if run.billing_day == datetime.date(2026, 11, 1):\n"
+        "    if run.run.billing_day == datetime.date(2026, 11, 1):\n"
         "        raise RuntimeError('injected: the check of 2026-11-01 fails')\n"
         "    return real(run)\n"
         "stages.run_checks = failing\n"

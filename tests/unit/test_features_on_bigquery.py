@@ -22,7 +22,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from google.api_core.exceptions import NotFound
 
 from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.evaluation.evaluate import evaluate_day
@@ -242,10 +241,11 @@ def test_validate_reads_focus_rows_from_bigquery(tmp_path: Path) -> None:
 
 
 def test_catalog_of_a_dataset_not_created_yet_is_empty() -> None:
-    """INFORMATION_SCHEMA of a missing dataset answers 404: no tables, no columns, not an error."""
+    """The region's catalog has no rows for a dataset not created yet: no tables, no columns, not an error; the
+    dataset and table names are bound parameters."""
 
     def missing(sql: str, config: Any) -> StubJob:
-        raise NotFound("Not found: Dataset my-project:acme_prod")
+        return StubJob(rows=[])
 
     client = FakeBigQueryClient(missing)
     warehouse = _warehouse(client)
@@ -254,7 +254,12 @@ def test_catalog_of_a_dataset_not_created_yet_is_empty() -> None:
         exists = warehouse.table_exists(session, "acme_prod", "alerts")
     assert (found, exists) == ((set(), []), False)
     assert [q.sql.split(" WHERE")[0] for q in client.queries] == [
-        "SELECT table_name FROM `my-project`.`acme_prod`.INFORMATION_SCHEMA.TABLES",
-        "SELECT column_name FROM `my-project`.`acme_prod`.INFORMATION_SCHEMA.COLUMNS",
-        "SELECT table_name FROM `my-project`.`acme_prod`.INFORMATION_SCHEMA.TABLES",
+        "SELECT table_name FROM `my-project`.`region-eu`.INFORMATION_SCHEMA.TABLES",
+        "SELECT column_name FROM `my-project`.`region-eu`.INFORMATION_SCHEMA.COLUMNS",
+        "SELECT table_name FROM `my-project`.`region-eu`.INFORMATION_SCHEMA.TABLES",
+    ]
+    assert [q.params for q in client.queries] == [
+        {"dataset": "acme_prod"},
+        {"dataset": "acme_prod", "table": "alerts"},
+        {"dataset": "acme_prod"},
     ]

@@ -16,7 +16,7 @@ from cloudcost.airflow.export_sensor import ExportCompleteSensor
 from cloudcost.config import Provider, load_billing_config, load_orgs_tolerant, require_files
 
 if TYPE_CHECKING:
-    from cloudcost.pipeline.run_context import RunContext
+    from cloudcost.pipeline.resolved_run import ResolvedRun
 
 log = logging.getLogger(__name__)
 
@@ -36,32 +36,39 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 """
 
 
-def _run_context(org_slug: str, provider: Provider, context: dict[str, Any]) -> list[RunContext]:
+def _run_context(org_slug: str, provider: Provider, context: dict[str, Any]) -> list[ResolvedRun]:
+    """The task's runs, one per billing day of the run, resolved once for all of them (org file, billing.yml,
+    format, schema, warehouse) and handed to the stage."""
     from cloudcost.airflow.run_conf import context_days
 
-    return [_run_for(org_slug, provider, day, context) for day in context_days(context)]
+    days = context_days(context)
+    if not days:
+        return []
+    resolved = _run_for(org_slug, provider, days[0], context)
+    logical_day = _logical_day(context)
+    return [resolved.on_day(day, logical_day or day) for day in days]
 
 
-def _run_for(org_slug: str, provider: Provider, day: date, context: dict[str, Any]) -> RunContext:
-    """The RunContext of ``day`` in this task's DAG run (a restated day is loaded with its reloading run's lineage)."""
-    from cloudcost.airflow.run_conf import wanted_day
+def _run_for(org_slug: str, provider: Provider, day: date, context: dict[str, Any]) -> ResolvedRun:
+    """The resolved run of ``day`` in this task's DAG run (a restated day is loaded with its reloading run's
+    lineage)."""
     from cloudcost.pipeline.stages import make_run_context
 
-    # lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")
-    logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
     ingested_at = datetime.now(UTC)  # lineage stamp only; never used to choose what to load
     return make_run_context(
-        org_slug,
-        provider,
-        day,
-        context["run_id"],
-        context["dag"].dag_id,
-        logical.date() if logical else None,
-        ingested_at,
+        org_slug, provider, day, context["run_id"], context["dag"].dag_id, _logical_day(context), ingested_at
     )
 
 
-def _restated_run(provider: Provider, restatement: dict, context: dict[str, Any]) -> RunContext:
+def _logical_day(context: dict[str, Any]) -> date | None:
+    """Lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")."""
+    from cloudcost.airflow.run_conf import wanted_day
+
+    logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
+    return logical.date() if logical else None
+
+
+def _restated_run(provider: Provider, restatement: dict, context: dict[str, Any]) -> ResolvedRun:
     return _run_for(restatement["org_slug"], provider, date.fromisoformat(restatement["billing_day"]), context)
 
 
@@ -141,7 +148,7 @@ def build_billing_dag(provider: Provider) -> DAG:
             from cloudcost.pipeline.stages import run_recheck
 
             runs = _run_context(org_slug, provider, context)
-            return run_recheck(min(runs, key=lambda run: run.billing_day))
+            return run_recheck(min(runs, key=lambda resolved: resolved.run.billing_day))
 
         @task
         def restated_days(rechecks: list) -> list[dict]:

@@ -12,7 +12,7 @@
   dotted path reaches. BigQuery omits null fields, so a key is never "missing" from such a file.
 
 Every column is described by its header, its Arrow type (as DuckDB hands the file over) and the SQL that
-reads it, so the typing SQL (``pipeline/normalize.py``) never depends on how a header is spelled.
+reads it, so the typing SQL (``sources/normalize.py``) never depends on how a header is spelled.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from cloudcost.config import OrgConfig, Provider, load_billing_config
+from cloudcost.config import BillingConfig, OrgConfig, Provider, load_billing_config
 from cloudcost.paths import landing_dir
 from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.azure import AzureCostExport
@@ -129,15 +129,20 @@ def _s3_client(org: OrgConfig, secret: bytes | None, endpoint_url: str | None) -
     return s3_client(session=session, endpoint_url=endpoint_url)
 
 
-def open_export(org: OrgConfig, provider: Provider, secret: bytes | None = None) -> BillingExport:
+def open_export(
+    org: OrgConfig, provider: Provider, secret: bytes | None = None, billing: BillingConfig | None = None
+) -> BillingExport:
+    """The org's export reader for the provider; ``billing`` is its billing.yml when the caller has it already
+    (a run resolves it once), else it is read here for the export's lag."""
     entry = org.providers.get(provider)
     if entry is None or not entry.enabled:
         raise UnsupportedExport(f"org {org.slug} does not enable provider {provider}")
     export = entry.export
     if (provider, export.format) not in SUPPORTED:
         raise UnsupportedExport(f"org {org.slug}: no reader for {provider} export format {export.format!r}")
+    lag = (billing or load_billing_config(provider)).completeness.export_lag_hours
     if export.location.startswith("bigquery://"):
-        return _bigquery_export(org, provider, secret)
+        return _bigquery_export(org, provider, secret, lag)
     store = object_store_for(org, provider, secret)
     if provider == "azure":
         if not export.companion:
@@ -145,19 +150,15 @@ def open_export(org: OrgConfig, provider: Provider, secret: bytes | None = None)
                 f"configs/orgs/{org.slug}.yml: key 'providers.azure.export.companion': name the actual-cost export "
                 "beside the amortized one (commitment purchases and refunds are only in the actual export)"
             )
-        lag = load_billing_config("azure").completeness.export_lag_hours
         return AzureCostExport(store, export.prefix, export.name, export.companion, export.format, lag)
     if provider == "oci":
-        lag = load_billing_config("oci").completeness.export_lag_hours
         return OciCostReports(store, f"{export.prefix}/{export.name}", export.format, lag)
     if provider == "gcp":
-        lag = load_billing_config("gcp").completeness.export_lag_hours
         return GcpBillingExportFiles(store, export.prefix, export.name, export.format, lag)
-    lag = load_billing_config("aws").completeness.export_lag_hours
     return AwsDataExport(store, export.prefix, export.name, export.format, lag)
 
 
-def _bigquery_export(org: OrgConfig, provider: Provider, secret: bytes | None) -> BillingExport:
+def _bigquery_export(org: OrgConfig, provider: Provider, secret: bytes | None, lag: float) -> BillingExport:
     """GCP's detailed export table, queried with the org's service-account key."""
     from cloudcost.sources.gcp_bigquery import GcpBigQueryExport, bigquery_client
 
@@ -167,5 +168,4 @@ def _bigquery_export(org: OrgConfig, provider: Provider, secret: bytes | None) -
     if secret is None:
         raise UnsupportedExport(f"org {org.slug}: a bigquery:// export location needs the org's gcp credential")
     project, dataset = export.location[len("bigquery://") :].split(".", 1)
-    lag = load_billing_config("gcp").completeness.export_lag_hours
     return GcpBigQueryExport(bigquery_client(secret, org.slug, project), org.slug, project, dataset, export.name, lag)
