@@ -3,8 +3,8 @@
 Both read the export with DuckDB's own multi-file readers (``read_parquet``, or ``read_csv`` with every column as
 text) and type it with the pipeline's own building blocks, so they change when those change:
 ``normalize.column_expression`` for every raw column and ``normalize.row_day_expression`` for ``ingestion_date``,
-then the provider's procedure rendered by ``convert_to_focus.render_procedure`` with the lookups of
-``refresh_lookups``. One textual change: the procedure keeps the rows of ``$billing_day``; here that becomes the
+then the provider's procedure rendered by ``duckdb_convert.render_procedure`` with the lookups of
+``register_lookups``. One textual change: the procedure keeps the rows of ``$billing_day``; here that becomes the
 row's own ``ingestion_date``, so one statement converts every day of the export (the OCI procedure's per-tenant
 currency fallback then looks across the export instead of one day).
 
@@ -27,12 +27,11 @@ import duckdb
 from exports import ExportFiles
 
 from cloudcost.config import load_billing_config, load_org_by_slug, load_warehouse_config
-from cloudcost.lookups import refresh_lookups
-from cloudcost.pipeline.convert_to_focus import procedure_lookups, render_procedure
-from cloudcost.pipeline.normalize import LINEAGE_COLUMNS, column_expression, export_columns, row_day_expression
 from cloudcost.schemas import duckdb_create_table, duckdb_type, focus_schema, load_table_schema, quote_column
 from cloudcost.sources.export_file import ExportFile, quote_name
-from cloudcost.warehouse.duckdb import DuckDBSession, configure
+from cloudcost.sources.normalize import LINEAGE_COLUMNS, column_expression, export_columns, row_day_expression
+from cloudcost.warehouse.duckdb import DuckDBSession, configure, register_lookups
+from cloudcost.warehouse.duckdb_convert import procedure_lookups, render_procedure
 
 RAW_VIEW = "bench_raw"
 DATASET_COLUMN = "x_cost_dataset"  # Azure: which export a row came from (the reader sets it)
@@ -95,7 +94,7 @@ def typed_raw(con: duckdb.DuckDBPyConnection, provider: str, files: ExportFiles,
 
 
 def focus_select(con: duckdb.DuckDBPyConnection, fmt: object, raw_relation: str) -> tuple[list[str], str]:
-    lookups = refresh_lookups(DuckDBSession(con), procedure_lookups(fmt.procedure))  # type: ignore[attr-defined]
+    lookups = register_lookups(DuckDBSession(con), procedure_lookups(fmt.procedure))  # type: ignore[attr-defined]
     procedure = render_procedure(fmt.procedure, raw_relation, lookups).replace("$billing_day", "ingestion_date")  # type: ignore[attr-defined]
     focus = focus_schema()
     projected = ", ".join(

@@ -10,7 +10,9 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cloudcost.pipeline.run_context import RunContext
+from cloudcost.config import Provider
+from cloudcost.core.run_context import RunContext
+from cloudcost.pipeline.resolved_run import ResolvedRun
 
 
 def write_cur2_delivery(
@@ -52,7 +54,7 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def run_context(day: date, org: str = "demo", provider: str = "aws", run_id: str = "test__run") -> RunContext:
+def run_context(day: date, org: str = "demo", provider: Provider = "aws", run_id: str = "test__run") -> RunContext:
     return RunContext(
         org=org,
         provider=provider,
@@ -188,7 +190,7 @@ def focus_rows(provider: str | None = None) -> list[dict]:
         connection.close()
 
 
-def stage_run(provider: str, day: date, run_id: str = "load", org: str = "demo") -> RunContext:
+def stage_run(provider: Provider, day: date, run_id: str = "load", org: str = "demo") -> ResolvedRun:
     """A run of the provider's DAG for ``day``, as its tasks make it (credential id from the org file)."""
     from cloudcost.pipeline.stages import make_run_context
 
@@ -206,6 +208,28 @@ def load_day(provider: str, day: date, run_id: str = "load") -> dict:
     return run_record(run, landed, run_checks(run))
 
 
+def recheck_and_reload(run: ResolvedRun) -> list[dict]:
+    """``recheck_window``, then the ``restate`` group for each day it returned."""
+    from cloudcost.pipeline.stages import run_recheck
+
+    return reload_restated(run, run_recheck(run))
+
+
+def reload_restated(run: ResolvedRun, restated: list[dict]) -> list[dict]:
+    """Each restated day through the ``restate`` group's land, convert_to_focus, check and record, as the DAG's
+    mapped instances call them; returns each day with its version before and after."""
+    from cloudcost.pipeline.stages import run_checks, run_convert_to_focus, run_record, summarise_landed_day
+
+    reloaded = []
+    for restatement in restated:
+        again = run.on_day(date.fromisoformat(restatement["billing_day"]))
+        landed = summarise_landed_day(again)
+        run_convert_to_focus(again)
+        row = run_record(again, landed, run_checks(again))
+        reloaded.append({**restatement, "to_version": row["source_version"]})
+    return reloaded
+
+
 # The per-org tasks of a billing DAG, in their order (``dag_factory.build_billing_dag``).
 BILLING_ORG_TASKS = (
     "org.wait_for_export",
@@ -215,6 +239,8 @@ BILLING_ORG_TASKS = (
     "org.record",
     "org.recheck_window",
 )
+# The tasks of the billing DAG's mapped ``restate`` group: one instance of each per restated (org, day).
+RESTATE_TASKS = ("restate.land", "restate.convert_to_focus", "restate.check", "restate.record")
 
 
 def seed_load_state(loads: dict[str, list[date]], dataset: str = "demo_prod", status: str = "succeeded") -> None:

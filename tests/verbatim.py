@@ -1,7 +1,7 @@
 """An oracle for 'every value lands verbatim': the raw row each CSV record must become, computed in plain Python
 from the file's text (csv module, Decimal, datetime), independently of the SQL that lands it.
 
-Rules it checks, from the brief and ``pipeline/normalize.py``'s docstring: the empty field is the only null; text
+Rules it checks, from the brief and ``sources/normalize.py``'s docstring: the empty field is the only null; text
 is kept byte for byte; money is the decimal of the text, rounded half away from zero at the 10th place;
 timestamps are ISO 8601 or one of the column's formats, in UTC; JSON is the text's JSON (Azure's tags without
 outer braces get them); OCI's tag columns become one object keyed by the header after the prefix."""
@@ -14,8 +14,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cloudcost.pipeline.normalize import export_columns
 from cloudcost.schemas import Column, TableSchema
+from cloudcost.sources.normalize import export_columns
 from tests.real_exports import money
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cloudcost import cli_args
 from cloudcost.billing_window import days_from
-from cloudcost.cli_args import examples
+from cloudcost.cli_args import examples, org_command
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -194,7 +194,8 @@ def cmd_health(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     org = load_org_by_slug(args.org)
     run_counts = airflow_run_counts(now - timedelta(days=args.days))
-    print(format_health(org, org_health(open_warehouse(), org, args.to_day or now.date(), args.days, run_counts)))
+    health = org_health(open_warehouse(), org, args.to_day or now.date(), args.days, run_counts)
+    print(format_health(org, health))
     return 0
 
 
@@ -264,30 +265,31 @@ def build_parser() -> argparse.ArgumentParser:
             "cloudcost demo history --org demo --from 2026-10-25 --to 2026-10-31",
         ),
     ).add_subparsers(dest="action", required=True)
-    generate = demo.add_parser(
+    generate = org_command(
+        demo,
         "generate",
-        help="write realistic exports for an org into data/landing/",
+        cmd_demo_generate,
+        "write realistic exports for an org into data/landing/",
+        "cloudcost demo generate --org demo --from 2026-10-25 --to 2026-11-04 --incomplete-last-day",
+        "cloudcost demo generate --org demo --from 2026-11-01 --to 2026-11-01 --scale 10 --seed 3",
         description="Write realistic exports of every provider the org enables; one line per provider (data "
         "files, rows, days).",
-        **examples(
-            "cloudcost demo generate --org demo --from 2026-10-25 --to 2026-11-04 --incomplete-last-day",
-            "cloudcost demo generate --org demo --from 2026-11-01 --to 2026-11-01 --scale 10 --seed 3",
-        ),
     )
-    run = demo.add_parser(
+    run = org_command(
+        demo,
         "run",
-        help="run a billing DAG through Airflow for each day of a range",
-        **examples(
-            "cloudcost demo run --org demo --from 2026-11-01 --to 2026-11-03",
-            "cloudcost demo run --org demo --from 2026-11-01 --to 2026-11-01 --dag-id cloud_aws_cost_billing",
-        ),
+        cmd_demo_run,
+        "run a billing DAG through Airflow for each day of a range",
+        "cloudcost demo run --org demo --from 2026-11-01 --to 2026-11-03",
+        "cloudcost demo run --org demo --from 2026-11-01 --to 2026-11-01 --dag-id cloud_aws_cost_billing",
     )
-    history = demo.add_parser(
+    history = org_command(
+        demo,
         "history",
-        help="load a range through the DAGs' stage functions in-process (fast baseline for the demo)",
-        **examples("cloudcost demo history --org demo --from 2026-10-25 --to 2026-10-31"),
+        cmd_demo_history,
+        "load a range through the DAGs' stage functions in-process (fast baseline for the demo)",
+        "cloudcost demo history --org demo --from 2026-10-25 --to 2026-10-31",
     )
-    history.set_defaults(func=cmd_demo_history)
     estate = demo.add_parser(
         "estate",
         help="write N demo orgs (org files, credentials, budgets, exports) into a scratch config and data dir",
@@ -297,13 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
         **examples("cloudcost demo estate --orgs 10 --from 2026-11-02 --to 2026-11-03"),
     )
     estate.add_argument("--orgs", type=cli_args.positive, required=True, help="how many orgs")
-    estate.add_argument("--from", dest="from_day", type=cli_args.day, required=True)
-    estate.add_argument("--to", dest="to_day", type=cli_args.day, required=True)
+    cli_args.add_day_span(estate, required=True)
     estate.set_defaults(func=cmd_demo_estate)
     for sub in (generate, run, history):
-        sub.add_argument("--org", default="demo")
-        sub.add_argument("--from", dest="from_day", type=cli_args.day, required=True)
-        sub.add_argument("--to", dest="to_day", type=cli_args.day, required=True)
+        cli_args.add_day_span(sub, required=True)
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument(
         "--scale", type=cli_args.positive, default=1, help="replicas of the estate per day (volume for benchmarks)"
@@ -313,58 +312,58 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="plant the last day as still being exported: partial rows, and a delivery the sensors refuse",
     )
-    generate.set_defaults(func=cmd_demo_generate)
     run.add_argument("--dag-id", action="append", dest="dag_ids", help="default: every provider the org enables")
-    run.set_defaults(func=cmd_demo_run)
 
-    status = commands.add_parser(
+    status = org_command(
+        commands,
         "status",
-        help="is each provider's export complete for each day? (the sensor)",
+        cmd_status,
+        "is each provider's export complete for each day? (the sensor)",
+        "cloudcost status --org demo --from 2026-11-04 --to 2026-11-04",
         description="What each provider's wait_for_export sensor decides now, per day: complete or NOT READY, "
         "the lag it waits for after the day's end (billing.yml completeness.export_lag_hours), and why. "
         "Exit 1 if any day is not ready.",
-        **examples("cloudcost status --org demo --from 2026-11-04 --to 2026-11-04"),
     )
-    status.add_argument("--org", default="demo")
-    status.add_argument("--from", dest="from_day", type=cli_args.day, required=True)
-    status.add_argument("--to", dest="to_day", type=cli_args.day, required=True)
-    status.set_defaults(func=cmd_status)
+    cli_args.add_day_span(status, required=True)
 
-    suggestions = commands.add_parser(
+    suggestions = org_command(
+        commands,
         "suggestions",
-        help="attribution suggestions for untagged spend",
-        **examples("cloudcost suggestions --org demo --limit 5", "cloudcost suggestions --org demo --accept ID"),
+        cmd_suggestions,
+        "attribution suggestions for untagged spend",
+        "cloudcost suggestions --org demo --limit 5",
+        "cloudcost suggestions --org demo --accept ID",
     )
-    suggestions.add_argument("--org", default="demo")
     suggestions.add_argument("--limit", type=cli_args.positive, default=20)
     decision = suggestions.add_mutually_exclusive_group()
     decision.add_argument("--accept", metavar="ID", help="record that the suggestion was applied")
     decision.add_argument("--reject", metavar="ID", help="record that the suggestion was wrong")
-    suggestions.set_defaults(func=cmd_suggestions)
 
-    health = commands.add_parser(
+    health = org_command(
+        commands,
         "health",
-        help="untagged %%, pipeline success, alert false positives, acceptance",
-        **examples("cloudcost health --org demo", "cloudcost health --org demo --to 2026-11-03 --days 7"),
+        cmd_health,
+        "untagged %%, pipeline success, alert false positives, acceptance",
+        "cloudcost health --org demo",
+        "cloudcost health --org demo --to 2026-11-03 --days 7",
     )
-    health.add_argument("--org", default="demo")
     health.add_argument("--to", dest="to_day", type=cli_args.day, default=None, help="last day (default: today, UTC)")
     health.add_argument("--days", type=cli_args.positive, default=30)
-    health.set_defaults(func=cmd_health)
 
-    summary = commands.add_parser(
+    summary = org_command(
+        commands,
         "summary",
-        help="rows and cost that landed, and the raw vs FOCUS reconciliation",
+        cmd_summary,
+        "rows and cost that landed, and the raw vs FOCUS reconciliation",
+        "cloudcost summary --org demo",
+        "cloudcost summary --org demo --full",
         description="Per provider: FOCUS rows and cost, and how the raw export reconciles with FOCUS (accounts "
         "and days OK or MISMATCH, mismatches listed). Amounts are shown to the cent; the tables stay exact. "
         "--full prints every day, ServiceCategory and account.",
-        **examples("cloudcost summary --org demo", "cloudcost summary --org demo --full"),
     )
-    summary.add_argument("--org", default="demo")
     summary.add_argument(
         "--full", action="store_true", help="the full tables: per day and ServiceCategory, per account and day"
     )
-    summary.set_defaults(func=cmd_summary)
 
     from cloudcost.export.cli import add_export_command
     from cloudcost.pipeline.permit_cli import add_permit_command
@@ -377,13 +376,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_command(commands)
     add_report_command(commands)
     add_permit_command(commands)
-    creds = demo.add_parser(
+    org_command(
+        demo,
         "credentials",
-        help="store a random demo credential per enabled provider (vault)",
-        **examples("cloudcost demo credentials --org demo"),
+        cmd_demo_credentials,
+        "store a random demo credential per enabled provider (vault)",
+        "cloudcost demo credentials --org demo",
     )
-    creds.add_argument("--org", default="demo")
-    creds.set_defaults(func=cmd_demo_credentials)
 
     airflow = commands.add_parser(
         "airflow-config",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import calendar
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -59,3 +60,31 @@ def examples(*commands: str) -> dict[str, Any]:
     """``add_parser`` keywords that end the command's ``--help`` with these example lines, kept as written."""
     lines = "\n".join(f"  {command}" for command in commands)
     return {"epilog": f"{EXAMPLES}\n{lines}", "formatter_class": ExamplesFormatter}
+
+
+def org_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    help_text: str,
+    *example_lines: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand about one org, registered the same way everywhere: ``--org`` (default ``demo``) first,
+    ``func`` as its handler, and a ``--help`` that ends with ``example_lines``."""
+    parser = subparsers.add_parser(name, help=help_text, description=description, **examples(*example_lines))
+    parser.add_argument("--org", default="demo")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_day_span(
+    parser: argparse.ArgumentParser,
+    *,
+    required: bool = False,
+    first_help: str | None = None,
+    last_help: str | None = None,
+) -> None:
+    """``--from``/``--to`` as ``from_day``/``to_day``: the billing days a command covers, both inclusive."""
+    parser.add_argument("--from", dest="from_day", type=day, required=required, help=first_help)
+    parser.add_argument("--to", dest="to_day", type=day, required=required, help=last_help)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,7 +28,7 @@ from cloudcost.identifiers import ORG_SLUG_PATTERN, validate_org_slug
 from cloudcost.paths import config_dir, procedures_dir, schemas_dir
 
 Provider = Literal["aws", "gcp", "azure", "oci"]
-PROVIDERS: tuple[str, ...] = ("aws", "gcp", "azure", "oci")
+PROVIDERS: tuple[Provider, ...] = get_args(Provider)
 
 _IDENT = r"^[a-z][a-z0-9_]{0,62}$"
 Identifier = Annotated[str, Field(pattern=_IDENT)]
@@ -36,6 +36,15 @@ Identifier = Annotated[str, Field(pattern=_IDENT)]
 
 class ConfigError(ValueError):
     """A configuration file is missing, unreadable or invalid; the message names the file and keys."""
+
+
+def parse_provider(value: str) -> Provider:
+    """A provider named by a string from outside (a file path, a run's conf, a stored record), checked once
+    at that edge so everything inside can take a ``Provider``."""
+    for provider in PROVIDERS:
+        if value == provider:
+            return provider
+    raise ConfigError(f"unknown provider {value!r}; expected one of {', '.join(PROVIDERS)}")
 
 
 class _Strict(BaseModel):
@@ -260,8 +269,8 @@ class OrgConfig(_Strict):
         """The warehouse schema (DuckDB) or dataset (BigQuery) of this org: ``<org>_<environment>``."""
         return f"{validate_org_slug(self.slug)}_{self.environment}"
 
-    def enables(self, provider: str) -> bool:
-        entry = self.providers.get(provider)  # type: ignore[call-overload]
+    def enables(self, provider: Provider) -> bool:
+        entry = self.providers.get(provider)
         return entry is not None and entry.enabled
 
 
@@ -394,14 +403,14 @@ def _validate(model: type[BaseModel], path: Path, data: object) -> BaseModel:
         raise _explain(path, exc) from None
 
 
-def billing_config_path(provider: str, root: Path | None = None) -> Path:
+def billing_config_path(provider: Provider, root: Path | None = None) -> Path:
     return (root or config_dir()) / "cloud" / provider / "cost" / "billing.yml"
 
 
-def load_billing_config(provider: str, root: Path | None = None) -> BillingConfig:
-    """Load and validate one provider's billing.yml."""
-    if provider not in PROVIDERS:
-        raise ConfigError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+def load_billing_config(provider: Provider, root: Path | None = None) -> BillingConfig:
+    """Load and validate one provider's billing.yml; the provider is checked at run time too, as the DAG files
+    (outside the type check) name it with a plain string."""
+    provider = parse_provider(provider)
     path = billing_config_path(provider, root)
     config = _validate(BillingConfig, path, _read_yaml(path))
     assert isinstance(config, BillingConfig)
@@ -454,7 +463,7 @@ class OrgLoad:
     problems: list[OrgFileProblem] = field(default_factory=list)
 
 
-def load_orgs_tolerant(provider: str | None = None, root: Path | None = None) -> OrgLoad:
+def load_orgs_tolerant(provider: Provider | None = None, root: Path | None = None) -> OrgLoad:
     """Every valid org that enables ``provider`` (``None``: every org), plus the files that are not valid.
 
     What the DAGs load at parse time, so a bad org file stops only its own org. An org file whose readable
@@ -478,7 +487,7 @@ def load_orgs_tolerant(provider: str | None = None, root: Path | None = None) ->
     return loaded
 
 
-def load_orgs_for_provider(provider: str, root: Path | None = None) -> list[OrgConfig]:
+def load_orgs_for_provider(provider: Provider, root: Path | None = None) -> list[OrgConfig]:
     """Every org that enables ``provider``, sorted by slug; raises the first bad org file's ``ConfigError``."""
     loaded = load_orgs_tolerant(provider, root)
     if loaded.problems:

@@ -23,11 +23,9 @@ def last_loaded_day(org: OrgConfig) -> date | None:
     providers = sorted(p for p, entry in org.providers.items() if entry.enabled)
     if not providers:
         return None
-    with open_warehouse().session() as session:
-        if not session.fetchall(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = 'load_state'",
-            [org.dataset],
-        ):
+    warehouse = open_warehouse()
+    with warehouse.session() as session:
+        if not warehouse.table_exists(session, org.dataset, "load_state"):
             return None
         placeholders = ", ".join("?" for _ in providers)
         rows = session.fetchall(
@@ -41,8 +39,9 @@ def last_loaded_day(org: OrgConfig) -> date | None:
 
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
     """``--month YYYY-MM``, or ``--from``/``--to`` together; neither: the last loaded month to date."""
-    parser.add_argument("--from", dest="from_day", type=cli_args.day, help="first billing day (with --to)")
-    parser.add_argument("--to", dest="to_day", type=cli_args.day, help="last billing day, inclusive (with --from)")
+    cli_args.add_day_span(
+        parser, first_help="first billing day (with --to)", last_help="last billing day, inclusive (with --from)"
+    )
     parser.add_argument(
         "--month",
         type=cli_args.month,

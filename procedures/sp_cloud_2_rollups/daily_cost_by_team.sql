@@ -1,4 +1,6 @@
 -- sp_cloud_2_rollups: daily_cost_by_team for one org and billing day, over the rows of tagged_rows.sql.
+-- Conditional counts are count(case ...), not count(*) filter: that one becomes COUNTIF, which is NULL, not 0,
+-- on DuckDB when every row's condition is NULL.
 select
     charge_day,
     provider,
@@ -12,8 +14,8 @@ select
     sum(effective_cost)                                     as effective_cost,
     count(distinct resource_id)                             as resources,
     count(*)                                                as rows,
-    count(*) filter (where team = '__untagged__')           as untagged_rows,
-    count(*) filter (where commitment_status = 'Used')      as commitment_covered_rows,
+    count(case when team = '__untagged__' then 1 end)       as untagged_rows,
+    count(case when commitment_status = 'Used' then 1 end)  as commitment_covered_rows,
     $refreshed_at                                           as refreshed_at
 from ({{tagged_rows}})
 group by all

@@ -3,45 +3,74 @@
 -- Inputs: {{focus_table}} (<org>_prod.cost_data_standard_1_3), $billing_day, and one lower-cased alias list
 -- per dimension ($department, $team, $environment, $cost_center) from the org's attribution config.
 -- A tag key matches an alias case-insensitively, whole or without its provider prefix (everything up to the
--- last ':' or '.': AWS "user:team", OCI "free-form.team"); the lowest alias position wins, values are
--- trimmed and lower-cased; an empty value does not count. billing_currency (FOCUS BillingCurrency) goes with
--- every amount: a sum over these rows must group by it, never add two currencies.
+-- last ':' or '.': AWS "user:team", OCI "free-form.team"); the lowest alias position wins (a tag's rank is its
+-- whole key's position, else its prefix-less key's; on a tie the smaller value), values are trimmed and
+-- lower-cased; an empty value does not count. billing_currency (FOCUS BillingCurrency) goes with every amount:
+-- a sum over these rows must group by it, never add two currencies. tags is the row's FOCUS Tags.
+--
+-- Written so that it also runs on BigQuery (warehouse/bigquery_sql.py translates it), set-based: each row gets
+-- a key, its tags become rows (json_keys), each tag's rank per dimension comes from a join with the alias list,
+-- and the row is put back together by its key, each dimension the minimum of "rank, value" (rank zero-padded).
 select
-    x_ingestion_date                                        as charge_day,
-    x_cloud_provider                                        as provider,
-    BillingCurrency                                         as billing_currency,
-    ServiceCategory                                         as service_category,
-    BilledCost                                              as billed_cost,
-    EffectiveCost                                           as effective_cost,
-    ResourceId                                              as resource_id,
-    ResourceName                                            as resource_name,
-    SubAccountId                                            as sub_account_id,
-    CommitmentDiscountStatus                                as commitment_status,
-    tag_list,
-    coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {
-        'rank': coalesce(list_position($department::varchar[], t.key), list_position($department::varchar[], t.short)),
-        'value': t.value}), lambda x: x.rank is not null and x.value <> ''))[1].value, '__untagged__') as department,
-    coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {
-        'rank': coalesce(list_position($team::varchar[], t.key), list_position($team::varchar[], t.short)),
-        'value': t.value}), lambda x: x.rank is not null and x.value <> ''))[1].value, '__untagged__') as team,
-    coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {
-        'rank': coalesce(list_position($environment::varchar[], t.key), list_position($environment::varchar[], t.short)),
-        'value': t.value}), lambda x: x.rank is not null and x.value <> ''))[1].value, '__unknown__') as environment,
-    coalesce(list_sort(list_filter(list_transform(tag_list, lambda t: {
-        'rank': coalesce(list_position($cost_center::varchar[], t.key), list_position($cost_center::varchar[], t.short)),
-        'value': t.value}), lambda x: x.rank is not null and x.value <> ''))[1].value, '__untagged__') as cost_center
+    charge_day,
+    provider,
+    billing_currency,
+    service_category,
+    billed_cost,
+    effective_cost,
+    resource_id,
+    resource_name,
+    sub_account_id,
+    commitment_status,
+    any_value(tags)                                         as tags,
+    coalesce(substr(min(case when department_rank is not null and tag_value <> ''
+        then lpad(cast(department_rank as varchar), 4, '0') || tag_value end), 5), '__untagged__') as department,
+    coalesce(substr(min(case when team_rank is not null and tag_value <> ''
+        then lpad(cast(team_rank as varchar), 4, '0') || tag_value end), 5), '__untagged__') as team,
+    coalesce(substr(min(case when environment_rank is not null and tag_value <> ''
+        then lpad(cast(environment_rank as varchar), 4, '0') || tag_value end), 5), '__unknown__') as environment,
+    coalesce(substr(min(case when cost_center_rank is not null and tag_value <> ''
+        then lpad(cast(cost_center_rank as varchar), 4, '0') || tag_value end), 5), '__untagged__') as cost_center
 from (
     select
-        *,
-        list_transform(
-            map_entries(coalesce(cast(Tags as map(varchar, varchar)), map())),
-            lambda e: {
-                'key': lower(e.key),
-                'short': lower(regexp_replace(e.key, '^.*[:.]', '')),
-                'original': e.key,
-                'value': lower(trim(coalesce(e.value, '')))
-            }
-        ) as tag_list
-    from {{focus_table}}
-    where x_ingestion_date = $billing_day
-)
+        focus_tags.*,
+        coalesce(department_key.position, department_short.position) as department_rank,
+        coalesce(team_key.position, team_short.position)             as team_rank,
+        coalesce(environment_key.position, environment_short.position) as environment_rank,
+        coalesce(cost_center_key.position, cost_center_short.position) as cost_center_rank
+    from (
+        select
+            focus_rows.*,
+            lower(tag_key)                                  as tag_lower,
+            lower(regexp_replace(tag_key, '^.*[:.]', ''))   as tag_short,
+            lower(trim(coalesce(focus_rows.tags ->> tag_key, ''))) as tag_value
+        from (
+            select
+                uuid()                                      as row_key,
+                x_ingestion_date                            as charge_day,
+                x_cloud_provider                            as provider,
+                BillingCurrency                             as billing_currency,
+                ServiceCategory                             as service_category,
+                BilledCost                                  as billed_cost,
+                EffectiveCost                               as effective_cost,
+                ResourceId                                  as resource_id,
+                ResourceName                                as resource_name,
+                SubAccountId                                as sub_account_id,
+                CommitmentDiscountStatus                    as commitment_status,
+                Tags                                        as tags
+            from {{focus_table}}
+            where x_ingestion_date = $billing_day
+        ) as focus_rows
+        left join unnest(json_keys(focus_rows.tags)) as tag_keys(tag_key) on true
+    ) as focus_tags
+    left join (select alias, min(position) as position from unnest($department::varchar[]) with ordinality as aliases(alias, position) group by alias) as department_key on department_key.alias = tag_lower
+    left join (select alias, min(position) as position from unnest($department::varchar[]) with ordinality as aliases(alias, position) group by alias) as department_short on department_short.alias = tag_short
+    left join (select alias, min(position) as position from unnest($team::varchar[]) with ordinality as aliases(alias, position) group by alias) as team_key on team_key.alias = tag_lower
+    left join (select alias, min(position) as position from unnest($team::varchar[]) with ordinality as aliases(alias, position) group by alias) as team_short on team_short.alias = tag_short
+    left join (select alias, min(position) as position from unnest($environment::varchar[]) with ordinality as aliases(alias, position) group by alias) as environment_key on environment_key.alias = tag_lower
+    left join (select alias, min(position) as position from unnest($environment::varchar[]) with ordinality as aliases(alias, position) group by alias) as environment_short on environment_short.alias = tag_short
+    left join (select alias, min(position) as position from unnest($cost_center::varchar[]) with ordinality as aliases(alias, position) group by alias) as cost_center_key on cost_center_key.alias = tag_lower
+    left join (select alias, min(position) as position from unnest($cost_center::varchar[]) with ordinality as aliases(alias, position) group by alias) as cost_center_short on cost_center_short.alias = tag_short
+) as ranked_tags
+group by row_key, charge_day, provider, billing_currency, service_category, billed_cost, effective_cost, resource_id,
+    resource_name, sub_account_id, commitment_status

@@ -3,10 +3,15 @@ select
     charge_day,
     provider,
     billing_currency,
-    tag.original                                            as tag_key,
+    tag_key,
     count(*)                                                as rows,
     sum(effective_cost)                                     as effective_cost,
     $refreshed_at                                           as refreshed_at
-from (select *, unnest(tag_list) as tag from ({{tagged_rows}}) where team = '__untagged__')
-where not (list_contains($mapped::varchar[], tag.key) or list_contains($mapped::varchar[], tag.short))
+from ({{tagged_rows}}) as untagged
+cross join unnest(json_keys(untagged.tags)) as tag_keys(tag_key)
+left join (select distinct alias from unnest($mapped::varchar[]) as aliases(alias)) as mapped_key
+    on mapped_key.alias = lower(tag_key)
+left join (select distinct alias from unnest($mapped::varchar[]) as aliases(alias)) as mapped_short
+    on mapped_short.alias = lower(regexp_replace(tag_key, '^.*[:.]', ''))
+where untagged.team = '__untagged__' and mapped_key.alias is null and mapped_short.alias is null
 group by all

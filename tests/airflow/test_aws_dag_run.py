@@ -23,6 +23,7 @@ from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
 from cloudcost.paths import landing_dir, warehouse_path
 from cloudcost.vault import default_vault
 from tests.conftest import REPO, VENV_BIN
+from tests.helpers import RESTATE_TASKS, load_day
 
 pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("demo_credentials")]
 DAG_ID = "cloud_aws_cost_billing"
@@ -67,6 +68,16 @@ def task_states(airflow_home: Path, run_id: str) -> dict[str, str]:
     return dict(rows)
 
 
+def mapped_states(airflow_home: Path, run_id: str, task_like: str) -> dict[tuple[str, int], str]:
+    """(task id, map index) -> state of the run's task instances whose id is LIKE ``task_like``."""
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        rows = db.execute(
+            "select task_id, map_index, state from task_instance where dag_id = ? and run_id = ? and task_id like ?",
+            (DAG_ID, run_id, task_like),
+        ).fetchall()
+    return {(task_id, index): state for task_id, index, state in rows}
+
+
 def run_id_of(output: str) -> str:
     marker = "run_id="
     line = next(line for line in output.splitlines() if "DagRun Finished" in line)
@@ -106,6 +117,9 @@ def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir:
     finally:
         connection.close()
     assert len(state) == 1 and state[0][:4] == ("succeeded", count, billed, run_id) and state[0][4]
+    # nothing restated: the restate group maps zero instances, skipped (not failed, not run)
+    restate = mapped_states(airflow_home, run_id, "restate.%")
+    assert restate == {(task_id, -1): "skipped" for task_id in RESTATE_TASKS}
 
     second = dags_test(DAY, {"org_slug": "demo"})
     assert second.returncode == 0, second.stdout[-4000:]
@@ -188,3 +202,74 @@ def test_demo_run_records_when_its_runs_really_started_and_names_them(airflow_ho
     started, ended = (datetime.fromisoformat(t).replace(tzinfo=UTC) for t in (start, end))
     assert before <= started <= ended, (before, started, ended)
     assert note == f"demo · {DAY}"
+
+
+def test_restated_days_are_reloaded_as_mapped_task_instances(
+    airflow_home: Path, data_dir: Path, config_dir: Path
+) -> None:
+    """Two loaded days restated: the next night's run reloads each as its own instance of the ``restate`` group.
+    One day's check failing (injected in the run's process) fails that instance and its record only, and the
+    run; the other day is reloaded, and the failed day stays refused by the rollup gate."""
+    billing = config_dir / "cloud" / "aws" / "cost" / "billing.yml"
+    config = yaml.safe_load(billing.read_text())
+    config["dag"]["retries"] = 0  # fail at once instead of waiting for the retry delay
+    billing.write_text(yaml.safe_dump(config))
+    days = [date(2026, 11, 1), DAY, date(2026, 11, 3)]
+    write_delivery(landing_dir("demo", "aws"), days)
+    for day in days[:2]:
+        load_day("aws", day)
+    write_delivery(landing_dir("demo", "aws"), days, seed=8)  # AWS restates the month
+
+    code = (
+        "import datetime, cloudcost.pipeline.stages as stages\n"
+        "from cloudcost.airflow.demo_runs import run_days\n"
+        "real = stages.run_checks\n"
+        "def failing(run):\n"
+        "    if run.run.billing_day == datetime.date(2026, 11, 1):\n"
+        "        raise RuntimeError('injected: the check of 2026-11-01 fails')\n"
+        "    return real(run)\n"
+        "stages.run_checks = failing\n"
+        f"run_days([{DAG_ID!r}], [datetime.date(2026, 11, 3)], 'demo')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "cloud_aws_cost_billing for 2026-11-03 ended in state failed" in output
+    assert "RuntimeError: injected: the check of 2026-11-01 fails" in output, "the failure is in the log, loudly"
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        (run_id,) = db.execute(
+            "select run_id from dag_run where dag_id = ? and logical_date like '2026-11-03%'", (DAG_ID,)
+        ).fetchone()
+    states = mapped_states(airflow_home, run_id, "%")
+    assert states[("org.recheck_window", 0)] == states[("restated_days", -1)] == "success"
+    # one mapped instance per restated day, in day order: 0 is 2026-11-01, 1 is 2026-11-02
+    assert {k: v for k, v in states.items() if k[0].startswith("restate.")} == {
+        ("restate.land", 0): "success",
+        ("restate.convert_to_focus", 0): "success",
+        ("restate.check", 0): "failed",
+        ("restate.record", 0): "upstream_failed",
+        ("restate.land", 1): "success",
+        ("restate.convert_to_focus", 1): "success",
+        ("restate.check", 1): "success",
+        ("restate.record", 1): "success",
+    }, output[-3000:]
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        loads = dict(
+            connection.execute(
+                "select billing_day, (status, run_id) from demo_prod.load_state where provider = 'aws'"
+            ).fetchall()
+        )
+    finally:
+        connection.close()
+    assert loads == {
+        days[0]: ("landed", run_id),  # not converted and checked: the rollup gate refuses it until it is cleared
+        days[1]: ("succeeded", run_id),
+        days[2]: ("succeeded", run_id),
+    }
+    _, billed, lineage = focus_slice(DAY)
+    assert billed == expected_billed_cost(days, seed=8)[("111111111111", DAY)], "the restated figures, to the cent"
+    assert lineage == {(DAG_ID, "aws-demo-local", run_id, date(2026, 11, 3))}, "reloaded and landed by this run"

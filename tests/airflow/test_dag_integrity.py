@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 
+from cloudcost.airflow.billing_dag import days_of_every_org
 from cloudcost.airflow.timetable import BillingDayTimetable
 from tests.conftest import REPO
-from tests.helpers import BILLING_ORG_TASKS
+from tests.helpers import BILLING_ORG_TASKS, RESTATE_TASKS
 
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
 
@@ -49,7 +51,9 @@ def test_rollups_wait_for_the_loads_then_refresh(dagbag: DagBag) -> None:
     gate = dag.get_task("org.wait_for_loads")
     assert "org.refresh" in gate.downstream_task_ids
     assert gate.soft_fail is False and gate.mode == "reschedule"
-    assert "org.evaluate" in dag.get_task("org.refresh").downstream_task_ids
+    # restated days are refreshed too (the billing DAG refreshes no rollup), before budgets and anomalies
+    assert dag.get_task("org.refresh").downstream_task_ids == {"org.refresh_restated"}
+    assert "org.evaluate" in dag.get_task("org.refresh_restated").downstream_task_ids
     # the leaves: the org's last stage, and the check of the org files beside it (either failing fails the run)
     assert sorted(t.task_id for t in dag.tasks if not t.downstream_task_ids) == ["org.evaluate", "org_files"]
 
@@ -81,9 +85,22 @@ def test_stages_run_in_order_and_sensor_fails_not_skips(dagbag: DagBag) -> None:
     sensor = dag.get_task("org.wait_for_export")
     assert sensor.soft_fail is False
     assert sensor.mode == "reschedule"
-    assert sorted(t.task_id for t in dag.tasks if not t.downstream_task_ids) == ["org.recheck_window", "org_files"]
+    assert sorted(t.task_id for t in dag.tasks if not t.downstream_task_ids) == ["org_files", "restate.record"]
     assert dag.get_task("select_orgs").downstream_task_ids >= {"org.wait_for_export", "org_files"}
     assert not dag.get_task("select_orgs").upstream_task_ids, "the run conf is checked before anything runs"
+
+
+def test_restated_days_are_reloaded_by_a_mapped_group_not_inside_the_recheck(dagbag: DagBag) -> None:
+    """``recheck_window`` only lands and returns the days; every org's days, flattened, map the ``restate`` group
+    (one instance per (org, day), so one day's failure stops only its own chain), and no rollup is refreshed."""
+    dag = dagbag.dags["cloud_aws_cost_billing"]
+    assert dag.get_task("org.recheck_window").downstream_task_ids == {"restated_days"}
+    assert dag.get_task("restated_days").downstream_task_ids == set(RESTATE_TASKS)  # each reads its (org, day)
+    for upstream, downstream in itertools.pairwise(RESTATE_TASKS):
+        assert downstream in dag.get_task(upstream).downstream_task_ids
+    assert isinstance(dag.task_group_dict["restate"], MappedTaskGroup)
+    assert isinstance(dag.task_group_dict["org"], MappedTaskGroup)
+    assert not [t.task_id for t in dag.tasks if "rollup" in t.task_id], "cost_rollups refreshes restated days"
 
 
 def test_org_param_offers_configured_orgs(dagbag: DagBag) -> None:
@@ -108,3 +125,11 @@ def test_bad_provider_config_breaks_only_that_dag(tmp_path: Path, config_dir: Pa
     [(path, error)] = bag.import_errors.items()
     assert path.endswith("cloud_aws_cost_billing.py")
     assert "billing.yml: key 'dag.retries'" in error
+
+
+def test_every_orgs_restated_days_are_flattened_whatever_the_number_of_orgs() -> None:
+    one = {"org_slug": "demo", "billing_day": "2026-11-01", "from_version": "a", "to_version": "b"}
+    other = one | {"org_slug": "acme"}
+    assert days_of_every_org([one, one | {"billing_day": "2026-11-02"}]) == [one, one | {"billing_day": "2026-11-02"}]
+    assert days_of_every_org([[one], [], [other]]) == [one, other]
+    assert days_of_every_org([]) == days_of_every_org([[], []]) == []

@@ -21,7 +21,7 @@ from cloudcost.airflow.run_conf import check_org_files, orgs_of_run
 from cloudcost.demo.aws_cur2 import write_delivery
 from cloudcost.paths import landing_dir
 from tests.conftest import REPO, VENV_BIN
-from tests.helpers import BILLING_ORG_TASKS
+from tests.helpers import BILLING_ORG_TASKS, RESTATE_TASKS
 
 pytestmark = pytest.mark.airflow
 DAY = date(2026, 11, 2)
@@ -126,6 +126,9 @@ def test_run_with_a_broken_org_loads_the_good_org_and_fails_naming_the_file(
     assert states.pop("org_files") == ["failed"]
     assert f"{acme}: key 'providers.aws.export.colour': unknown key (typo?)" in output
     assert states.pop("select_orgs") == ["success"]
+    assert states.pop("restated_days") == ["success"]
+    # nothing restated: the group maps no instance, its tasks skipped
+    assert {task: states.pop(task) for task in RESTATE_TASKS} == {task: ["skipped"] for task in RESTATE_TASKS}
     assert states == {
         task: ["success"]  # the demo org (one mapped instance each) loaded its day
         for task in BILLING_ORG_TASKS

@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,17 +18,22 @@ import pytest
 import yaml
 
 from cloudcost.cli import main
-from cloudcost.paths import warehouse_path
+from cloudcost.config import load_org_by_slug
+from cloudcost.demo import aws_cur2
+from cloudcost.paths import landing_dir, warehouse_path
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw, run_record
+from cloudcost.rollups.refresh import refresh_rollups
+from cloudcost.warehouse import open_warehouse
 from tests.conftest import VENV_BIN
+from tests.helpers import load_day, recheck_and_reload, stage_run
 
 pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("demo_credentials")]
 DAY = date(2026, 11, 1)
 
 
-def _dags_test(conf: dict) -> subprocess.CompletedProcess:
+def _dags_test(conf: dict, day: date = DAY) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(VENV_BIN / "airflow"), "dags", "test", "cost_rollups", DAY.isoformat(), "-c", json.dumps(conf)],
+        [str(VENV_BIN / "airflow"), "dags", "test", "cost_rollups", day.isoformat(), "-c", json.dumps(conf)],
         env=dict(os.environ),
         capture_output=True,
         text=True,
@@ -92,3 +97,44 @@ def test_closed_gate_fails_naming_each_missing_load_then_opens(
         connection.close()
     assert {p for (p,) in providers} == {"aws", "gcp", "azure", "oci"}
     assert budgets == 3  # the demo org's three budgets, evaluated
+
+
+def _billed(table: str, amount: str, day_column: str, provider_column: str, day: date) -> dict[str, object]:
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        return dict(
+            connection.execute(
+                f"select {provider_column}, sum({amount}) from demo_prod.{table} where {day_column} = ? group by 1",
+                [day],
+            ).fetchall()
+        )
+    finally:
+        connection.close()
+
+
+def test_next_run_refreshes_the_rollups_of_a_day_restated_since(airflow_home: Path, data_dir: Path) -> None:
+    """The billing DAG reloads a restated day but refreshes no rollup: the next day's cost_rollups run does, in
+    ``refresh_restated``, after its own day's refresh."""
+    next_day = DAY + timedelta(days=1)
+    assert main(["demo", "generate", "--org", "demo", "--from", str(DAY), "--to", str(next_day)]) == 0
+    for day in (DAY, next_day):
+        for provider in ("aws", "gcp", "azure", "oci"):
+            load_day(provider, day)
+    refresh_rollups(open_warehouse(), load_org_by_slug("demo"), DAY, datetime.now(UTC))  # DAY's own rollup run
+    rolled_up = _billed("daily_cost_by_team", "billed_cost", "charge_day", "provider", DAY)
+    aws_cur2.write_delivery(landing_dir("demo", "aws"), [DAY, next_day], seed=8)  # AWS restates the month
+    assert [r["billing_day"] for r in recheck_and_reload(stage_run("aws", next_day + timedelta(days=1)))] == [
+        str(DAY),
+        str(next_day),
+    ]
+    focus = _billed("cost_data_standard_1_3", "BilledCost", "x_ingestion_date", "x_cloud_provider", DAY)
+    assert focus["aws"] != rolled_up["aws"], "the restatement changed the day's FOCUS slice"
+    assert _billed("daily_cost_by_team", "billed_cost", "charge_day", "provider", DAY) == rolled_up, "not the reload"
+
+    run = _dags_test({"org_slug": "demo"}, next_day)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    states = _states(airflow_home, output)
+    assert states["org.refresh"] == states["org.refresh_restated"] == states["org.evaluate"] == "success"
+    assert f"org demo: rollups of 1 restated day(s) of 1 in the window refreshed: {DAY}" in output
+    assert _billed("daily_cost_by_team", "billed_cost", "charge_day", "provider", DAY) == focus, "to the cent"

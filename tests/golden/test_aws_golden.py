@@ -16,7 +16,6 @@ import pytest
 
 from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.paths import landing_dir, procedures_dir
-from cloudcost.pipeline.convert_to_focus import convert_to_focus
 from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.focus_rules import check_focus_rules
 from cloudcost.pipeline.land_raw import land_raw
@@ -24,6 +23,7 @@ from cloudcost.pipeline.reconcile import ReconciliationFailed, reconcile
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
+from cloudcost.warehouse.duckdb_convert import convert_to_focus
 from tests.helpers import cur1_row_to_cur2, focus_rows, read_csv, run_context, write_cur2_delivery
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "aws_cur2"

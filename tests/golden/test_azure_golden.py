@@ -13,7 +13,6 @@ import pytest
 from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.demo.azure_cost_details import expected_billed_cost, write_exports
 from cloudcost.paths import landing_dir
-from cloudcost.pipeline.convert_to_focus import convert_to_focus
 from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.focus_rules import check_focus_rules
 from cloudcost.pipeline.land_raw import land_raw
@@ -22,6 +21,7 @@ from cloudcost.schemas import load_table_schema
 from cloudcost.sources.base import BadExport
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
+from cloudcost.warehouse.duckdb_convert import convert_to_focus
 from tests.helpers import focus_rows, run_context, write_azure_run
 
 PROCEDURE = "sp_cloud_1_convert_to_focus/azure_cost_details.sql"

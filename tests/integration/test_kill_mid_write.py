@@ -33,14 +33,14 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     from datetime import UTC, date, datetime
-    from cloudcost.pipeline import land_files
+    from cloudcost.pipeline import land_raw
     from cloudcost.pipeline.stages import make_run_context, run_land_raw
 
     def pausing_record_delivery(*args, **kwargs):
         print("MID-WRITE", flush=True)  # the delivery's rows are inserted, uncommitted
         time.sleep(600)
 
-    land_files.record_delivery = pausing_record_delivery
+    land_raw.record_delivery = pausing_record_delivery
     day = date(2026, 11, 1)
     run_land_raw(make_run_context("demo", "aws", day, "killed", "cloud_aws_cost_billing", day, datetime.now(UTC)))
     print("FINISHED", flush=True)

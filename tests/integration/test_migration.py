@@ -19,8 +19,7 @@ import pytest
 
 from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
 from cloudcost.paths import landing_dir, warehouse_path
-from cloudcost.pipeline.stages import run_recheck
-from tests.helpers import load_day, stage_run
+from tests.helpers import load_day, recheck_and_reload, stage_run
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "warehouse_before_delivery_landing"
 DAYS = [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]
@@ -71,7 +70,7 @@ def _load_and_recheck(run_id: str) -> dict[str, list[dict]]:
     reloaded = {}
     for provider in PROVIDERS:
         load_day(provider, DAYS[2], run_id)
-        reloaded[provider] = run_recheck(stage_run(provider, DAYS[2], run_id))
+        reloaded[provider] = recheck_and_reload(stage_run(provider, DAYS[2], run_id))
     return reloaded
 
 

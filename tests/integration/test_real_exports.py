@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from cloudcost.paths import landing_dir, warehouse_path
-from cloudcost.pipeline.normalize import BadValue
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
 from cloudcost.schemas import load_table_schema
+from cloudcost.sources.normalize import BadValue
 from tests.conftest import SHARED_REFERENCE
 from tests.helpers import query_warehouse as _query
 from tests.helpers import write_azure_run, write_cur2_delivery

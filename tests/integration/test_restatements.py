@@ -2,8 +2,10 @@
 
 Each provider's way of restating (a new AWS execution id, a re-run Azure export with a new run id, GCP rows
 whose export_time moved, a new OCI report with a correction) is written over an already loaded day; the
-next day's run re-checks its window (``run_recheck``, the DAG's ``recheck_window`` task) and afterwards the
-FOCUS slice equals the restated export's totals to the cent, with no row of the earlier version left.
+next day's run re-checks its window (``run_recheck``, the DAG's ``recheck_window`` task), which lands the changed
+deliveries and returns the days to reload; the DAG's mapped ``restate`` group reloads each (``recheck_and_reload``
+calls the same stages) and afterwards the FOCUS slice equals the restated export's totals to the cent, with no row
+of the earlier version left.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from cloudcost.pipeline.stages import (
     recheck_window,
     run_recheck,
 )
-from tests.helpers import load_day, stage_run
+from tests.helpers import load_day, recheck_and_reload, reload_restated, stage_run
 
 DAYS = [date(2026, 11, 1), date(2026, 11, 2)]
 
@@ -52,6 +54,16 @@ def _raw_versions(table: str, day: date) -> set[str]:
         connection.close()
 
 
+def _load_status(provider: str, day: date) -> str:
+    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        return connection.execute(
+            "select status from demo_prod.load_state where provider = ? and billing_day = ?", [provider, day]
+        ).fetchone()[0]
+    finally:
+        connection.close()
+
+
 def test_window_is_this_and_the_previous_month() -> None:
     window = recheck_window(date(2026, 11, 3), 1)
     assert window[0] == date(2026, 10, 1) and window[-1] == date(2026, 11, 2) and len(window) == 33
@@ -67,8 +79,18 @@ def test_restated_aws_month_replaces_the_loaded_days(data_dir: Path, demo_creden
     )  # nothing changed: nothing reloaded
 
     aws_cur2.write_delivery(landing_dir("demo", "aws"), DAYS, seed=8)  # AWS restates the month
-    reloaded = run_recheck(stage_run("aws", DAYS[1], "next-night"))
+    billed_before = _focus_billed("aws", DAYS[0])
+    run = stage_run("aws", DAYS[1], "next-night")
+    restated = run_recheck(run)
+    assert [(r["org_slug"], r["billing_day"]) for r in restated] == [("demo", str(DAYS[0]))]
+    assert restated[0]["from_version"] != restated[0]["to_version"]
+    assert json.loads(json.dumps(restated)) == restated, "the days travel as XCom to the mapped reload"
+    # the recheck only landed: the day is stale (the rollup gate refuses it) until the restate group reloads it
+    assert _focus_billed("aws", DAYS[0]) == billed_before
+    assert _load_status("aws", DAYS[0]) == "stale"
+    reloaded = reload_restated(run, restated)
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[0])]
+    assert reloaded[0]["to_version"] == restated[0]["to_version"] and _load_status("aws", DAYS[0]) == "succeeded"
     after = _raw_versions("cloud_aws_billing_raw_daily", DAYS[0])
     assert len(after) == 1 and after != before  # no row of the earlier execution left
     assert _focus_billed("aws", DAYS[0]) == aws_cur2.expected_billed_cost(DAYS, seed=8)[("111111111111", DAYS[0])]
@@ -78,7 +100,7 @@ def test_gcp_rows_whose_export_time_moved_are_reloaded(data_dir: Path, demo_cred
     gcp_detailed.write_export(landing_dir("demo", "gcp"), DAYS)
     load_day("gcp", DAYS[0])
     gcp_detailed.write_export(landing_dir("demo", "gcp"), DAYS[:1], seed=8)  # later export, other rows
-    reloaded = run_recheck(stage_run("gcp", DAYS[1]))
+    reloaded = recheck_and_reload(stage_run("gcp", DAYS[1]))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[0])]
     assert reloaded[0]["from_version"] != reloaded[0]["to_version"]
     expected = gcp_detailed.expected_billed_cost(DAYS[:1], seed=8)[(gcp_detailed.BILLING_ACCOUNT, DAYS[0])]
@@ -94,7 +116,7 @@ def test_rerun_azure_export_with_a_new_run_id_is_reloaded(data_dir: Path, demo_c
         document = json.loads(path.read_text())
         document["runInfo"]["submittedTime"] = "2026-11-20T00:00:00.000000Z"
         path.write_text(json.dumps(document))
-    reloaded = run_recheck(stage_run("azure", DAYS[1]))
+    reloaded = recheck_and_reload(stage_run("azure", DAYS[1]))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[0])]
     expected = azure_cost_details.expected_billed_cost(DAYS[:1], seed=8)
     assert _focus_billed("azure", DAYS[0]) == sum(expected.values())
@@ -118,7 +140,7 @@ def test_new_oci_correction_report_reloads_the_day_it_corrects(data_dir: Path, d
     writer.writeheader()
     writer.writerow(correction)
     (folder / "reports_cost-csv_9999999999999999.csv.gz").write_bytes(gzip.compress(buffer.getvalue().encode()))
-    reloaded = run_recheck(stage_run("oci", DAYS[1]))
+    reloaded = recheck_and_reload(stage_run("oci", DAYS[1]))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[0])]
     assert _focus_billed("oci", DAYS[0]) == before - Decimal("1.25")
 
@@ -127,7 +149,7 @@ def test_recheck_leaves_days_never_loaded_to_backfill(data_dir: Path, demo_crede
     aws_cur2.write_delivery(landing_dir("demo", "aws"), [*DAYS, DAYS[1] + timedelta(days=1)])
     load_day("aws", DAYS[1])  # day 1 was never loaded
     aws_cur2.write_delivery(landing_dir("demo", "aws"), [*DAYS, DAYS[1] + timedelta(days=1)], seed=8)
-    reloaded = run_recheck(stage_run("aws", DAYS[1] + timedelta(days=1)))
+    reloaded = recheck_and_reload(stage_run("aws", DAYS[1] + timedelta(days=1)))
     assert [r["billing_day"] for r in reloaded] == [str(DAYS[1])]
     # the restated delivery landed whole (its raw rows of day 1 too), but day 1 is not converted or recorded
     assert len(_raw_versions("cloud_aws_billing_raw_daily", DAYS[0])) == 1

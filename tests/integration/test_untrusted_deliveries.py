@@ -37,7 +37,7 @@ from cloudcost.pipeline.stages import (
 from cloudcost.rollups.gate import missing_loads
 from cloudcost.sources.base import ExportNotReady
 from cloudcost.warehouse import open_warehouse
-from tests.helpers import load_day, query_warehouse, stage_run
+from tests.helpers import load_day, query_warehouse, recheck_and_reload, stage_run
 
 DAYS = [date(2026, 11, 1), date(2026, 11, 2)]
 TABLES = {
@@ -212,7 +212,7 @@ def test_shrunk_restatement_needs_a_permit_which_lets_one_load_through(
     assert main([*permit, "--reason", "AWS removed account X from the payer"]) == 0
     assert main([*permit, "--reason", "asked twice"]) == 0, "a day with an unused permit keeps that one"
     assert "permit granted: the next load of demo/aws 2026-11-01..2026-11-02 (2 days)" in capsys.readouterr().out
-    reloaded = run_recheck(stage_run("aws", date(2026, 11, 3), "night-2"))
+    reloaded = recheck_and_reload(stage_run("aws", date(2026, 11, 3), "night-2"))
     assert [r["billing_day"] for r in reloaded] == [str(d) for d in DAYS]
     expected = query_warehouse(
         "select ingestion_date, sum(line_item_unblended_cost) from demo_prod.cloud_aws_billing_raw_daily "
@@ -254,12 +254,13 @@ def test_a_delivery_that_changes_an_earlier_day_marks_it_stale_until_the_recheck
     run = stage_run("aws", date(2026, 11, 3), "night")
     landed = run_land_raw(run)
     assert [_status("aws", d) for d in DAYS] == ["stale", "stale"], "changed with the rows, in their transaction"
-    with open_warehouse().session() as session:
-        refused = missing_loads(session, load_org_by_slug("demo"), DAYS)
+    warehouse = open_warehouse()
+    with warehouse.session() as session:
+        refused = missing_loads(warehouse, session, load_org_by_slug("demo"), DAYS)
     assert {(m.provider, m.day) for m in refused} >= {("aws", DAYS[0]), ("aws", DAYS[1])}
     run_convert_to_focus(run)
     run_record(run, landed, run_checks(run))
-    reloaded = run_recheck(run)
+    reloaded = recheck_and_reload(run)
     assert [r["billing_day"] for r in reloaded] == [str(d) for d in DAYS]
     assert [_status("aws", d) for d in DAYS] == ["succeeded", "succeeded"]
     expected = aws_cur2.expected_billed_cost([*DAYS, date(2026, 11, 3)], seed=8)

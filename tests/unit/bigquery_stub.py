@@ -50,7 +50,10 @@ class Query:
 
     @property
     def params(self) -> dict[str | None, Any]:
-        return {p.name: p.value for p in (self.config.query_parameters if self.config else [])}
+        return {
+            p.name: p.values if isinstance(p, bigquery.ArrayQueryParameter) else p.value
+            for p in (self.config.query_parameters if self.config else [])
+        }
 
     @property
     def session(self) -> str | None:

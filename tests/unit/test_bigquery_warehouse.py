@@ -12,17 +12,16 @@ import pyarrow as pa
 import pytest
 from google.cloud import bigquery
 
-from cloudcost.config import load_billing_config
+from cloudcost.config import load_billing_config, load_org_by_slug
+from cloudcost.core.run_context import RunContext
 from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.land_raw import land_raw
-from cloudcost.pipeline.normalize import BadValue
-from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.base import Delivery, DeliveryFile, ExportStatus
+from cloudcost.sources.normalize import BadValue
 from cloudcost.warehouse import open_warehouse
 from cloudcost.warehouse.base import SliceKey
 from cloudcost.warehouse.bigquery import BigQueryWarehouse
-from cloudcost.warehouse.bigquery_load import convert_to_focus
 from cloudcost.warehouse.bigquery_sql import parse_bigquery
 from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
 from tests.unit.bigquery_stub import StubClient, StubJob
@@ -53,9 +52,12 @@ def _all_parse(client: StubClient) -> None:
 
 def test_open_warehouse_follows_configuration(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert open_warehouse().name == "duckdb"
-    (config_dir / "warehouse.yml").write_text("warehouse: bigquery\nbigquery: {project: my-project, location: EU}\n")
+    (config_dir / "warehouse.yml").write_text(
+        "warehouse: bigquery\nbigquery: {project: my-project, location: EU}\nduckdb: {threads: 1}\n"
+    )
     warehouse = open_warehouse()
     assert (warehouse.name, warehouse.project, warehouse.location) == ("bigquery", "my-project", "EU")
+    assert warehouse.worker.threads == 1, "the worker's typing DuckDB keeps the configured bounds"
     monkeypatch.setenv("CLOUDCOST_WAREHOUSE_BACKEND", "duckdb")
     assert open_warehouse().name == "duckdb"
 
@@ -131,6 +133,34 @@ def test_session_translates_the_stages_duckdb_sql_and_binds_values() -> None:
     )
     assert "`my-project`.`region-eu`.INFORMATION_SCHEMA.TABLES" in client.queries[1].sql
     assert client.queries[1].params == {None: "demo_prod"}
+
+
+def test_catalog_reads_tables_and_columns_of_one_dataset_with_bound_names() -> None:
+    def answer(sql: str, config) -> StubJob:
+        if "COLUMNS" in sql:
+            return StubJob(rows=[("provider",), ("billing_day",)])
+        return StubJob(rows=[("Load_State",), ("landed_deliveries",)])
+
+    client = StubClient(answer)
+    warehouse = _warehouse(client)
+    with warehouse.session() as session:
+        tables = warehouse.tables(session, "demo_prod")
+        exists = (
+            warehouse.table_exists(session, "demo_prod", "load_state"),
+            warehouse.table_exists(session, "demo_prod", "x"),
+        )
+        columns = warehouse.columns(session, "demo_prod", "load_state")
+    assert tables == {"load_state", "landed_deliveries"}
+    assert exists == (True, False)
+    assert columns == ["provider", "billing_day"]
+    catalog = client.queries[0].sql
+    assert catalog.startswith("SELECT table_name FROM `my-project`.`region-eu`.INFORMATION_SCHEMA.TABLES")
+    assert client.queries[0].params == {"dataset": "demo_prod"}
+    assert client.queries[-1].params == {"dataset": "demo_prod", "table": "load_state"}
+    assert "ORDER BY ordinal_position" in client.queries[-1].sql
+    for query in client.queries:  # names travel as parameters, never inside the SQL text
+        assert "demo_prod" not in query.sql
+    _all_parse(client)
 
 
 class _Export:
@@ -239,7 +269,7 @@ def test_land_raw_names_the_bad_value_and_loads_nothing(tmp_path: Path) -> None:
 
 def test_convert_creates_the_procedure_loads_lookups_and_calls_it(config_dir: Path) -> None:
     client = StubClient(lambda sql, config: StubJob(rows=[(4, Decimal("10.5"), Decimal("9.5"))]))
-    result = convert_to_focus(_warehouse(client), "demo_prod", GCP.table, GCP.procedure, RUN)
+    result = _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
     assert (result.rows, result.billed_cost, result.effective_cost) == (4, "10.5", "9.5")
     create = next(q for q in client.queries if q.sql.startswith("CREATE OR REPLACE PROCEDURE"))
     assert "`my-project`.`demo_prod`.`sp_cloud_1_convert_to_focus`" in create.sql
@@ -273,16 +303,29 @@ def test_convert_creates_the_procedure_loads_lookups_and_calls_it(config_dir: Pa
         "'"
     )[0]
     client.queries.clear()
-    convert_to_focus(_warehouse(client), "demo_prod", GCP.table, GCP.procedure, RUN)
+    _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
     assert not any(q.sql.startswith("CREATE OR REPLACE PROCEDURE") for q in client.queries)
 
 
-def test_the_recheck_and_land_raw_land_on_the_configured_warehouse() -> None:
-    """Both stages that land deliveries pick the warehouse's own way (the recheck once used DuckDB's on BigQuery)."""
-    from cloudcost.pipeline import land_files
-    from cloudcost.pipeline.land_raw import landing
-    from cloudcost.warehouse import bigquery_load
-    from cloudcost.warehouse.duckdb import DuckDBWarehouse
+def test_the_recheck_and_land_raw_land_on_the_configured_warehouse(tmp_path: Path) -> None:
+    """Both stages that land deliveries go through ``land_guarded`` (the recheck once used DuckDB's way on
+    BigQuery): on a BigQuery warehouse it stages typed rows, MERGEs them and records the ledger, in the session's
+    transaction."""
+    from cloudcost.pipeline import land_raw as land_raw_module
+    from cloudcost.pipeline import stages
+    from cloudcost.pipeline.land_raw import ensure_tables, land_guarded
 
-    assert landing(_warehouse(StubClient())) is bigquery_load.land_deliveries
-    assert landing(DuckDBWarehouse(Path("unused.duckdb"))) is land_files.land_deliveries
+    for stage in (land_raw_module.land_raw, stages.land_window):
+        assert "land_guarded" in stage.__code__.co_names, stage.__name__
+    client = StubClient(_answer)
+    warehouse, schema, export = _warehouse(client), load_table_schema(GCP.schema_file), _Export(tmp_path)
+    with warehouse.session() as session:
+        ensure_tables(warehouse, session, "demo_prod", schema)
+        with warehouse.transaction(session):
+            landed = land_guarded(warehouse, session, export, export.deliveries(DAY), schema, "demo_prod", RUN, RULES)
+    assert (landed.deliveries, landed.rows) == (1, 1)
+    assert len(client.loads) == 1
+    sqls = [q.sql for q in client.queries]
+    begin, commit = sqls.index("BEGIN TRANSACTION"), sqls.index("COMMIT TRANSACTION")
+    assert any(q.startswith("MERGE") for q in sqls[begin:commit])
+    assert any(q.startswith("INSERT INTO `demo_prod`.`landed_deliveries`") for q in sqls[begin:commit])

@@ -15,12 +15,12 @@ from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
 from cloudcost.paths import landing_dir, warehouse_path
 from cloudcost.pipeline.delivery_guards import DeliveryRefused, DeliveryRules
 from cloudcost.pipeline.land_raw import land_raw
-from cloudcost.pipeline.normalize import BadValue, MissingColumn
 from cloudcost.pipeline.shrink_permits import grant
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.base import ExportNotReady
 from cloudcost.sources.export_file import UnreadableExportFile
+from cloudcost.sources.normalize import BadValue, MissingColumn
 from cloudcost.sources.object_store import LocalObjectStore
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,10 +11,21 @@ import duckdb
 import pytest
 
 from cloudcost.config import Attribution, load_org_by_slug
-from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw, run_record
+from cloudcost.demo import aws_cur2
+from cloudcost.paths import landing_dir
+from cloudcost.pipeline.stages import (
+    make_run_context,
+    run_checks,
+    run_convert_to_focus,
+    run_land_raw,
+    run_recheck,
+    run_record,
+)
 from cloudcost.rollups.gate import RollupGateClosed
 from cloudcost.rollups.refresh import refresh_rollups, render, rollup_params
+from cloudcost.rollups.restated import refresh_restated_days
 from tests.helpers import query_warehouse as _query
+from tests.helpers import reload_restated, stage_run
 
 DAY = date(2026, 11, 1)
 PROVIDERS = ("aws", "gcp", "azure", "oci")
@@ -149,3 +160,47 @@ def test_gate_names_each_provider_without_a_checked_load(demo_day: Path) -> None
     assert "aws" not in message.split("missing:")[1]
     tables = {t for (t,) in _query("select table_name from information_schema.tables where table_schema = 'demo_prod'")}
     assert "daily_cost_by_team" not in tables  # nothing was refreshed
+
+
+def test_a_restated_day_is_refreshed_by_the_next_rollup_run_once_reloaded(demo_day: Path) -> None:
+    """The billing DAG reloads a restated day but refreshes no rollup: ``cost_rollups`` refreshes every day of its
+    window whose load was recorded after the day's rollups, once the gate lets it."""
+    for provider in PROVIDERS:
+        _load(provider)
+    org, window = load_org_by_slug("demo"), [DAY - timedelta(days=1), DAY]
+    assert refresh_restated_days(_warehouse(), org, window) == [], "never rolled up: left to its own run"
+    refresh_rollups(_warehouse(), org, DAY, datetime.now(UTC))
+    assert refresh_restated_days(_warehouse(), org, window) == [], "rolled up after its last load"
+    rolled_up = _rollup_billed()
+
+    aws_cur2.write_delivery(landing_dir("demo", "aws"), [DAY], seed=8)  # AWS restates the day
+    run = stage_run("aws", DAY + timedelta(days=1), "next-night")
+    restated = run_recheck(run)
+    assert [r["billing_day"] for r in restated] == [str(DAY)]
+    assert refresh_restated_days(_warehouse(), org, window) == [], "aws is stale until reloaded: nothing refreshed"
+    assert _rollup_billed() == rolled_up
+
+    reload_restated(run, restated)
+    [result] = refresh_restated_days(_warehouse(), org, window)
+    assert result.day == str(DAY)
+    focus = dict(
+        _query(
+            "select x_cloud_provider, sum(BilledCost) from demo_prod.cost_data_standard_1_3 "
+            "where x_ingestion_date = ? group by 1",
+            [DAY],
+        )
+    )
+    assert _rollup_billed() == focus, "the rollups follow the restated FOCUS slice to the cent"
+    assert focus["aws"] != rolled_up["aws"] and {p: focus[p] for p in focus if p != "aws"} == {
+        p: rolled_up[p] for p in rolled_up if p != "aws"
+    }
+    assert refresh_restated_days(_warehouse(), org, window) == [], "refreshed once; the next run finds nothing"
+
+
+def _rollup_billed() -> dict[str, Decimal]:
+    return dict(
+        _query(
+            "select provider, sum(billed_cost) from demo_prod.daily_cost_by_team where charge_day = ? group by 1",
+            [DAY],
+        )
+    )

@@ -51,8 +51,8 @@ def test_every_stage_logs_one_sentence(
     assert check.startswith(f"reconcile {prefix}raw and FOCUS BilledCost agree exactly")
     assert f"{checked['focus_rows']:,} FOCUS rows, BilledCost {_cents(checked['billed_cost'])}" in check
     assert record == (
-        f"record {provider} {DAY}: load_state is succeeded for run {run.run_id}: {recorded['raw_rows']:,} raw rows, "
-        f"{recorded['focus_rows']:,} FOCUS rows, BilledCost {_cents(recorded['billed_cost'])} (billing currency, "
+        f"record {provider} {DAY}: load_state is succeeded for run {run.run.run_id}: {recorded['raw_rows']:,} raw "
+        f"rows, {recorded['focus_rows']:,} FOCUS rows, BilledCost {_cents(recorded['billed_cost'])} (billing currency, "
         f"to the cent), source version {recorded['source_version']}."
     )
     for line in (land, convert, check, record):

@@ -5,15 +5,20 @@ Parse-time work is only reading YAML; warehouse, SDK and Arrow imports happen in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import logging
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import DAG, task, task_group
 
+from cloudcost.airflow.dag_args import billing_day_dag_kwargs
 from cloudcost.airflow.export_sensor import ExportCompleteSensor
-from cloudcost.airflow.run_conf import billing_day_param, org_param
-from cloudcost.airflow.timetable import BillingDayTimetable
-from cloudcost.config import load_billing_config, load_orgs_tolerant, require_files
+from cloudcost.config import Provider, load_billing_config, load_orgs_tolerant, require_files
+
+if TYPE_CHECKING:
+    from cloudcost.pipeline.resolved_run import ResolvedRun
+
+log = logging.getLogger(__name__)
 
 DOC = """
 ### {dag_id}
@@ -23,58 +28,72 @@ Lands {provider} billing exports for each org into `<org>_prod.{tables}`, conver
 (the run's logical date). Set **org_slug** to run one org; leave it empty ("all orgs") for every org that
 enables {provider}. To load a day again (a restatement), trigger with **billing_day** set to that day: the
 run loads it whatever its logical date (a second run *with* the day's logical date is refused, 409).
-Re-running a day replaces that day's slice exactly. The run's note names its org and day. The conf takes no
+Re-running a day replaces that day's slice exactly. Earlier days a provider restated are found by
+`recheck_window` and loaded again by the mapped `restate` group, one instance per org and day (retry or clear
+each on its own); `cost_rollups` refreshes their rollups. The run's note names its org and day. The conf takes no
 other key: `select_orgs` fails naming an unknown one, and nothing runs. An invalid org file stops only its
 own org: `org_files` fails naming the file and key, and the run ends failed once the other orgs are done.
 """
 
 
-def _run_context(org_slug: str, provider: str, context: dict[str, Any]) -> list:
-    from cloudcost.airflow.run_conf import context_days, wanted_day
+def _run_context(org_slug: str, provider: Provider, context: dict[str, Any]) -> list[ResolvedRun]:
+    """The task's runs, one per billing day of the run, resolved once for all of them (org file, billing.yml,
+    format, schema, warehouse) and handed to the stage."""
+    from cloudcost.airflow.run_conf import context_days
+
+    days = context_days(context)
+    if not days:
+        return []
+    resolved = _run_for(org_slug, provider, days[0], context)
+    logical_day = _logical_day(context)
+    return [resolved.on_day(day, logical_day or day) for day in days]
+
+
+def _run_for(org_slug: str, provider: Provider, day: date, context: dict[str, Any]) -> ResolvedRun:
+    """The resolved run of ``day`` in this task's DAG run (a restated day is loaded with its reloading run's
+    lineage)."""
     from cloudcost.pipeline.stages import make_run_context
 
-    # lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")
-    logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
     ingested_at = datetime.now(UTC)  # lineage stamp only; never used to choose what to load
-    return [
-        make_run_context(
-            org_slug,
-            provider,
-            day,
-            context["run_id"],
-            context["dag"].dag_id,
-            logical.date() if logical else None,
-            ingested_at,
-        )
-        for day in context_days(context)
-    ]
+    return make_run_context(
+        org_slug, provider, day, context["run_id"], context["dag"].dag_id, _logical_day(context), ingested_at
+    )
 
 
-def build_billing_dag(provider: str) -> DAG:
+def _logical_day(context: dict[str, Any]) -> date | None:
+    """Lineage's run date: the logical date, unless the conf names the day (then the logical date is "now")."""
+    from cloudcost.airflow.run_conf import wanted_day
+
+    logical = None if wanted_day(context["dag_run"].conf) else context.get("logical_date")
+    return logical.date() if logical else None
+
+
+def _restated_run(provider: Provider, restatement: dict, context: dict[str, Any]) -> ResolvedRun:
+    return _run_for(restatement["org_slug"], provider, date.fromisoformat(restatement["billing_day"]), context)
+
+
+def days_of_every_org(rechecks: list) -> list[dict]:
+    """The ``recheck_window`` results of every org, flattened. Airflow 3.3.2 hands back the value of a mapped task
+    that ran once unwrapped (``xcom_pull`` returns a single XCom as itself): one org's list of days, not a list
+    holding it; two orgs' arrive as a list of lists."""
+    per_org = rechecks if all(isinstance(org_days, list) for org_days in rechecks) else [rechecks]
+    return [restatement for org_days in per_org for restatement in org_days]
+
+
+def build_billing_dag(provider: Provider) -> DAG:
     config = load_billing_config(provider)
     require_files(config)
     settings = config.dag
     pool = config.pool.name  # the cloud API's pool: every task below that calls the provider waits for a slot
 
     with DAG(
-        dag_id=config.dag_id,
-        description=config.description,
-        schedule=BillingDayTimetable(),
-        start_date=datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC),
-        catchup=settings.catchup,
-        max_active_runs=settings.max_active_runs,
-        tags=settings.tags,
-        default_args={
-            "owner": settings.owner,
-            "retries": settings.retries,
-            "retry_delay": timedelta(minutes=settings.retry_delay_minutes),
-        },
-        params={
-            "org_slug": org_param(
-                load_orgs_tolerant(provider), "Run one org only; empty runs every org that enables this provider."
-            ),
-            "billing_day": billing_day_param(),
-        },
+        **billing_day_dag_kwargs(
+            config.dag_id,
+            config.description,
+            settings,
+            load_orgs_tolerant(provider),
+            "Run one org only; empty runs every org that enables this provider.",
+        ),
         doc_md=DOC.format(
             dag_id=config.dag_id, provider=provider, tables=", ".join(f.table for f in config.formats.values())
         ),
@@ -124,14 +143,49 @@ def build_billing_dag(provider: str) -> DAG:
 
         @task(pool=pool)
         def recheck_window(org_slug: str, **context: Any) -> list[dict]:
-            """Late data: reload the already-loaded days of the trailing window whose source version changed."""
+            """Late data: land the trailing window's changed deliveries; return the loaded days whose source
+            changed, for the ``restate`` group to reload (none: its tasks are skipped)."""
             from cloudcost.pipeline.stages import run_recheck
 
             runs = _run_context(org_slug, provider, context)
-            return run_recheck(min(runs, key=lambda run: run.billing_day))
+            return run_recheck(min(runs, key=lambda resolved: resolved.run.billing_day))
+
+        @task
+        def restated_days(rechecks: list) -> list[dict]:
+            """Every org's days to reload as one list: Airflow 3.3 maps no task group inside a mapped one, so the
+            ``restate`` group is mapped over this, one instance per (org, day)."""
+            return days_of_every_org(rechecks)
+
+        @task(task_id="land")
+        def restate_land(restatement: dict, **context: Any) -> dict:
+            """The restated day's raw figures (``recheck_window`` landed its delivery); its state becomes landed."""
+            from cloudcost.pipeline.stages import summarise_landed_day
+
+            return summarise_landed_day(_restated_run(provider, restatement, context))
+
+        @task(task_id="convert_to_focus")
+        def restate_convert(restatement: dict, **context: Any) -> dict:
+            from cloudcost.pipeline.stages import run_convert_to_focus
+
+            return run_convert_to_focus(_restated_run(provider, restatement, context))
+
+        @task(task_id="check")
+        def restate_check(restatement: dict, **context: Any) -> dict:
+            from cloudcost.pipeline.stages import run_checks
+
+            return run_checks(_restated_run(provider, restatement, context))
+
+        @task(task_id="record")
+        def restate_record(restatement: dict, landed: dict, checked: dict, **context: Any) -> dict:
+            """The restated day is ``succeeded`` again; ``cost_rollups`` refreshes its rollups on its next run."""
+            from cloudcost.pipeline.stages import restatement_sentence, run_record
+
+            row = run_record(_restated_run(provider, restatement, context), landed, checked)
+            log.info(restatement_sentence(provider, restatement, row))
+            return row
 
         @task_group(group_id="org")
-        def per_org(org_slug: str) -> None:
+        def per_org(org_slug: str) -> Any:
             wait = ExportCompleteSensor(
                 task_id="wait_for_export",
                 provider=provider,
@@ -144,10 +198,20 @@ def build_billing_dag(provider: str) -> DAG:
             landed = land_raw(org_slug)
             checked = check(org_slug)
             wait >> landed >> convert_to_focus(org_slug) >> checked
-            record(org_slug, landed, checked) >> recheck_window(org_slug)
+            rechecked = recheck_window(org_slug)
+            record(org_slug, landed, checked) >> rechecked
+            return rechecked  # outside the group: one list per org
+
+        @task_group(group_id="restate")
+        def restate(restatement: dict) -> None:
+            """One restated (org, day) loaded again: its own land, convert, check and record, seen in the grid."""
+            landed = restate_land(restatement)
+            checked = restate_check(restatement)
+            landed >> restate_convert(restatement) >> checked
+            restate_record(restatement, landed, checked)
 
         selected = select_orgs()
-        per_org.expand(org_slug=selected)
+        restate.expand(restatement=restated_days(per_org.expand(org_slug=selected)))
         selected >> org_files()
 
     return dag

@@ -57,5 +57,7 @@ def _record_real_start(dag_run_id: int, started: datetime) -> None:
 
     with create_session() as session:
         run = session.get(DagRun, dag_run_id)
+        if run is None:  # dag.test returned this id a moment ago; gone means the metadata database was reset
+            raise DagRunFailed(f"DAG run {dag_run_id} is no longer in Airflow's metadata database")
         run.start_date = started
         name_run(run)

@@ -7,6 +7,8 @@ from typing import Any
 
 from airflow.sdk.bases.sensor import BaseSensorOperator
 
+from cloudcost.config import Provider
+
 
 class ExportCompleteSensor(BaseSensorOperator):
     """Waits (reschedule mode by default) for a complete export; fails, never skips, on timeout."""
@@ -14,7 +16,7 @@ class ExportCompleteSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("org_slug",)
     ui_color = "#e8f0fe"
 
-    def __init__(self, *, provider: str, org_slug: str, **kwargs: Any) -> None:
+    def __init__(self, *, provider: Provider, org_slug: str, **kwargs: Any) -> None:
         kwargs.setdefault("soft_fail", False)
         super().__init__(**kwargs)
         self.provider = provider

@@ -28,8 +28,9 @@ class LoadsCompleteSensor(BaseSensorOperator):
 
         org = load_org_by_slug(self.org_slug)
         days = context_days(context)
-        with open_warehouse().session() as session:
-            return missing_loads(session, org, days)
+        warehouse = open_warehouse()
+        with warehouse.session() as session:
+            return missing_loads(warehouse, session, org, days)
 
     def poke(self, context: Any) -> bool:
         missing = self._missing(context)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import DAG, task, task_group
 
+from cloudcost.airflow.dag_args import billing_day_dag_kwargs
 from cloudcost.airflow.loads_sensor import LoadsCompleteSensor
-from cloudcost.airflow.run_conf import billing_day_param, org_param
-from cloudcost.airflow.timetable import BillingDayTimetable
 from cloudcost.config import load_orgs_tolerant, load_rollups_config
 
 DOC = """
@@ -17,7 +16,9 @@ DOC = """
 
 Per org and UTC billing day: waits until every provider the org enables has a converted and checked load of
 the day (`<org>_prod.load_state`), then replaces the day's slice of `daily_cost_by_team` and
-`untagged_tag_keys`, then evaluates budgets and anomalies (`budget_status`, `anomalies`, `alerts`). If a load
+`untagged_tag_keys`; `refresh_restated` refreshes again every earlier day of the recheck window whose load was
+recorded after its rollups (a restatement the billing DAG's `restate` group reloaded), behind the same gate; then
+evaluates budgets and anomalies (`budget_status`, `anomalies`, `alerts`). If a load
 is still missing when the gate times out, `wait_for_loads` fails naming each missing provider and day, and
 nothing is refreshed. Set **org_slug** to run one org and **billing_day** to roll a day up again (a manual run;
 no other conf key: `select_orgs` fails naming it). An
@@ -27,24 +28,14 @@ invalid org file stops only its own org: `org_files` fails naming the file and k
 
 def build_rollups_dag() -> DAG:
     config = load_rollups_config()
-    settings = config.dag
     with DAG(
-        dag_id=config.dag_id,
-        description=config.description,
-        schedule=BillingDayTimetable(),
-        start_date=datetime.combine(settings.start_date, datetime.min.time(), tzinfo=UTC),
-        catchup=settings.catchup,
-        max_active_runs=settings.max_active_runs,
-        tags=settings.tags,
-        default_args={
-            "owner": settings.owner,
-            "retries": settings.retries,
-            "retry_delay": timedelta(minutes=settings.retry_delay_minutes),
-        },
-        params={
-            "org_slug": org_param(load_orgs_tolerant(), "Roll up one org only; empty rolls up every org."),
-            "billing_day": billing_day_param(),
-        },
+        **billing_day_dag_kwargs(
+            config.dag_id,
+            config.description,
+            config.dag,
+            load_orgs_tolerant(),
+            "Roll up one org only; empty rolls up every org.",
+        ),
         doc_md=DOC,
     ) as dag:
 
@@ -76,6 +67,22 @@ def build_rollups_dag() -> DAG:
             return [refresh_rollups(open_warehouse(), org, day, refreshed_at).as_dict() for day in days]
 
         @task
+        def refresh_restated(org_slug: str, **context: Any) -> list[dict]:
+            """Refresh again every day of the recheck window whose load was recorded after its rollups (a
+            restatement the billing DAG reloaded); a day whose gate is closed is left for the next run."""
+            from cloudcost.airflow.run_conf import context_days
+            from cloudcost.config import load_billing_config, load_org_by_slug
+            from cloudcost.pipeline.stages import recheck_window
+            from cloudcost.rollups.restated import refresh_restated_days
+            from cloudcost.warehouse import open_warehouse
+
+            org = load_org_by_slug(org_slug)
+            enabled = [provider for provider, entry in org.providers.items() if entry.enabled]
+            months = max((load_billing_config(p).restatements.recheck_months for p in enabled), default=0)
+            window = recheck_window(min(context_days(context)), months)  # the billing DAGs' widest recheck
+            return [result.as_dict() for result in refresh_restated_days(open_warehouse(), org, window)]
+
+        @task
         def evaluate(org_slug: str, **context: Any) -> list[dict]:
             """Budgets, anomalies and alerts on the refreshed rollups (never on a day that was not refreshed)."""
             from cloudcost.airflow.run_conf import context_days
@@ -100,7 +107,7 @@ def build_rollups_dag() -> DAG:
                 poke_interval=config.gate.poke_interval_seconds,
                 timeout=config.gate.timeout_hours * 3600,
             )
-            gate >> refresh(org_slug) >> evaluate(org_slug)
+            gate >> refresh(org_slug) >> refresh_restated(org_slug) >> evaluate(org_slug)
 
         selected = select_orgs()
         per_org.expand(org_slug=selected)

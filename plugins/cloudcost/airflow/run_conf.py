@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from airflow.sdk import Param
 
-from cloudcost.config import ConfigError, OrgLoad, load_orgs_tolerant
+from cloudcost.config import ConfigError, OrgLoad, Provider, load_orgs_tolerant
 from cloudcost.identifiers import ORG_SLUG_PATTERN, InvalidIdentifier, validate_org_slug
 
 RUN_CONF_KEYS = ("org_slug", "billing_day")
@@ -120,7 +120,7 @@ def wanted_org(conf: Mapping[str, object] | None) -> str | None:
         raise RunConfError(f"run conf key 'org_slug': {exc}") from None
 
 
-def select_orgs_task(context: Mapping[str, Any], provider: str | None) -> list[str]:
+def select_orgs_task(context: Mapping[str, Any], provider: Provider | None) -> list[str]:
     """The ``select_orgs`` task: ``orgs_of_run`` and the run's days, failing at once (no retry: the conf or file
     will not change)."""
     orgs = _fail_without_retry(orgs_of_run, context["dag_run"].conf, provider)  # unknown keys first
@@ -128,7 +128,7 @@ def select_orgs_task(context: Mapping[str, Any], provider: str | None) -> list[s
     return orgs
 
 
-def org_files_task(conf: Mapping[str, object] | None, provider: str | None) -> str:
+def org_files_task(conf: Mapping[str, object] | None, provider: Provider | None) -> str:
     """The ``org_files`` task: ``check_org_files``, failing at once (fix the file, then clear the task)."""
     return _fail_without_retry(check_org_files, conf, provider)
 
@@ -142,7 +142,7 @@ def _fail_without_retry(check: Callable[..., T], *args: Any) -> T:
         raise AirflowFailException(str(exc)) from None
 
 
-def orgs_of_run(conf: Mapping[str, object] | None, provider: str | None) -> list[str]:
+def orgs_of_run(conf: Mapping[str, object] | None, provider: Provider | None) -> list[str]:
     """The orgs this run covers: the conf's ``org_slug`` or every valid org enabling ``provider`` (``None``:
     every valid org). A named org whose file is invalid raises that file's ``ConfigError``."""
     wanted = wanted_org(conf)
@@ -163,7 +163,7 @@ def orgs_of_run(conf: Mapping[str, object] | None, provider: str | None) -> list
     )
 
 
-def org_file_errors(conf: Mapping[str, object] | None, provider: str | None) -> list[str]:
+def org_file_errors(conf: Mapping[str, object] | None, provider: Provider | None) -> list[str]:
     """One line per bad key of each invalid org file this run would have covered (none when the run is for
     one named org: that org's own file is checked by ``orgs_of_run``)."""
     if wanted_org(conf) is not None:
@@ -171,7 +171,7 @@ def org_file_errors(conf: Mapping[str, object] | None, provider: str | None) -> 
     return [line for problem in load_orgs_tolerant(provider).problems for line in str(problem.error).splitlines()]
 
 
-def check_org_files(conf: Mapping[str, object] | None, provider: str | None) -> str:
+def check_org_files(conf: Mapping[str, object] | None, provider: Provider | None) -> str:
     """The ``org_files`` task: fails with a ``ConfigError`` naming each invalid org file and key of the run."""
     lines = org_file_errors(conf, provider)
     if lines:

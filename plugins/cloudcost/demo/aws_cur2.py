@@ -516,6 +516,7 @@ def _arrow_schema() -> pa.Schema:
     text_map = pa.map_(pa.string(), pa.string())
     fields = []
     for column in load_table_schema("raw/aws_cur2.yml", with_lineage=False).columns:
+        arrow_type: pa.DataType
         if column.name == "discount":
             arrow_type = pa.map_(pa.string(), pa.float64())
         elif column.type == "json":

@@ -16,11 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cloudcost.demo.aws_cur2 import q
-from cloudcost.demo.volume import check_incomplete_day, partial_end, suffix
+from cloudcost.demo.volume import check_incomplete_day, partial_end, with_suffix
 
 BILLING_ACCOUNT = "01A2B3-C4D5E6-F7A8B9"
 PROJECTS = [("demo-prod-4821", "Demo Prod", "418290134521"), ("demo-data-1177", "Demo Data", "598112043377")]
@@ -409,8 +408,9 @@ def _replica(table: pa.Table, replica: int) -> pa.Table:
     if not replica:
         return table
     resource = table["resource"].combine_chunks()
+    assert isinstance(resource, pa.StructArray)  # the schema above makes "resource" a struct
     renamed = pa.StructArray.from_arrays(
-        [pc.binary_join_element_wise(resource.field(f.name), suffix(replica), "") for f in resource.type],
+        [with_suffix(resource.field(f.name), replica) for f in resource.type],
         fields=list(resource.type),
         mask=resource.is_null(),
     )

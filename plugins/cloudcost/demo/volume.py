@@ -13,6 +13,7 @@ was written on that day, so every provider's completeness sensor refuses it.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,8 +21,18 @@ import pyarrow.compute as pc
 PARTIAL_UNTIL = 14  # hour (UTC) of the incomplete day up to which usage has been exported
 
 
+Column = TypeVar("Column", pa.Array, pa.ChunkedArray)
+
+
 def suffix(replica: int) -> str:
     return f"-r{replica}" if replica else ""
+
+
+def with_suffix(column: Column, replica: int) -> Column:
+    """A string column with the replica's suffix on each value (nulls stay null)."""
+    # pyarrow-stubs 20 types binary_join_element_wise with all-array or all-scalar arguments only; pyarrow itself
+    # joins an array with str scalars, as here
+    return pc.binary_join_element_wise(column, suffix(replica), "")  # type: ignore[call-overload]  # stub too narrow
 
 
 def relabel_rows(rows: list[dict], replica: int, fields: tuple[str, ...]) -> list[dict]:
@@ -38,7 +49,7 @@ def relabel_table(table: pa.Table, replica: int, columns: tuple[str, ...]) -> pa
         return table
     for name in columns:
         index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, pc.binary_join_element_wise(table[name], suffix(replica), ""))
+        table = table.set_column(index, name, with_suffix(table[name], replica))
     return table
 
 

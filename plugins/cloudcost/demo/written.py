@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from cloudcost.config import Provider
+
 DATA_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
 
 @dataclass(frozen=True)
 class Written:
-    provider: str
+    provider: Provider
     files: int
     rows: int
     first_day: date
@@ -51,7 +53,7 @@ def count_rows(path: Path) -> int:
         return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
 
 
-def write_and_count(provider: str, root: Path, days: list[date], write: Callable[[], Iterable[Path]]) -> Written:
+def write_and_count(provider: Provider, root: Path, days: list[date], write: Callable[[], Iterable[Path]]) -> Written:
     """Run ``write`` and count the data files it created or rewrote under ``root``."""
     before = _snapshot(root)
     list(write())

@@ -22,10 +22,9 @@ from cloudcost.evaluation.forecast import TRAILING_DAYS, forecast_month, month_b
 from cloudcost.evaluation.notifiers import Notify, build_notifiers
 from cloudcost.identifiers import qualified
 from cloudcost.money_format import amount
-from cloudcost.rollups.upgrade import CURRENCY, lacks, upgrade_alerts, upgrade_anomalies
+from cloudcost.rollups.upgrade import CURRENCY, ensure_current_tables, lacks, upgrade_alerts, upgrade_anomalies
 from cloudcost.schemas import load_table_schema
-from cloudcost.warehouse.base import SliceKey
-from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+from cloudcost.warehouse.base import Session, SliceKey, Warehouse
 
 BASIS_COLUMN = {"EffectiveCost": "effective_cost", "BilledCost": "billed_cost"}
 
@@ -43,9 +42,7 @@ class EvaluationResult:
         return asdict(self)
 
 
-def _daily(
-    session: DuckDBSession, org: OrgConfig, column: str, start: date, end: date, team: str, currency: str
-) -> dict:
+def _daily(session: Session, org: OrgConfig, column: str, start: date, end: date, team: str, currency: str) -> dict:
     """Daily sums of ``column`` in one currency (spend in any other currency is left out, not converted)."""
     where = "" if team == "*" else " and team = ?"
     rows = session.fetchall(
@@ -56,7 +53,7 @@ def _daily(
     return {day: Decimal(value) for day, value in rows}
 
 
-def budget_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetime) -> list[dict]:
+def budget_rows(session: Session, org: OrgConfig, day: date, now: datetime) -> list[dict]:
     """One budget_status row per configured budget, as of ``day``."""
     start, end = month_bounds(day)
     rows = []
@@ -88,7 +85,7 @@ def budget_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetime
     return rows
 
 
-def anomaly_rows(session: DuckDBSession, org: OrgConfig, day: date, now: datetime) -> list[dict]:
+def anomaly_rows(session: Session, org: OrgConfig, day: date, now: datetime) -> list[dict]:
     """Flagged (team, ServiceCategory, currency) costs of ``day`` against their trailing baselines."""
     settings = org.anomalies
     table = qualified(org.dataset, "daily_cost_by_team")
@@ -180,16 +177,15 @@ def _alerts_for(budgets: list[dict], anomalies: list[dict]) -> list[dict]:
     return alerts
 
 
-def _upgrade(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str) -> None:
+def _upgrade(warehouse: Warehouse, session: Session, dataset: str, legacy: list[str]) -> None:
     """Tables made before amounts carried their currency (rollups/upgrade.py says what each gets)."""
-    if lacks(session, dataset, "daily_cost_by_team", CURRENCY):
-        raise RuntimeError(f"{dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
-    upgrade_anomalies(warehouse, session, dataset)
-    if lacks(session, dataset, "alerts", "currency"):
-        upgrade_alerts(session, dataset)
+    if "anomalies" in legacy:
+        upgrade_anomalies(warehouse, session, dataset)
+    if "alerts" in legacy:
+        upgrade_alerts(warehouse, session, dataset)
 
 
-def _insert(session: DuckDBSession, table: str, rows: list[dict]) -> None:
+def _insert(session: Session, table: str, rows: list[dict]) -> None:
     for row in rows:
         columns = list(row)
         session.execute(
@@ -199,16 +195,19 @@ def _insert(session: DuckDBSession, table: str, rows: list[dict]) -> None:
 
 
 def evaluate_day(
-    warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime, notifiers: list[Notify] | None = None
+    warehouse: Warehouse, org: OrgConfig, day: date, now: datetime, notifiers: list[Notify] | None = None
 ) -> EvaluationResult:
     """Write the day's budget_status and anomalies, raise new alerts, notify, resolve stale budget alerts."""
     notify = build_notifiers(org.alerts.notifiers) if notifiers is None else notifiers
     names = ("budget_status", "anomalies", "alerts")
     with warehouse.session() as session:
         alerts_table = qualified(org.dataset, "alerts")
+        if lacks(warehouse, session, org.dataset, "daily_cost_by_team", CURRENCY):
+            raise RuntimeError(f"{org.dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
+        legacy = ensure_current_tables(warehouse, session, org.dataset, names)
         with warehouse.transaction(session):
-            _upgrade(warehouse, session, org.dataset)
-            for name in names:
+            _upgrade(warehouse, session, org.dataset, legacy)
+            for name in legacy:
                 warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
             budgets = budget_rows(session, org, day, now)
             anomalies = anomaly_rows(session, org, day, now)
@@ -222,11 +221,12 @@ def evaluate_day(
             _insert(session, alerts_table, new)
             keys = [a["alert_key"] for a in raised]
             start, _ = month_bounds(day)
-            resolved = session.fetchall(
-                f"update {alerts_table} set resolved_at = ? where kind = 'budget' and resolved_at is null "
-                "and charge_day between ? and ? and not list_contains(?, alert_key) returning alert_key",
-                [now, start, day, keys],
+            stale = (
+                "kind = 'budget' and resolved_at is null and charge_day between ? and ? "
+                "and not list_contains(?, alert_key)"
             )
+            resolved = session.fetchall(f"select alert_key from {alerts_table} where {stale}", [start, day, keys])
+            session.execute(f"update {alerts_table} set resolved_at = ? where {stale}", [now, start, day, keys])
             cutoff = now - timedelta(hours=org.alerts.suppress_hours)
             due = session.fetchall(
                 f"select alert_key, kind, severity, subject, charge_day, message from {alerts_table} "

@@ -26,9 +26,9 @@ from decimal import Decimal
 from cloudcost.config import OrgConfig
 from cloudcost.identifiers import qualified
 from cloudcost.rollups.refresh import render, rollup_params
-from cloudcost.rollups.upgrade import CURRENCY, lacks, upgrade_suggestions
+from cloudcost.rollups.upgrade import CURRENCY, ensure_current_tables, upgrade_suggestions
 from cloudcost.schemas import focus_schema, load_table_schema
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.base import Warehouse
 
 WEIGHTS = {"tags": Decimal("0.5"), "name": Decimal("0.3"), "account": Decimal("0.2")}
 MIN_CONFIDENCE = Decimal("0.3")
@@ -51,7 +51,7 @@ def _shares(costs: dict[str, Decimal]) -> dict[str, Decimal]:
     return {team: cost / total for team, cost in costs.items()} if total > 0 else {}
 
 
-def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) -> list[dict]:
+def sweep(warehouse: Warehouse, org: OrgConfig, day: date, now: datetime) -> list[dict]:
     """Suggestions for the window ending ``day``; replaces the open ones, keeps decided ones."""
     start = day - timedelta(days=WINDOW_DAYS - 1)
     tagged_sql = render("tagged_rows", {"focus_table": qualified(org.dataset, focus_schema().table)}).replace(
@@ -63,8 +63,10 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
     table = qualified(org.dataset, schema.table)
     with warehouse.session() as session:
         rows = session.fetchall(
-            f"select provider, resource_id, resource_name, sub_account_id, team, billing_currency, effective_cost, "
-            f"list_transform(tag_list, lambda t: t.short || '=' || t.value) from ({tagged_sql})",
+            "select provider, resource_id, resource_name, sub_account_id, team, billing_currency, effective_cost, "
+            "array(select lower(regexp_replace(tag_key, '^.*[:.]', '')) || '=' "
+            "|| lower(trim(coalesce(tags ->> tag_key, ''))) from unnest(json_keys(tags)) as tag_keys(tag_key)) "
+            f"from ({tagged_sql})",
             params,
         )
         by_tag: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -136,10 +138,11 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
                     "billing_currency": currency,
                 }
             )
+        legacy = ensure_current_tables(warehouse, session, org.dataset, [schema.table])
         with warehouse.transaction(session):
-            if lacks(session, org.dataset, schema.table, CURRENCY):
+            if legacy:
                 upgrade_suggestions(session, org.dataset, focus_schema().table)
-            warehouse.ensure_table(session, org.dataset, schema)
+                warehouse.ensure_table(session, org.dataset, schema)
             decided = set(
                 session.fetchall(
                     f"select provider, resource_id, suggested_team, {CURRENCY} from {table} where status <> 'open'"
@@ -151,14 +154,13 @@ def sweep(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, now: datetime) 
                 if (*key, row["billing_currency"]) in decided or (*key, None) in decided:
                     continue  # decided before, in this currency or before currencies were recorded
                 columns = list(row)
-                session.execute(
-                    f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
-                    list(row.values()),
-                )
+                # a JSON column is given text: json(?) parses it (a warehouse may not cast text to JSON itself)
+                values = ", ".join("json(?)" if schema.column(c).type == "json" else "?" for c in columns)
+                session.execute(f"insert into {table} ({', '.join(columns)}) values ({values})", list(row.values()))
     return suggestions
 
 
-def decide(warehouse: DuckDBWarehouse, org: OrgConfig, suggestion_id: str, accept: bool, now: datetime) -> None:
+def decide(warehouse: Warehouse, org: OrgConfig, suggestion_id: str, accept: bool, now: datetime) -> None:
     """Record a person's decision on an open suggestion; unknown or already decided ids are an error."""
     table = qualified(org.dataset, "attribution_suggestions")
     with warehouse.session() as session:
@@ -173,7 +175,7 @@ def decide(warehouse: DuckDBWarehouse, org: OrgConfig, suggestion_id: str, accep
         )
 
 
-def acceptance_rate(warehouse: DuckDBWarehouse, org: OrgConfig) -> Decimal | None:
+def acceptance_rate(warehouse: Warehouse, org: OrgConfig) -> Decimal | None:
     """Accepted ÷ decided suggestions; None before any decision."""
     with warehouse.session() as session:
         accepted, decided = session.fetchall(

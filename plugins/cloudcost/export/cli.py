@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cloudcost.cli_args import examples
+from cloudcost.cli_args import org_command
 from cloudcost.loaded_range import add_range_arguments
 
 
@@ -46,9 +46,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def add_export_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``export`` on the ``cloudcost`` command's subparsers."""
-    parser = subparsers.add_parser(
+    parser = org_command(
+        subparsers,
         "export",
-        help="write the org's FOCUS 1.3 rows as CSV, Parquet or pulumicost JSON, with a metadata sidecar",
+        cmd_export,
+        "write the org's FOCUS 1.3 rows as CSV, Parquet or pulumicost JSON, with a metadata sidecar",
+        "cloudcost export --org demo --format csv                  # the last loaded month to date",
+        "cloudcost export --org demo --format parquet --month 2026-10 --out /tmp/",
+        "cloudcost export --org demo --format json --from 2026-11-01 --to 2026-11-03 --provider aws",
         description=(
             "Export billing days FROM..TO (inclusive; the days the pipeline loaded) of <org>_prod."
             "cost_data_standard_1_3. csv: RFC 4180 with exact decimals; parquet: decimal128(38,10) and "
@@ -56,17 +61,10 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
             "<file>.metadata.json, and the run appends its metrics to <org>_prod.pipeline_metrics. Without --month "
             "or --from/--to: the last loaded month to date (the last day every enabled provider loaded)."
         ),
-        **examples(
-            "cloudcost export --org demo --format csv                  # the last loaded month to date",
-            "cloudcost export --org demo --format parquet --month 2026-10 --out /tmp/",
-            "cloudcost export --org demo --format json --from 2026-11-01 --to 2026-11-03 --provider aws",
-        ),
     )
-    parser.add_argument("--org", default="demo")
     parser.add_argument("--format", choices=("csv", "parquet", "json"), required=True)
     add_range_arguments(parser)
     parser.add_argument("--out", type=Path, help="file, or existing folder (default: data/exports/<org>/)")
     parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
     parser.add_argument("--focus-only", action="store_true", help="leave out cloudcost's x_ columns")
-    parser.set_defaults(func=cmd_export)
     return parser

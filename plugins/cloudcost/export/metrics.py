@@ -21,7 +21,7 @@ from typing import Any
 
 from cloudcost.identifiers import qualified
 from cloudcost.schemas import focus_schema, load_table_schema
-from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+from cloudcost.warehouse.base import Session, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def new_run_id(kind: str, now: datetime) -> str:
 
 
 def export_freshness(
-    session: DuckDBSession,
+    session: Session,
     dataset: str,
     first_day: date,
     last_day: date,
@@ -58,25 +58,28 @@ def export_freshness(
     if providers:
         where.append(f"x_cloud_provider in ({', '.join('?' for _ in providers)})")
         params += providers
+    # the median as a window function: the one form of it that every warehouse's SQL has
+    per_day = "over (partition by x_cloud_provider, x_ingestion_date)"
     rows = session.fetchall(
-        "select x_cloud_provider, x_ingestion_date, count(*), "
-        "quantile_cont(date_diff('microsecond', ChargePeriodEnd, x_ingested_at) / 3600e6, 0.5) "
-        f"from {qualified(dataset, focus_schema().table)} where {' and '.join(where)} group by all order by all",
+        f"select distinct x_cloud_provider, x_ingestion_date, count(*) {per_day}, "
+        f"quantile_cont(delay_us, 0.5) {per_day} from ("
+        "select x_cloud_provider, x_ingestion_date, epoch_us(x_ingested_at) - epoch_us(ChargePeriodEnd) as delay_us "
+        f"from {qualified(dataset, focus_schema().table)} where {' and '.join(where)}) as delays order by 1, 2",
         params,
     )
     return [
         Metric(
             FRESHNESS,
-            Decimal(f"{hours:.4f}"),
+            Decimal(f"{float(median_us) / 3600e6:.4f}"),
             {"provider": provider, "billing_day": day.isoformat(), "statistic": "median", "rows": int(count)},
         )
-        for provider, day, count, hours in rows
+        for provider, day, count, median_us in rows
     ]
 
 
 def record_metrics(
-    warehouse: DuckDBWarehouse,
-    session: DuckDBSession,
+    warehouse: Warehouse,
+    session: Session,
     dataset: str,
     run: str,
     metrics: list[Metric],
@@ -89,7 +92,7 @@ def record_metrics(
         for metric in metrics:
             session.execute(
                 f"insert into {qualified(dataset, schema.table)} (run, metric, value, dimensions, measured_at) "
-                "values (?, ?, ?, ?, ?)",
+                "values (?, ?, ?, json(?), ?)",  # json(?): the dimensions' text parsed as JSON
                 [run, metric.metric, metric.value, json.dumps(metric.dimensions, sort_keys=True), measured_at],
             )
     for metric in metrics:

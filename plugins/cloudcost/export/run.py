@@ -1,8 +1,9 @@
 """Export an org's FOCUS 1.3 rows for billing days A..B to one file, with a sidecar, and record the run's metrics.
 
-Rows stream from DuckDB as Arrow record batches straight into the writer, typed for Parquet and as exact text
-(formatted by DuckDB) for CSV and JSON. Row counts, charge period and exact sums for the sidecar come from one
-aggregate over the same rows, in the same session, and the rows written are checked against its count. The file
+Rows stream from the warehouse as Arrow record batches straight into the writer, typed for Parquet and as exact
+text for CSV and JSON (``focus_arrow``: the same text whichever warehouse sent the batch). Row counts, charge
+period and exact sums for the sidecar come from one aggregate over the same rows, in the same session, and the
+rows written are checked against its count. The file
 is written under a temporary name and renamed when complete: a failed export leaves no half file behind.
 
 The sidecar ``<file>.metadata.json`` carries the FOCUS metadata a consumer needs without opening the file
@@ -31,11 +32,14 @@ from cloudcost.export import DATA_GENERATOR, FOCUS_VERSION
 from cloudcost.export.metrics import Metric, export_freshness, new_run_id, record_metrics
 from cloudcost.export.pulumicost import exact_text, load_mapping, rfc3339
 from cloudcost.export.writers import EXTENSIONS, FORMATS, open_writer
+from cloudcost.focus_arrow import arrow_schema, as_text, typed
 from cloudcost.identifiers import qualified
 from cloudcost.paths import data_dir
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, focus_schema, quote_column
-from cloudcost.validate.export import arrow_schema
-from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+from cloudcost.validate.export import ExportError as FocusTableError
+from cloudcost.validate.export import focus_columns
+from cloudcost.warehouse import Warehouse, open_warehouse
+from cloudcost.warehouse.base import Session
 
 BATCH_ROWS = 50_000
 MONEY = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
@@ -75,14 +79,15 @@ class ExportStats:
     charge_end: datetime | None = None
 
     @classmethod
-    def measure(cls, session: DuckDBSession, table: str, condition: str, params: list[Any]) -> ExportStats:
-        """The figures, summed exactly by DuckDB over the rows the export selects. The export's session holds
-        the warehouse's write lock, so no load can change those rows between this query and the export's."""
+    def measure(cls, session: Session, table: str, condition: str, params: list[Any]) -> ExportStats:
+        """The figures, summed exactly by the warehouse over the rows the export selects. The embedded warehouse's
+        session holds its write lock, so no load changes those rows in between; elsewhere a changed row count
+        fails the export (``export_org``)."""
         stats = cls()
         for provider, currency, rows, start, end, *sums in session.fetchall(
             f"select x_cloud_provider, BillingCurrency, count(*), min(ChargePeriodStart), max(ChargePeriodEnd), "
             f"{', '.join(f'sum({quote_column(m)})' for m in MONEY)} from {table} where {condition} "
-            "group by all order by all",
+            "group by all order by 1, 2",
             params,
         ):
             stats.rows += rows
@@ -112,17 +117,6 @@ class ExportResult:
     rows: int
     columns: list[str]
     metrics: list[Metric]
-
-
-def _select(column: Column, as_text: bool) -> str:
-    """The column as the writer wants it: typed for Parquet; for CSV and JSON, exact text made by DuckDB
-    (decimals without exponent, timestamps RFC 3339 with Z and fractions only when present)."""
-    ref = quote_column(column.name)
-    if column.type == "json" or (as_text and column.type in ("decimal", "date")):
-        return f"cast({ref} as varchar) as {ref}"
-    if as_text and column.type == "timestamp":
-        return f"regexp_replace(strftime({ref}, '%Y-%m-%dT%H:%M:%S.%fZ'), '\\.000000Z$', 'Z') as {ref}"
-    return ref
 
 
 def _sha256(path: Path) -> str:
@@ -158,42 +152,38 @@ def _focus_metadata(columns: list[Column], fmt: str, created_at: str) -> dict[st
     }
 
 
-def _columns(session: DuckDBSession, dataset: str, include_custom: bool) -> list[Column]:
-    """The FOCUS table's columns to export, in schema order; every FOCUS column must be there."""
-    schema = focus_schema()
-    table = qualified(dataset, schema.table)
-    present = {
-        name
-        for (name,) in session.fetchall(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [dataset, schema.table],
-        )
-    }
-    if not present:
-        raise ExportError(f"{table} does not exist: no FOCUS rows have been loaded for this org")
-    missing = [c.name for c in schema.columns if not c.name.startswith("x_") and c.name not in present]
-    if missing:
-        raise ExportError(f"{table} lacks FOCUS columns {missing}: run a pipeline stage to migrate it")
-    return [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
+def _columns(warehouse: Warehouse, session: Session, dataset: str, include_custom: bool) -> list[Column]:
+    try:
+        return focus_columns(warehouse, session, dataset, include_custom)
+    except FocusTableError as exc:
+        raise ExportError(str(exc)) from exc
 
 
 def _write(
-    session: DuckDBSession, fmt: str, path: Path, columns: list[Column], rows_of: str, params: list[Any], meta: dict
+    warehouse: Warehouse,
+    session: Session,
+    fmt: str,
+    path: Path,
+    columns: list[Column],
+    rows_of: str,
+    params: list[Any],
+    meta: dict,
 ) -> int:
     """Stream ``select <columns> from <rows_of>`` into ``path`` (via ``<path>.partial``, renamed when complete)."""
-    as_text = fmt != "parquet"
-    if as_text:
+    as_text_wanted = fmt != "parquet"
+    if as_text_wanted:
         target = pa.schema([pa.field(c.name, pa.string()) for c in columns])
     else:
         target = arrow_schema(columns).with_metadata(meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    sql = f"select {', '.join(_select(c, as_text) for c in columns)} from {rows_of}"
+    sql = f"select {', '.join(quote_column(c.name) for c in columns)} from {rows_of}"
+    convert = as_text if as_text_wanted else typed
     writer = open_writer(fmt, partial, target)
     rows = 0
     try:
-        for batch in session.connection.sql(sql, params=params).to_arrow_reader(BATCH_ROWS):
-            writer.write(pa.Table.from_batches([batch]).cast(target))
+        for batch in warehouse.arrow_batches(session, sql, params, BATCH_ROWS):
+            writer.write(convert(batch, columns).replace_schema_metadata(target.metadata))
             rows += batch.num_rows
     except BaseException:
         writer.close()
@@ -232,14 +222,15 @@ def export_org(
     table = qualified(org.dataset, focus_schema().table)
     path = path or default_path(org.slug, fmt, first_day, last_day)
     mapping = load_mapping() if fmt == "json" else None  # a broken mapping fails before any file is opened
-    where, params = ["x_ingestion_date between ? and ?"], [first_day, last_day]
+    where = ["x_ingestion_date between ? and ?"]
+    params: list[Any] = [first_day, last_day]
     if providers:
         where.append(f"x_cloud_provider in ({', '.join('?' for _ in providers)})")
         params += providers
     condition = " and ".join(where)
-    warehouse = DuckDBWarehouse.from_environment()
+    warehouse = open_warehouse()
     with warehouse.session() as session:
-        columns = _columns(session, org.dataset, include_custom)
+        columns = _columns(warehouse, session, org.dataset, include_custom)
         stats = ExportStats.measure(session, table, condition, params)
         meta = {
             "focus_version": FOCUS_VERSION,
@@ -249,7 +240,7 @@ def export_org(
             "billing_day_from": first_day.isoformat(),
             "billing_day_to": last_day.isoformat(),
         }
-        rows = _write(session, fmt, path, columns, f"{table} where {condition}", params, meta)
+        rows = _write(warehouse, session, fmt, path, columns, f"{table} where {condition}", params, meta)
         if rows != stats.rows:  # cannot happen while the session holds the lock; never publish a wrong sidecar
             raise ExportError(f"{table} changed during the export: {rows} rows written, {stats.rows} counted")
 

@@ -3,7 +3,7 @@
 - CSV per RFC 4180: UTF-8, header row, CRLF line ends, a field quoted when it holds a comma, quote, CR or LF
   (quotes doubled) and when it is the empty string, so an unquoted empty field is always NULL. Money and
   quantities are the exact DECIMAL(38,10) text (never through a float), timestamps ISO 8601 UTC with Z; the
-  text comes from DuckDB, the quoting is vectorised with Arrow compute.
+  text comes from ``cloudcost.focus_arrow``, the quoting is vectorised with Arrow compute.
 - Parquet: pyarrow, decimals as decimal128(38, 10), timestamps UTC, JSON columns as text, and the FOCUS version
   in the file's key-value metadata.
 - JSON: JSON Lines, one pulumicost FocusCostRecord (proto3 JSON) per line (``cloudcost.export.pulumicost``).
@@ -48,10 +48,10 @@ def csv_field(value: str | None) -> str:
     return value
 
 
-def _csv_fields(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+def _csv_fields(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """``csv_field`` over a whole text column at once (Arrow compute, no Python loop)."""
-    quote = pc.or_(pc.match_substring_regex(column, r'[,"\r\n]'), pc.equal(column, ""))
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+    quote = pc.or_(pc.match_substring_regex(column, r'[,"\r\n]'), pc.equal(column, ""))  # type: ignore[call-overload]  # pyarrow-stubs 20: compute functions take no plain str scalar
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")  # type: ignore[call-overload]  # pyarrow-stubs 20: compute functions take no plain str scalar
     return pc.fill_null(pc.if_else(quote, quoted, column), "")
 
 
@@ -67,9 +67,9 @@ class CsvWriter:
         if not batch.num_rows:
             return
         fields = [_csv_fields(batch.column(name)) for name in self.names]
-        lines = pc.binary_join_element_wise(*fields, ",") if len(fields) > 1 else fields[0]
+        lines = pc.binary_join_element_wise(*fields, ",") if len(fields) > 1 else fields[0]  # type: ignore[call-overload]  # pyarrow-stubs 20: compute functions take no plain str scalar
         for chunk in _chunks(pa.table({"line": lines})):
-            self._file.write("\r\n".join(chunk.column("line").to_pylist()) + "\r\n")
+            self._file.write("\r\n".join(chunk.column("line").to_pylist()) + "\r\n")  # type: ignore[arg-type]  # no None: _csv_fields fills nulls
 
     def close(self) -> None:
         self._file.close()

@@ -1,96 +1,25 @@
-"""Stage ``convert_to_focus``: run the provider's part of ``sp_cloud_1_convert_to_focus`` for one day.
-
-The SQL lives in ``procedures/``; this module only fills in validated table names, binds the billing
-day, and replaces the (provider, day) slice of the org's FOCUS table in one transaction.
-"""
+"""Stage ``convert_to_focus``: the provider's part of ``sp_cloud_1_convert_to_focus`` for one day, run by the
+org's warehouse its own way (``Warehouse.convert_to_focus``: the procedure's CTE chain rendered, or the stored
+procedure called), then the stage's one log line."""
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import asdict, dataclass
-from decimal import Decimal
 
-from cloudcost.identifiers import qualified
-from cloudcost.lookups import lookup_files, refresh_lookups
+from cloudcost.config import OrgConfig, RawFormat
+from cloudcost.core.results import ConvertResult
+from cloudcost.core.run_context import RunContext
 from cloudcost.money_format import cents
-from cloudcost.paths import procedures_dir
-from cloudcost.pipeline.run_context import RunContext
-from cloudcost.schemas import focus_schema, quote_column
-from cloudcost.warehouse.base import SliceKey
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
-TOKEN = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
-
-
-class ProcedureError(ValueError):
-    """A convert procedure is malformed: unknown placeholder, or output columns that are not FOCUS's."""
-
-
-@dataclass(frozen=True)
-class ConvertResult:
-    rows: int
-    billed_cost: str
-    effective_cost: str
-    replaced_rows: int
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def render_procedure(relative_path: str, raw_table: str, lookup_tables: dict[str, str]) -> str:
-    """Fill ``{{raw_table}}`` and ``{{<lookup>}}`` placeholders with qualified, validated names."""
-    path = procedures_dir() / relative_path
-    sql = path.read_text(encoding="utf-8")
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name == "raw_table":
-            return raw_table
-        if name in lookup_tables:
-            return lookup_tables[name]
-        raise ProcedureError(f"{path}: unknown placeholder {{{{{name}}}}}")
-
-    return TOKEN.sub(replace, sql)
-
-
-def procedure_lookups(relative_path: str) -> list[str]:
-    names = set(TOKEN.findall((procedures_dir() / relative_path).read_text(encoding="utf-8"))) - {"raw_table"}
-    known = lookup_files()
-    return sorted(n for n in names if n in known)
 
 
 def convert_to_focus(
-    warehouse: DuckDBWarehouse, dataset: str, raw_table: str, procedure: str, run: RunContext
+    warehouse: Warehouse, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext
 ) -> ConvertResult:
-    focus = focus_schema()
-    target = qualified(dataset, focus.table)
-    with warehouse.session() as session:
-        warehouse.ensure_table(session, dataset, focus)
-        lookups = refresh_lookups(session, procedure_lookups(procedure))
-        sql = render_procedure(procedure, qualified(dataset, raw_table), lookups)
-        params = {"billing_day": run.billing_day}
-        produced = [d[0] for d in session.execute(f"select * from ({sql}) limit 0", params).description]
-        if sorted(produced) != sorted(focus.column_names):
-            missing = sorted(set(focus.column_names) - set(produced))
-            extra = sorted(set(produced) - set(focus.column_names))
-            raise ProcedureError(
-                f"procedures/{procedure}: output columns differ from FOCUS: missing {missing}, extra {extra}"
-            )
-        with warehouse.transaction(session):
-            replaced = warehouse.delete_slice(
-                session,
-                SliceKey.of(dataset, focus.table, x_cloud_provider=run.provider, x_ingestion_date=run.billing_day),
-            )
-            columns = ", ".join(quote_column(c) for c in produced)
-            session.execute(f"insert into {target} ({columns}) select {columns} from ({sql})", params)
-            rows, billed, effective = session.fetchall(
-                f"select count(*), coalesce(sum(BilledCost), 0), coalesce(sum(EffectiveCost), 0) from {target} "
-                "where x_cloud_provider = ? and x_ingestion_date = ?",
-                [run.provider, run.billing_day],
-            )[0]
-    result = ConvertResult(int(rows), str(Decimal(billed)), str(Decimal(effective)), replaced)
+    """Replace the run's (provider, day) slice of the org's FOCUS table; the figures of the slice after."""
+    result = warehouse.convert_to_focus(org, source_format, fmt, run)
     log.info(
         "convert_to_focus %s/%s %s: wrote %s FOCUS rows (replacing %s), BilledCost %s, EffectiveCost %s "
         "(billing currency, to the cent).",

@@ -7,35 +7,31 @@ would otherwise be accepted silently:
 - an empty delivery, or one that empties a day or takes away more than ``guards.max_shrink`` of a day's rows or
   billed cost (an operator's permit, ``shrink_permits.py``, lets one such load through for one day);
 - a line item twice (its identity repeated, within a file or across files), or two identical files in one
-  delivery: both would double the bill, and raw and FOCUS would still agree with each other;
+  delivery (``sources/delivery_checks.py``: the warehouse checks them while the files are on hand): both would
+  double the bill, and raw and FOCUS would still agree with each other;
 - one billing account in two currencies: its amounts could not be summed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from cloudcost.config import BillingConfig
+from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.pipeline import shrink_permits
-from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import quote_column
-from cloudcost.sources.base import BadExport, Delivery
+from cloudcost.sources.base import Delivery
+from cloudcost.sources.delivery_checks import DeliveryRefused
 from cloudcost.warehouse.base import Session
 
 log = logging.getLogger(__name__)
 
 DayFigures = dict[date, tuple[int, Decimal]]
-
-
-class DeliveryRefused(BadExport):
-    """The delivery would lose or double data; nothing of it is stored and the previous data is kept."""
 
 
 @dataclass(frozen=True)
@@ -147,34 +143,6 @@ def refuse_mixed_currency(session: Session, table: str, days: set[date], rules: 
     )
 
 
-def refuse_identical_files(delivery: Delivery, paths: Sequence[tuple[str, Path]]) -> None:
-    """Two files of one delivery with the same bytes (a copy beside the original) would land twice. Only files
-    of equal size are hashed, so a delivery of distinct files costs a ``stat`` each."""
-    by_size: dict[int, list[tuple[str, Path]]] = {}
-    for key, path in paths:
-        by_size.setdefault(path.stat().st_size, []).append((key, path))
-    for size, same_size in by_size.items():
-        if len(same_size) < 2:
-            continue
-        seen: dict[str, str] = {}
-        for key, path in same_size:
-            digest = _sha256(path)
-            if digest in seen:
-                raise DeliveryRefused(
-                    f"{key} and {seen[digest]} of delivery {delivery.key} are identical ({size} bytes): one is a "
-                    "copy and would double its rows; nothing of the delivery is stored"
-                )
-            seen[digest] = key
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class Shrink:
     day: date
@@ -248,11 +216,11 @@ def judge(
         )
     for delivery in empty:
         if not any(day in permits for day in delivery.covered_days()):
-            first, last = delivery.covered_days()[0], delivery.covered_days()[-1]
+            first_day, last_day = delivery.covered_days()[0], delivery.covered_days()[-1]
             raise DeliveryRefused(
                 f"{delivery.key} (version {delivery.version}): holds no rows in {len(delivery.files)} file(s) but "
-                f"would be the whole truth for {first}..{last}; nothing is changed. If it is really empty: "
-                f"cloudcost permit-shrink --org {run.org} --provider {run.provider} --day {first} --reason '…'"
+                f"would be the whole truth for {first_day}..{last_day}; nothing is changed. If it is really empty: "
+                f"cloudcost permit-shrink --org {run.org} --provider {run.provider} --day {first_day} --reason '…'"
             )
     used = [(s.day, s.describe()) for s in shrunk]
     used += [(_first_permitted(d, permits), f"empty delivery {d.key} version {d.version}") for d in empty]

@@ -11,11 +11,11 @@ from functools import cache
 
 import yaml
 
+from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.paths import schemas_dir
-from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import focus_schema, quote_column
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.base import Warehouse
 
 
 class FocusRuleViolation(AssertionError):
@@ -91,7 +91,7 @@ def rules() -> list[Rule]:
     return out
 
 
-def check_focus_rules(warehouse: DuckDBWarehouse, dataset: str, run: RunContext) -> dict[str, int]:
+def check_focus_rules(warehouse: Warehouse, dataset: str, run: RunContext) -> dict[str, int]:
     """Count violations of every rule in the run's slice; raise if any rule has offending rows."""
     table = qualified(dataset, focus_schema().table)
     all_rules = rules()

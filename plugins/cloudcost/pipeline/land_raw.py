@@ -1,7 +1,8 @@
 """Stage ``land_raw``: land each delivery of the day's export once, then report the run's billing day.
 
-A delivery (``sources/base.py``) is landed whole, for every billing day it covers, by ``land_files.py``: DuckDB
-reads the files itself (``sources/export_file.py``) and types them in SQL (``pipeline/normalize.py``). A delivery
+A delivery (``sources/base.py``) is landed whole, for every billing day it covers, by the warehouse
+(``Warehouse.land_deliveries``: files typed in SQL by ``sources/normalize.py``), with its row in the ledger and
+judged by the guards before the transaction commits. A delivery
 already landed at the same version (``landed.py``) is not read again, so a 30-day backfill over one month's
 delivery reads its files once, and re-running a day changes nothing.
 """
@@ -9,43 +10,22 @@ delivery reads its files once, and re-running a day changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from decimal import Decimal
 
+from cloudcost.core.results import Landed, LandResult
+from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.money_format import cents
 from cloudcost.pipeline.delivery_guards import DeliveryRules, day_figures, judge, mark_stale, touched_days
-from cloudcost.pipeline.land_files import Landed, land_deliveries
-from cloudcost.pipeline.landed import DELIVERIES, day_objects, day_rows, day_version, pending
+from cloudcost.pipeline.landed import DELIVERIES, day_objects, day_rows, day_version, pending, record_delivery
 from cloudcost.pipeline.load_state import LOAD_STATE, landed_row, write_state
-from cloudcost.pipeline.run_context import RunContext
 from cloudcost.pipeline.shrink_permits import PERMITS
 from cloudcost.schemas import TableSchema, load_table_schema
 from cloudcost.sources.base import BillingExport, Delivery
 from cloudcost.warehouse.base import Session, Warehouse
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LandResult:
-    """What the stage reports (and returns to XCom): counts and sums, never data or secrets.
-
-    ``rows``, ``billed_cost``, ``source_version``: the run's billing day after landing; ``replaced_rows``: that
-    day's rows before; ``objects``: files of the day's deliveries; ``landed_deliveries``/``landed_rows``: what
-    this run read and inserted (0 when every delivery was already landed at its version)."""
-
-    rows: int
-    billed_cost: str
-    replaced_rows: int
-    objects: int
-    source_version: str | None
-    landed_deliveries: int = 0
-    landed_rows: int = 0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def land_raw(
@@ -98,15 +78,18 @@ def land_guarded(
     run: RunContext,
     rules: DeliveryRules,
 ) -> Landed:
-    """In the caller's transaction: land the deliveries not landed yet at their version, judge the result
-    (``delivery_guards``: refused, it all rolls back) and mark the days it changed as no longer checked."""
+    """In the caller's transaction: land the deliveries not landed yet at their version, record them in the
+    ledger, judge the result (``delivery_guards``: refused, it all rolls back) and mark the days it changed as no
+    longer checked. ``land_raw`` and the recheck both land through here, so both on the warehouse's own way."""
     todo = pending(session, dataset, schema, deliveries)
     if not todo:
         return Landed()
     table = qualified(dataset, schema.table)
     replaced_days = touched_days(session, table, todo)
     before = day_figures(session, table, replaced_days, rules)
-    landed = landing(warehouse)(warehouse, session, export, todo, schema, dataset, run)
+    landed = warehouse.land_deliveries(session, export, todo, schema, dataset, run)
+    for delivery in todo:
+        record_delivery(session, dataset, schema, delivery, landed.rows_by_delivery[delivery.key], run)
     days = replaced_days | touched_days(session, table, todo)
     judge(session, dataset, table, todo, landed.rows_by_delivery, before, days, rules, run)
     mark_stale(session, dataset, run.provider, days)
@@ -136,16 +119,6 @@ def _run_day(
     figures = day_figures(session, qualified(dataset, schema.table), [run.billing_day], rules)
     rows, billed = figures.get(run.billing_day, (0, Decimal(0)))
     return rows, str(billed)
-
-
-def landing(warehouse: Warehouse) -> Callable[..., Landed]:
-    """The warehouse's way of landing deliveries: DuckDB inserts the files itself (``land_files``); BigQuery
-    stages typed rows and MERGEs them (``warehouse/bigquery_load``). Same arguments, same result."""
-    if warehouse.name == "bigquery":
-        from cloudcost.warehouse.bigquery_load import land_deliveries as land_on_bigquery
-
-        return land_on_bigquery
-    return land_deliveries
 
 
 def ensure_tables(warehouse: Warehouse, session: Session, dataset: str, schema: TableSchema) -> None:

@@ -1,7 +1,7 @@
 """What has landed: the ledger of deliveries (``<org>_prod.landed_deliveries``) and the raw figures of a billing day.
 
-The helpers take any ``Session`` (DuckDB, or BigQuery's, which translates the SQL), so both warehouses keep one
-ledger of what was read, at which version, for which days.
+The helpers take any warehouse ``Session`` (the same SQL on every engine, translated where it must be), so every
+warehouse keeps one ledger of what was read, at which version, for which days.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import hashlib
 from collections.abc import Sequence
 from datetime import date
 
+from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
-from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import TableSchema
 from cloudcost.sources.base import Delivery
 from cloudcost.warehouse.base import Session

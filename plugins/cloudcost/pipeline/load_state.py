@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
-from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import load_table_schema
 from cloudcost.warehouse.base import Session, Warehouse
 

@@ -14,7 +14,7 @@ def cmd_permit_shrink(args: argparse.Namespace) -> int:
     from cloudcost.warehouse import open_warehouse
 
     org = load_org_by_slug(args.org)
-    entry = org.providers.get(args.provider)  # type: ignore[call-overload]
+    entry = org.providers.get(args.provider)
     if entry is None or not entry.enabled:
         raise ValueError(f"configs/orgs/{org.slug}.yml: org {org.slug} does not enable provider {args.provider}")
     last = args.to_day or args.day

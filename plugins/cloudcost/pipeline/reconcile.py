@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 
+from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.money_format import cents
-from cloudcost.pipeline.run_context import RunContext
 from cloudcost.schemas import focus_schema, quote_column
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class ReconcileResult:
 
 
 def reconcile(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     dataset: str,
     raw_table: str,
     account_column: str,
@@ -61,7 +61,7 @@ def reconcile(
         order by 1
     """
     with warehouse.session() as session:
-        params = {"day": run.billing_day, "provider": run.provider}
+        params: dict[str, object] = {"day": run.billing_day, "provider": run.provider}
         params.update({f"only_{i}": value for i, (_, value) in enumerate(filters)})
         rows = session.fetchall(sql, params)
     mismatches = [

@@ -3,45 +3,40 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from cloudcost.config import BillingConfig, OrgConfig, load_billing_config, load_org_by_slug
+from cloudcost.config import BillingConfig, OrgConfig, Provider, load_billing_config, load_org_by_slug
+from cloudcost.core.run_context import RunContext
 from cloudcost.money_format import cents
 from cloudcost.pipeline.delivery_guards import DeliveryRules
-from cloudcost.pipeline.run_context import RunContext
+from cloudcost.pipeline.resolved_run import ResolvedRun, export_format
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.base import BillingExport, ExportNotReady, ExportStatus
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
+from cloudcost.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
 
-def _format(config: BillingConfig, org: OrgConfig, provider: str):
-    fmt_name = org.providers[provider].export.format  # type: ignore[index]
-    if fmt_name not in config.formats:
-        raise ValueError(
-            f"configs/orgs/{org.slug}.yml: key 'providers.{provider}.export.format': {fmt_name!r} is not "
-            f"one of the formats in configs/cloud/{provider}/cost/billing.yml ({', '.join(config.formats)})"
-        )
-    return config.formats[fmt_name]
-
-
 def make_run_context(
     org_slug: str,
-    provider: str,
+    provider: Provider,
     billing_day: date,
     run_id: str,
     dag_id: str,
     logical_date: date | None,
     ingested_at: datetime,
-) -> RunContext:
+    warehouse: Warehouse | None = None,
+) -> ResolvedRun:
+    """The run's values, resolved once (the org file and billing.yml read here, and nowhere after)."""
     org = load_org_by_slug(org_slug)
-    entry = org.providers.get(provider)  # type: ignore[call-overload]
+    entry = org.providers.get(provider)
     if entry is None or not entry.enabled:
         raise ValueError(f"org {org_slug} does not enable provider {provider} (configs/orgs/{org_slug}.yml)")
-    return RunContext(
+    billing = load_billing_config(provider)
+    source_format, fmt = export_format(billing, org, provider)
+    run = RunContext(
         org=org_slug,
         provider=provider,
         billing_day=billing_day,
@@ -51,96 +46,99 @@ def make_run_context(
         credential_id=entry.credential_id,
         ingested_at=ingested_at,
     )
+    return ResolvedRun(
+        run=run,
+        org=org,
+        dataset=org.dataset,
+        billing=billing,
+        source_format=source_format,
+        format=fmt,
+        rules=DeliveryRules.of(billing, source_format),
+        schema=load_table_schema(fmt.schema_file),
+        warehouse=warehouse or open_warehouse(),
+    )
 
 
-def export_status(org_slug: str, provider: str, day: date) -> ExportStatus:
+def export_status(org_slug: str, provider: Provider, day: date) -> ExportStatus:
     """What ``wait_for_export`` decides. A cloud location is listed with the org's decrypted credential."""
     org = load_org_by_slug(org_slug)
-    entry = org.providers[provider]  # type: ignore[index]
+    entry = org.providers[provider]
     if entry.export.location == "landing":
         return open_export(org, provider).status(day)
     return _open_export(org, provider, entry.credential_id).status(day)
 
 
-def _open_export(org: OrgConfig, provider: str, credential_id: str) -> BillingExport:
+def _open_export(
+    org: OrgConfig, provider: Provider, credential_id: str, billing: BillingConfig | None = None
+) -> BillingExport:
     """The org's export reader, built with its credential: decrypted on use, cached in this process for at most
     5 minutes, never returned or logged. The embedded landing zone does not need it; it is decrypted anyway, so
     the demo walks the production path."""
     from cloudcost.vault import default_vault
 
     secret = default_vault().decrypt(org.slug, provider, credential_id)
-    return open_export(org, provider, secret.reveal())
+    return open_export(org, provider, secret.reveal(), billing)
 
 
-def run_land_raw(run: RunContext) -> dict:
+def run_land_raw(resolved: ResolvedRun) -> dict:
     """Land the day's deliveries; the day's ``landed`` state is written in the same transaction."""
     from cloudcost.pipeline.land_raw import land_raw
 
-    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    source_format = org.providers[run.provider].export.format  # type: ignore[index]
+    run = resolved.run
     result = land_raw(
-        open_warehouse(),
-        _open_export(org, run.provider, run.credential_id),
-        load_table_schema(_format(config, org, run.provider).schema_file),
-        org.dataset,
+        resolved.warehouse,
+        _open_export(resolved.org, run.provider, run.credential_id, resolved.billing),
+        resolved.schema,
+        resolved.dataset,
         run,
-        DeliveryRules.of(config, source_format),
-        source_format,
+        resolved.rules,
+        resolved.source_format,
     )
     return result.as_dict()
 
 
-def summarise_landed_day(run: RunContext) -> dict:
+def summarise_landed_day(resolved: ResolvedRun) -> dict:
     """What ``run_land_raw`` reports for a day whose deliveries are landed already, read from the warehouse
     alone, and the day's load state set to ``landed`` (its FOCUS slice is about to be replaced)."""
     from cloudcost.pipeline.land_raw import summarise_day
     from cloudcost.pipeline.load_state import mark_landed
 
-    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    source_format = org.providers[run.provider].export.format  # type: ignore[index]
-    schema = load_table_schema(_format(config, org, run.provider).schema_file)
-    result = summarise_day(open_warehouse(), schema, org.dataset, run, DeliveryRules.of(config, source_format))
-    mark_landed(open_warehouse(), org.dataset, run, source_format, result.as_dict())
+    warehouse, run = resolved.warehouse, resolved.run
+    result = summarise_day(warehouse, resolved.schema, resolved.dataset, run, resolved.rules)
+    mark_landed(warehouse, resolved.dataset, run, resolved.source_format, result.as_dict())
     return result.as_dict()
 
 
-def run_convert_to_focus(run: RunContext) -> dict:
+def run_convert_to_focus(resolved: ResolvedRun) -> dict:
     from cloudcost.pipeline.convert_to_focus import convert_to_focus
 
-    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    fmt = _format(config, org, run.provider)
-    warehouse = open_warehouse()
-    if warehouse.name == "bigquery":
-        from cloudcost.warehouse.bigquery_load import convert_to_focus  # CALLs the stored procedure
-    return convert_to_focus(warehouse, org.dataset, fmt.table, fmt.procedure, run).as_dict()
+    return convert_to_focus(
+        resolved.warehouse, resolved.org, resolved.source_format, resolved.format, resolved.run
+    ).as_dict()
 
 
-def run_checks(run: RunContext) -> dict:
+def run_checks(resolved: ResolvedRun) -> dict:
     from cloudcost.pipeline.focus_rules import check_focus_rules
     from cloudcost.pipeline.reconcile import reconcile
 
-    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    fmt = _format(config, org, run.provider)
-    warehouse = open_warehouse()
+    fmt = resolved.format
     result = reconcile(
-        warehouse,
-        org.dataset,
+        resolved.warehouse,
+        resolved.dataset,
         fmt.table,
         fmt.reconcile.billing_account,
         fmt.reconcile.billed_cost,
-        run,
+        resolved.run,
         fmt.reconcile.only_where,
     )
-    rules = check_focus_rules(warehouse, org.dataset, run)
+    rules = check_focus_rules(resolved.warehouse, resolved.dataset, resolved.run)
     return {**result.as_dict(), "focus_rules_checked": len(rules)}
 
 
-def run_record(run: RunContext, landed: dict, checked: dict) -> dict:
+def run_record(resolved: ResolvedRun, landed: dict, checked: dict) -> dict:
     from cloudcost.pipeline.load_state import record_load
 
-    org = load_org_by_slug(run.org)
-    fmt_name = org.providers[run.provider].export.format  # type: ignore[index]
-    row = record_load(open_warehouse(), org.dataset, run, fmt_name, landed, checked)
+    row = record_load(resolved.warehouse, resolved.dataset, resolved.run, resolved.source_format, landed, checked)
     log.info(record_sentence(row))
     return row
 
@@ -162,28 +160,25 @@ def recheck_window(first_day: date, months: int) -> list[date]:
     return [start + timedelta(days=i) for i in range((first_day - start).days)]
 
 
-def loaded_states(org_slug: str, provider: str, days: list[date]) -> dict[date, tuple[str, str | None]]:
+def loaded_states(resolved: ResolvedRun, days: list[date]) -> dict[date, tuple[str, str | None]]:
     """The status and source version of each day's last load (days never loaded are absent)."""
     from cloudcost.identifiers import qualified
 
     if not days:
         return {}
-    org = load_org_by_slug(org_slug)
-    with open_warehouse().session() as session:
-        if not session.fetchall(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = 'load_state'",
-            [org.dataset],
-        ):
+    warehouse, dataset = resolved.warehouse, resolved.dataset
+    with warehouse.session() as session:
+        if not warehouse.table_exists(session, dataset, "load_state"):
             return {}
         rows = session.fetchall(
-            f"select billing_day, status, source_version from {qualified(org.dataset, 'load_state')} "
+            f"select billing_day, status, source_version from {qualified(dataset, 'load_state')} "
             "where provider = ? and billing_day between ? and ?",
-            [provider, min(days), max(days)],
+            [resolved.run.provider, min(days), max(days)],
         )
     return {day: (status, version) for day, status, version in rows}
 
 
-def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
+def land_window(resolved: ResolvedRun, days: list[date]) -> dict[date, str | None]:
     """Land every delivery of ``days`` that is complete and not landed yet (each once, judged by the same guards
     as ``land_raw``, in one transaction), then return the current raw version of each complete day. An
     incomplete day keeps what it has and is left out."""
@@ -191,10 +186,8 @@ def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
     from cloudcost.pipeline.landed import day_version
     from cloudcost.sources.base import Delivery
 
-    config, org = load_billing_config(run.provider), load_org_by_slug(run.org)
-    export = _open_export(org, run.provider, run.credential_id)
-    source_format = org.providers[run.provider].export.format  # type: ignore[index]
-    schema = load_table_schema(_format(config, org, run.provider).schema_file)
+    run, schema, warehouse = resolved.run, resolved.schema, resolved.warehouse
+    export = _open_export(resolved.org, run.provider, run.credential_id, resolved.billing)
     deliveries: list[Delivery] = []
     complete = []
     for day in days:
@@ -203,21 +196,11 @@ def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
         except ExportNotReady:
             continue
         complete.append(day)
-    warehouse = open_warehouse()
     with warehouse.session() as session:
-        ensure_tables(warehouse, session, org.dataset, schema)
+        ensure_tables(warehouse, session, resolved.dataset, schema)
         with warehouse.transaction(session):
-            landed = land_guarded(
-                warehouse,
-                session,
-                export,
-                deliveries,
-                schema,
-                org.dataset,
-                run,
-                DeliveryRules.of(config, source_format),
-            )
-        versions = {day: day_version(session, org.dataset, schema, day) for day in complete}
+            landed = land_guarded(warehouse, session, export, deliveries, schema, resolved.dataset, run, resolved.rules)
+        versions = {day: day_version(session, resolved.dataset, schema, day) for day in complete}
     log.info(
         "recheck %s/%s: landed %d new deliveries (%s rows) for %d day(s) of the window; %d complete.",
         run.org,
@@ -230,45 +213,43 @@ def land_window(run: RunContext, days: list[date]) -> dict[date, str | None]:
     return versions
 
 
-def run_recheck(run: RunContext) -> list[dict]:
+def run_recheck(resolved: ResolvedRun) -> list[dict]:
     """Late data and restatements: land what changed in the trailing window's deliveries (a restated AWS month,
-    a re-run Azure export, GCP rows whose export_time moved, new OCI reports), each delivery once, then convert,
-    check and record again every already-loaded day whose raw version moved or that a delivery made ``stale``
-    (its rows changed after it was checked), and refresh its rollups (behind the same gate). A day still
-    ``landed`` is its own run's (in progress, or failed loudly there) and is left to it."""
-    from cloudcost.rollups.gate import RollupGateClosed
-    from cloudcost.rollups.refresh import refresh_rollups
-
-    config = load_billing_config(run.provider)
-    window = recheck_window(run.billing_day, config.restatements.recheck_months)
-    loaded = loaded_states(run.org, run.provider, window)
+    a re-run Azure export, GCP rows whose export_time moved, new OCI reports), each delivery once, and return the
+    already-loaded days to convert, check and record again: those whose raw version moved or that a delivery made
+    ``stale`` (rows changed after they were checked). The reload is not done here but by the billing DAG's
+    ``restate`` task group, one mapped instance per (org, day), so each is seen, retried and cleared on its own;
+    ``cost_rollups`` refreshes their rollups. A day still ``landed`` is its own run's (in progress, or failed
+    loudly there) and is left to it. Each entry is small and JSON-safe (it travels as XCom)."""
+    run = resolved.run
+    window = recheck_window(run.billing_day, resolved.billing.restatements.recheck_months)
+    loaded = loaded_states(resolved, window)
     if not loaded:
         return []
-    current = land_window(run, sorted(loaded))
-    now = loaded_states(run.org, run.provider, window)  # the landing above marks the days it changed stale
-    reloaded = []
+    current = land_window(resolved, sorted(loaded))
+    now = loaded_states(resolved, window)  # the landing above marks the days it changed stale
+    restated = []
     for day, (status, version) in sorted(loaded.items()):
         moved = status == "succeeded" and current.get(day, version) != version
         if day not in current or not (moved or now[day][0] == "stale"):
             continue
-        again = replace(run, billing_day=day)
-        landed = summarise_landed_day(again)  # landed above: the day's figures, without reading the export again
-        run_convert_to_focus(again)
-        record = run_record(again, landed, run_checks(again))
-        log.info(
-            "restatement %s/%s %s: source version %s -> %s reloaded: %s FOCUS rows, BilledCost %s (billing "
-            "currency, to the cent).",
-            run.org,
-            run.provider,
-            day,
-            version,
-            current[day],
-            f"{record['focus_rows']:,}",
-            cents(record["billed_cost"]),
+        restated.append(
+            {"org_slug": run.org, "billing_day": str(day), "from_version": version, "to_version": current[day]}
         )
-        try:
-            refresh_rollups(open_warehouse(), load_org_by_slug(run.org), day, run.ingested_at)
-        except RollupGateClosed as closed:
-            log.info("rollups of %s not refreshed yet: %s.", day, closed)
-        reloaded.append({"billing_day": str(day), "from_version": version, "to_version": record["source_version"]})
-    return reloaded
+    log.info(
+        "recheck %s/%s: %d day(s) to reload%s",
+        run.org,
+        run.provider,
+        len(restated),
+        "".join(f"\n  {r['billing_day']}: source version {r['from_version']} -> {r['to_version']}" for r in restated),
+    )
+    return restated
+
+
+def restatement_sentence(provider: str, restatement: dict, row: dict) -> str:
+    """The log line of a restated day's reload, once ``record`` has written its load state."""
+    return (
+        f"restatement {restatement['org_slug']}/{provider} {restatement['billing_day']}: source version "
+        f"{restatement['from_version']} -> {row['source_version']} reloaded: {row['focus_rows']:,} FOCUS rows, "
+        f"BilledCost {cents(row['billed_cost'])} (billing currency, to the cent)."
+    )

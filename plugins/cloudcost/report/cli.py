@@ -7,7 +7,7 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cloudcost.cli_args import examples, positive
+from cloudcost.cli_args import org_command, positive
 from cloudcost.loaded_range import add_range_arguments
 
 
@@ -35,9 +35,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_report_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``report`` on the ``cloudcost`` command's subparsers."""
-    parser = subparsers.add_parser(
+    parser = org_command(
+        subparsers,
         "report",
-        help="cost by provider, service category and team for a date range (terminal, or --html page)",
+        cmd_report,
+        "cost by provider, service category and team for a date range (terminal, or --html page)",
+        "cloudcost report --org demo                 # the last loaded month to date",
+        "cloudcost report --org demo --month 2026-10",
+        "cloudcost report --org demo --from 2026-11-01 --to 2026-11-03 --html data/demo-report.html",
         description=(
             "From the org's rollups (daily_cost_by_team, untagged_tag_keys) and, once evaluated, budget_status, "
             "anomalies and alerts: EffectiveCost (with BilledCost) by provider, ServiceCategory and team, untagged "
@@ -46,15 +51,8 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
             "last loaded month to date (the last day every enabled provider loaded, load_state). "
             "Exit 2 if the org has no rollups."
         ),
-        **examples(
-            "cloudcost report --org demo                 # the last loaded month to date",
-            "cloudcost report --org demo --month 2026-10",
-            "cloudcost report --org demo --from 2026-11-01 --to 2026-11-03 --html data/demo-report.html",
-        ),
     )
-    parser.add_argument("--org", default="demo")
     add_range_arguments(parser)
     parser.add_argument("--html", metavar="PATH", help="also write a self-contained HTML page with charts")
     parser.add_argument("--top", type=positive, default=10, help="teams and tag keys listed (the rest folded)")
-    parser.set_defaults(func=cmd_report)
     return parser

@@ -16,10 +16,10 @@ from decimal import Decimal
 
 from cloudcost.config import OrgConfig
 from cloudcost.identifiers import qualified
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse.base import Warehouse
 
 Q = Decimal("0.0001")
-FALSE_POSITIVE_WITHIN = timedelta(hours=4)
+FALSE_POSITIVE_HOURS = 4  # an alert resolved this soon after it was raised counts as a false positive
 
 
 @dataclass
@@ -51,24 +51,13 @@ class Health:
         return self._rate(self.suggestions_accepted, self.suggestions_decided)
 
 
-def _tables(session: object, dataset: str) -> set[str]:
-    return {
-        t
-        for (t,) in session.fetchall(  # type: ignore[attr-defined]
-            "select table_name from information_schema.tables where table_schema = ?", [dataset]
-        )
-    }
-
-
-def org_health(
-    warehouse: DuckDBWarehouse, org: OrgConfig, last_day: date, days: int, run_counts: tuple[int, int]
-) -> Health:
+def org_health(warehouse: Warehouse, org: OrgConfig, last_day: date, days: int, run_counts: tuple[int, int]) -> Health:
     """``run_counts``: (succeeded, finished) DAG runs of the period, from the scheduler's records
     (``cloudcost.airflow.run_counts``), so this module reads only the warehouse."""
     first = last_day - timedelta(days=days - 1)
     health = Health(first, last_day)
     with warehouse.session() as session:
-        tables = _tables(session, org.dataset)
+        tables = warehouse.tables(session, org.dataset)
         if "daily_cost_by_team" in tables:
             for provider, currency, untagged, total in session.fetchall(
                 f"select provider, billing_currency, sum(effective_cost) filter (where team = '__untagged__'), "
@@ -81,9 +70,10 @@ def org_health(
                     health.untagged_share[(provider, currency)] = share
         if "alerts" in tables:
             health.alerts_raised, health.alerts_resolved_fast = session.fetchall(
-                f"select count(*), count(*) filter (where resolved_at is not null and resolved_at - raised_at <= ?) "
+                "select count(*), count(*) filter (where resolved_at is not null "
+                f"and resolved_at <= raised_at + interval {FALSE_POSITIVE_HOURS} hour) "
                 f"from {qualified(org.dataset, 'alerts')} where charge_day between ? and ?",
-                [FALSE_POSITIVE_WITHIN, first, last_day],
+                [first, last_day],
             )[0]
         if "attribution_suggestions" in tables:
             health.suggestions_accepted, health.suggestions_decided = session.fetchall(

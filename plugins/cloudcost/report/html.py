@@ -102,7 +102,8 @@ def _charts(data: ReportData) -> list[str]:
     """The three charts once per currency (ids suffixed with it where there are several)."""
     currencies = data.currencies
     out = []
-    for currency in currencies or [None]:
+    each: list[str | None] = [*currencies] or [None]  # one pass without a currency when there is no data
+    for currency in each:
         view = data if currency is None else data.in_currency(currency)
         suffix = f"-{currency.lower()}" if currency and len(currencies) > 1 else ""
         cur = f", {currency}" if currency else ""

@@ -22,21 +22,9 @@ MOVERS_METHOD = (
 
 
 @dataclass(frozen=True)
-class DailyProviderCost:
-    """One provider's day: the grain of the stacked daily chart and the untagged trend."""
-
-    day: date
-    provider: str
-    currency: str
-    effective_cost: Decimal
-    billed_cost: Decimal
-    untagged_effective_cost: Decimal
-    rows: int
-    untagged_rows: int
-
-
-@dataclass(frozen=True)
 class ProviderLine:
+    """One provider's spend and untagged share, in one currency: over the range, or of one day (the subclass)."""
+
     provider: str
     currency: str
     effective_cost: Decimal
@@ -53,6 +41,13 @@ class ProviderLine:
     @property
     def untagged_rows_share(self) -> Decimal | None:
         return share(Decimal(self.untagged_rows), Decimal(self.rows))
+
+
+@dataclass(frozen=True)
+class DailyProviderCost(ProviderLine):
+    """One provider's day: the grain of the stacked daily chart and the untagged trend."""
+
+    day: date = field(kw_only=True)
 
 
 @dataclass(frozen=True)

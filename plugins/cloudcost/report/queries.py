@@ -42,14 +42,6 @@ def _dec(value: Any) -> Decimal:
     return ZERO if value is None else Decimal(value)
 
 
-def table_exists(session: Session, dataset: str, table: str) -> bool:
-    return bool(
-        session.fetchall(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = ?", [dataset, table]
-        )
-    )
-
-
 def fetch_report(
     org: OrgConfig | str,
     start: date,
@@ -64,8 +56,10 @@ def fetch_report(
         raise ValueError(f"--to {end} is before --from {start}")
     org = load_org_by_slug(org) if isinstance(org, str) else org
     dataset = org.dataset
-    with (warehouse or open_warehouse()).session() as session:
-        if not table_exists(session, dataset, "daily_cost_by_team"):
+    warehouse = warehouse or open_warehouse()
+    with warehouse.session() as session:
+        tables = warehouse.tables(session, dataset)
+        if "daily_cost_by_team" not in tables:
             raise ReportUnavailable(
                 f"no rollups for org {org.slug}: {dataset}.daily_cost_by_team does not exist "
                 "(run the cost_rollups DAG, e.g. `cloudcost demo run`)"
@@ -74,7 +68,7 @@ def fetch_report(
         window = [start, end]
         daily = [
             DailyProviderCost(
-                day, provider, currency, _dec(eff), _dec(billed), _dec(untagged), int(rows), int(untagged_rows)
+                provider, currency, _dec(eff), _dec(billed), _dec(untagged), int(rows), int(untagged_rows), day=day
             )
             for day, provider, currency, eff, billed, untagged, rows, untagged_rows in session.fetchall(
                 f"""select charge_day, provider, billing_currency, sum(effective_cost), sum(billed_cost),
@@ -91,10 +85,10 @@ def fetch_report(
             for kind, column in (("team", "team"), ("service category", "service_category")):
                 movers += _movers(session, team_table, kind, column, halves, TOP_MOVERS)
         notes: list[str] = []
-        tag_keys = _tag_keys(session, dataset, window, daily, top, notes)
-        budgets, as_of = _budgets(session, dataset, window)
-        anomalies = _anomalies(session, dataset, window)
-        alerts = _alerts(session, dataset, window)
+        tag_keys = _tag_keys(session, tables, dataset, window, daily, top, notes)
+        budgets, as_of = _budgets(session, tables, dataset, window)
+        anomalies = _anomalies(session, tables, dataset, window)
+        alerts = _alerts(session, tables, dataset, window)
     return ReportData(
         org=org.slug,
         org_name=org.display_name,
@@ -167,9 +161,15 @@ def _movers(session: Session, table: str, kind: str, column: str, halves: Halves
 
 
 def _tag_keys(
-    session: Session, dataset: str, window: list[date], daily: list[DailyProviderCost], top: int, notes: list[str]
+    session: Session,
+    tables: set[str],
+    dataset: str,
+    window: list[date],
+    daily: list[DailyProviderCost],
+    top: int,
+    notes: list[str],
 ) -> list[TagKeyLine]:
-    if not table_exists(session, dataset, "untagged_tag_keys"):
+    if "untagged_tag_keys" not in tables:
         notes.append(f"{dataset}.untagged_tag_keys does not exist: no tag keys to suggest")
         return []
     untagged_rows: dict[tuple[str, str], int] = {}
@@ -188,17 +188,19 @@ def _tag_keys(
     ]
 
 
-def _budgets(session: Session, dataset: str, window: list[date]) -> tuple[list[BudgetLine] | None, date | None]:
+def _budgets(
+    session: Session, tables: set[str], dataset: str, window: list[date]
+) -> tuple[list[BudgetLine] | None, date | None]:
     """Budgets as of the last evaluated day in the range (the range's last day once it is evaluated)."""
-    if not table_exists(session, dataset, "budget_status"):
+    if "budget_status" not in tables:
         return None, None
     table = qualified(dataset, "budget_status")
     (as_of,) = session.fetchall(f"select max(as_of_day) from {table} where as_of_day between ? and ?", window)[0]
     if as_of is None:
         return [], None
     lines = [
-        BudgetLine(*row[:4], _dec(row[4]), _dec(row[5]), _dec(row[6]), *row[7:])
-        for row in session.fetchall(
+        BudgetLine(budget, team, basis, currency, _dec(amount), _dec(actual), _dec(forecast), status, start, end)
+        for budget, team, basis, currency, amount, actual, forecast, status, start, end in session.fetchall(
             f"""select budget, team, basis, currency, amount, actual_to_date, forecast, status, period_start, period_end
                 from {table} where as_of_day = ?""",
             [as_of],
@@ -207,8 +209,8 @@ def _budgets(session: Session, dataset: str, window: list[date]) -> tuple[list[B
     return sorted(lines, key=lambda b: (STATUS_ORDER.get(b.status, 3), b.budget, b.team)), as_of
 
 
-def _anomalies(session: Session, dataset: str, window: list[date]) -> list[AnomalyLine] | None:
-    if not table_exists(session, dataset, "anomalies"):
+def _anomalies(session: Session, tables: set[str], dataset: str, window: list[date]) -> list[AnomalyLine] | None:
+    if "anomalies" not in tables:
         return None
     return [
         AnomalyLine(day, team, category, currency, _dec(cost), _dec(mean), _dec(z), _dec(threshold))
@@ -221,8 +223,8 @@ def _anomalies(session: Session, dataset: str, window: list[date]) -> list[Anoma
     ]
 
 
-def _alerts(session: Session, dataset: str, window: list[date]) -> list[AlertLine] | None:
-    if not table_exists(session, dataset, "alerts"):
+def _alerts(session: Session, tables: set[str], dataset: str, window: list[date]) -> list[AlertLine] | None:
+    if "alerts" not in tables:
         return None
     return [
         AlertLine(day, kind, severity, subject, message, resolved_at is not None)

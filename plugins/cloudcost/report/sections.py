@@ -216,11 +216,17 @@ def budget_section(data: ReportData) -> Section:
     return Section("budgets", f"Budget status as of {data.budget_as_of}", lines, table)
 
 
+def _none_found(data: ReportData, table: str, found: list | None) -> str:
+    """Why a section lists nothing: its table is not created yet (no evaluation ran), or none in the range."""
+    if found is None:
+        return f"no {table} ({data.dataset}.{table} does not exist yet)"
+    return f"no {table} in {data.start}..{data.end}"
+
+
 def anomaly_section(data: ReportData) -> Section:
-    if data.anomalies is None:
-        return Section("anomalies", "Anomalies", [f"no anomalies ({data.dataset}.anomalies does not exist yet)"])
-    if not data.anomalies:
-        return Section("anomalies", "Anomalies", [f"no anomalies in {data.start}..{data.end}"])
+    anomalies = data.anomalies
+    if not anomalies:
+        return Section("anomalies", "Anomalies", [_none_found(data, "anomalies", anomalies)])
     rows = [
         [
             str(a.charge_day),
@@ -232,29 +238,28 @@ def anomaly_section(data: ReportData) -> Section:
             f"{a.z_score:.2f}",
             f"{a.threshold:.2f}",
         ]
-        for a in data.anomalies
+        for a in anomalies
     ]
     headers = ["day", "team", "ServiceCategory", "currency", BASIS, "baseline mean", "z-score", "threshold"]
     return Section("anomalies", "Anomalies", [], Table(headers, rows, numeric=frozenset({4, 5, 6, 7})))
 
 
 def alert_section(data: ReportData) -> Section:
-    if data.alerts is None:
-        return Section("alerts", "Alerts", [f"no alerts ({data.dataset}.alerts does not exist yet)"])
-    if not data.alerts:
-        return Section("alerts", "Alerts", [f"no alerts in {data.start}..{data.end}"])
+    alerts = data.alerts
+    if not alerts:
+        return Section("alerts", "Alerts", [_none_found(data, "alerts", alerts)])
     rows = [
         [str(a.charge_day), a.kind, a.severity, a.subject, a.message, "resolved" if a.resolved else "open"]
-        for a in data.alerts
+        for a in alerts
     ]
     lines = []
-    if any(a.kind == "budget" for a in data.alerts) and data.budgets:
+    if any(a.kind == "budget" for a in alerts) and data.budgets:
         lines.append(
             "an alert is raised once and keeps the figures of the day it was raised for; the budget's current "
             f"figures are in the budget status above (as of {data.budget_as_of})"
         )
     headers = ["raised for day", "kind", "severity", "subject", "message (figures as of the raising day)", "state"]
-    table = Table(headers, rows, row_classes=[a.severity.lower() for a in data.alerts])
+    table = Table(headers, rows, row_classes=[a.severity.lower() for a in alerts])
     return Section("alerts", "Alerts", lines, table)
 
 

@@ -63,7 +63,8 @@ def _cell(value: object) -> str:
 def _fetch(org_slug: str) -> tuple[str, list[tuple], list[Reconciled]]:
     org = load_org_by_slug(org_slug)
     focus = qualified(org.dataset, focus_schema().table)
-    with open_warehouse().session() as session:
+    warehouse = open_warehouse()
+    with warehouse.session() as session:
         by_category = session.fetchall(
             f"""select x_ingestion_date, x_cloud_provider, ServiceCategory, BillingCurrency,
                        count(*), sum(BilledCost), sum(EffectiveCost)
@@ -80,10 +81,7 @@ def _fetch(org_slug: str) -> tuple[str, list[tuple], list[Reconciled]]:
             fmt = load_billing_config(provider).formats[entry.export.format]
             table = qualified(org.dataset, fmt.table)
             account, billed = quote_column(fmt.reconcile.billing_account), quote_column(fmt.reconcile.billed_cost)
-            if not session.fetchall(
-                "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-                [org.dataset, fmt.table],
-            ):
+            if not warehouse.table_exists(session, org.dataset, fmt.table):
                 continue
             filters = sorted(fmt.reconcile.only_where.items())
             where = " and ".join(f"{quote_column(c)} = ?" for c, _ in filters) or "true"

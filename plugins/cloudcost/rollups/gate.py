@@ -12,7 +12,7 @@ from datetime import date
 
 from cloudcost.config import OrgConfig
 from cloudcost.identifiers import qualified
-from cloudcost.warehouse.base import Session
+from cloudcost.warehouse.base import Session, Warehouse
 
 
 @dataclass(frozen=True)
@@ -29,19 +29,11 @@ class RollupGateClosed(RuntimeError):
     """Some enabled provider has no succeeded load for a day of the interval; the message names each."""
 
 
-def _table_exists(session: Session, dataset: str, table: str) -> bool:
-    return bool(
-        session.fetchall(
-            "select 1 from information_schema.tables where table_schema = ? and table_name = ?", [dataset, table]
-        )
-    )
-
-
-def missing_loads(session: Session, org: OrgConfig, days: list[date]) -> list[MissingLoad]:
+def missing_loads(warehouse: Warehouse, session: Session, org: OrgConfig, days: list[date]) -> list[MissingLoad]:
     """Every (enabled provider, day) of ``days`` without a succeeded load, with the reason."""
     providers = sorted(p for p, entry in org.providers.items() if entry.enabled)
     states: dict[tuple[str, date], tuple[str, str]] = {}
-    if _table_exists(session, org.dataset, "load_state"):
+    if warehouse.table_exists(session, org.dataset, "load_state"):
         for provider, day, status, run_id in session.fetchall(
             f"select provider, billing_day, status, run_id from {qualified(org.dataset, 'load_state')} "
             "where billing_day between ? and ?",
@@ -61,9 +53,9 @@ def missing_loads(session: Session, org: OrgConfig, days: list[date]) -> list[Mi
     return missing
 
 
-def require_complete_loads(session: Session, org: OrgConfig, days: list[date]) -> None:
+def require_complete_loads(warehouse: Warehouse, session: Session, org: OrgConfig, days: list[date]) -> None:
     """Raise ``RollupGateClosed`` naming every missing (provider, day) of the org."""
-    missing = missing_loads(session, org, days)
+    missing = missing_loads(warehouse, session, org, days)
     if missing:
         raise RollupGateClosed(
             f"org {org.slug}: rollups not refreshed, {len(missing)} load(s) missing: " + "; ".join(map(str, missing))

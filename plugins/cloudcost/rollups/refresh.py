@@ -11,10 +11,9 @@ from cloudcost.config import DIMENSIONS, OrgConfig
 from cloudcost.identifiers import qualified
 from cloudcost.paths import procedures_dir
 from cloudcost.rollups.gate import require_complete_loads
-from cloudcost.rollups.upgrade import drop_stale_rollups
+from cloudcost.rollups.upgrade import drop_stale_rollups, ensure_current_tables
 from cloudcost.schemas import focus_schema, load_table_schema
-from cloudcost.warehouse.base import SliceKey
-from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+from cloudcost.warehouse.base import Session, SliceKey, Warehouse
 
 TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 ROLLUPS = ("daily_cost_by_team", "untagged_tag_keys")
@@ -55,7 +54,7 @@ def rollup_params(org: OrgConfig, day: date, refreshed_at: datetime) -> dict:
     return {"billing_day": day, "refreshed_at": refreshed_at, "mapped": mapped, **aliases}
 
 
-def _write_day(warehouse: DuckDBWarehouse, session: DuckDBSession, org: OrgConfig, params: dict) -> None:
+def _write_day(warehouse: Warehouse, session: Session, org: OrgConfig, params: dict) -> None:
     """Replace the slice of ``params["billing_day"]`` in every rollup table."""
     tagged = render("tagged_rows", {"focus_table": qualified(org.dataset, focus_schema().table)})
     for name in ROLLUPS:
@@ -67,17 +66,18 @@ def _write_day(warehouse: DuckDBWarehouse, session: DuckDBSession, org: OrgConfi
         session.execute(f"insert into {qualified(org.dataset, schema.table)} ({columns}) {sql}", used)
 
 
-def refresh_rollups(warehouse: DuckDBWarehouse, org: OrgConfig, day: date, refreshed_at: datetime) -> RollupResult:
+def refresh_rollups(warehouse: Warehouse, org: OrgConfig, day: date, refreshed_at: datetime) -> RollupResult:
     """Behind the gate, replace the day's slice of every rollup table in one transaction.
 
     A rollup table made before amounts carried their currency is dropped and every day it held is rebuilt
     from the FOCUS table in the same transaction (those days passed the gate when they were first rolled up).
     """
     with warehouse.session() as session:
-        require_complete_loads(session, org, [day])
+        require_complete_loads(warehouse, session, org, [day])
+        stale = ensure_current_tables(warehouse, session, org.dataset, ROLLUPS)
         with warehouse.transaction(session):
-            rebuilt = [d for d in drop_stale_rollups(session, org.dataset, ROLLUPS) if d != day]
-            for name in ROLLUPS:
+            rebuilt = [d for d in drop_stale_rollups(session, org.dataset, stale) if d != day]
+            for name in stale:
                 warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
             for each in [*rebuilt, day]:
                 _write_day(warehouse, session, org, rollup_params(org, each, refreshed_at))

@@ -25,41 +25,49 @@ from cloudcost.identifiers import qualified
 from cloudcost.schemas import load_table_schema
 from cloudcost.warehouse.base import Session, Warehouse
 
+# ``ensure_current_tables`` creates the current tables before the caller's transaction and names the old ones,
+# which the functions below upgrade inside it.
+
 log = logging.getLogger(__name__)
 CURRENCY = "billing_currency"
+CURRENCY_COLUMN = {"alerts": "currency", "budget_status": "currency"}  # every other table: billing_currency
 
 
-def table_columns(session: Session, dataset: str, table: str) -> set[str] | None:
-    """The table's column names, or None when it does not exist."""
-    rows = session.fetchall(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-        [dataset, table],
-    )
-    return {name for (name,) in rows} or None
-
-
-def lacks(session: Session, dataset: str, table: str, column: str) -> bool:
+def lacks(warehouse: Warehouse, session: Session, dataset: str, table: str, column: str) -> bool:
     """True for an existing table without ``column`` (a missing table is made new, with it)."""
-    columns = table_columns(session, dataset, table)
-    return columns is not None and column not in columns
+    columns = warehouse.columns(session, dataset, table)
+    return bool(columns) and column not in columns
 
 
-def drop_stale_rollups(session: Session, dataset: str, tables: Iterable[str]) -> list[date]:
-    """Drop each of ``tables`` that has no billing_currency; the days they held, to rebuild from FOCUS."""
+def ensure_current_tables(warehouse: Warehouse, session: Session, dataset: str, names: Iterable[str]) -> list[str]:
+    """Create (or widen) each of the ``rollups/`` tables ``names`` before the caller's transaction, and read the
+    catalog there too: a warehouse may run no DDL on permanent tables inside one. Returns the tables made before amounts
+    carried their currency, left to their upgrade inside the transaction: such tables exist only in embedded
+    warehouses older than the currency column, where DDL is transactional."""
+    legacy = []
+    for name in names:
+        if lacks(warehouse, session, dataset, name, CURRENCY_COLUMN.get(name, CURRENCY)):
+            legacy.append(name)
+        else:
+            warehouse.ensure_table(session, dataset, load_table_schema(f"rollups/{name}.yml"))
+    return legacy
+
+
+def drop_stale_rollups(session: Session, dataset: str, stale: Iterable[str]) -> list[date]:
+    """Drop each of the ``stale`` tables (made before billing_currency); the days they held, to rebuild from FOCUS."""
     days: set[date] = set()
-    for table in tables:
-        if lacks(session, dataset, table, CURRENCY):
-            name = qualified(dataset, table)
-            days |= {d for (d,) in session.fetchall(f"select distinct charge_day from {name}")}
-            session.execute(f"drop table {name}")
-            log.warning("%s had no %s: dropped, rebuilt from the FOCUS table", name, CURRENCY)
+    for table in stale:
+        name = qualified(dataset, table)
+        days |= {d for (d,) in session.fetchall(f"select distinct charge_day from {name}")}
+        session.execute(f"drop table {name}")
+        log.warning("%s had no %s: dropped, rebuilt from the FOCUS table", name, CURRENCY)
     return sorted(days)
 
 
 def upgrade_anomalies(warehouse: Warehouse, session: Session, dataset: str) -> int:
     """Copy old anomaly rows into the new table with their single currency; the count of cross-currency ones
     left out (each logged)."""
-    if not lacks(session, dataset, "anomalies", CURRENCY):
+    if not lacks(warehouse, session, dataset, "anomalies", CURRENCY):
         return 0
     anomalies, old = qualified(dataset, "anomalies"), qualified(dataset, "anomalies_before_currency")
     session.execute(f"alter table {anomalies} rename to anomalies_before_currency")
@@ -75,8 +83,9 @@ def upgrade_anomalies(warehouse: Warehouse, session: Session, dataset: str) -> i
         f"join {currencies} r using (charge_day, team, service_category)"
     )
     removed = session.fetchall(
-        f"select charge_day, team, service_category from {old} "
-        f"anti join {currencies} r using (charge_day, team, service_category)"
+        f"select o.charge_day, o.team, o.service_category from {old} o where not exists "
+        f"(select 1 from {currencies} r where r.charge_day = o.charge_day and r.team = o.team "
+        "and r.service_category = o.service_category)"
     )
     for day, team, category in removed:
         log.warning("%s: %s %s/%s was judged on a sum across currencies: left out", anomalies, day, team, category)
@@ -84,21 +93,21 @@ def upgrade_anomalies(warehouse: Warehouse, session: Session, dataset: str) -> i
     return len(removed)
 
 
-def upgrade_alerts(session: Session, dataset: str) -> None:
+def upgrade_alerts(warehouse: Warehouse, session: Session, dataset: str) -> None:
     """Fill ``currency`` of alerts raised before it existed, from budget_status and anomalies."""
     alerts = qualified(dataset, "alerts")
     session.execute(f"alter table {alerts} add column currency varchar")
-    if table_columns(session, dataset, "budget_status"):
+    if warehouse.table_exists(session, dataset, "budget_status"):
         session.execute(
             f"""update {alerts} a set currency = b.currency
                 from (select as_of_day, budget, min(currency) as currency
                       from {qualified(dataset, "budget_status")} group by all) b
                 where a.kind = 'budget' and a.subject = b.budget and a.charge_day = b.as_of_day"""
         )
-    if table_columns(session, dataset, "anomalies"):
+    if warehouse.table_exists(session, dataset, "anomalies"):
         session.execute(
             f"""update {alerts} a set currency = n.{CURRENCY},
-                       alert_key = 'anomaly:' || a.subject || ':' || a.charge_day || ':' || n.{CURRENCY}
+                   alert_key = 'anomaly:' || a.subject || ':' || cast(a.charge_day as varchar) || ':' || n.{CURRENCY}
                 from {qualified(dataset, "anomalies")} n
                 where a.kind = 'anomaly' and a.subject = n.team || '/' || n.service_category
                   and a.charge_day = n.charge_day"""

@@ -98,7 +98,9 @@ class AzureCostExport:
         return self._evaluate(day)[0]
 
     def _evaluate(self, day: date) -> tuple[ExportStatus, list[AzureRun]]:
-        objects, versions, runs = [], [], []
+        objects: list[str] = []
+        versions: list[str] = []
+        runs: list[AzureRun] = []
         infos: list[ObjectInfo] = []
         for dataset in ("amortized", "actual"):
             run = self.latest_run(dataset, day)

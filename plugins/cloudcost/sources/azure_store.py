@@ -7,21 +7,22 @@ failures are retried by the SDK's own pipeline (exponential retry, bounded by th
 
 from __future__ import annotations
 
-from typing import BinaryIO, NoReturn
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import BlobProperties, ContainerClient
+from azure.storage.blob import ContainerClient
 
-from cloudcost.sources.object_store import ObjectInfo, ObjectNotFound
-from cloudcost.sources.ranged_reader import open_ranged
+from cloudcost.sources.object_store import ObjectInfo
+from cloudcost.sources.pinned_store import Pinned, PinnedObjectStore
 from cloudcost.sources.store_errors import ObjectChanged, ObjectStoreAccessError
 
 
 def _code(error: HttpResponseError) -> str:
-    """The service's error code (``BlobNotFound``…), whether the SDK gives it as text or as an enum."""
-    code = error.error_code
+    """The service's error code (``BlobNotFound``…), whether the SDK gives it as text or as an enum; the
+    storage SDK sets ``error_code`` on the errors it raises, azure-core's class does not declare it."""
+    code = getattr(error, "error_code", None)
     return str(getattr(code, "value", code) or "")
 
 
@@ -31,7 +32,7 @@ def _without_query(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
-class AzureBlobObjectStore:
+class AzureBlobObjectStore(PinnedObjectStore):
     """Read-only access to one container; keys are blob names and ``list`` takes a name prefix.
 
     ``page_size`` caps the blobs per list request (the service's default is 5000).
@@ -53,56 +54,43 @@ class AzureBlobObjectStore:
             raise ObjectStoreAccessError(f"{action} {where}: access denied ({code or error.status_code})") from None
         raise error
 
-    def _properties(self, key: str, action: str) -> BlobProperties | None:
+    def _pin(self, key: str, action: str) -> Pinned | None:
         try:
-            return self.container.get_blob_client(key).get_blob_properties()
+            properties = self.container.get_blob_client(key).get_blob_properties()
         except ResourceNotFoundError as error:
             if _code(error) == "BlobNotFound":
                 return None
             self._raise_for(error, key, action)
         except HttpResponseError as error:
             self._raise_for(error, key, action)
+        return Pinned(int(properties.size), properties.etag)
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        """Every blob whose name starts with ``prefix``, all pages, sorted by name."""
+    def _list_all(self, prefix: str) -> list[ObjectInfo]:
+        """Every blob whose name starts with ``prefix``, all pages."""
         try:
-            blobs = [
+            return [
                 ObjectInfo(blob.name, int(blob.size), blob.last_modified)
                 for blob in self.container.list_blobs(name_starts_with=prefix or None, results_per_page=self.page_size)
-                if not blob.name.endswith("/")
             ]
         except HttpResponseError as error:
             self._raise_for(error, None, f"list {prefix!r} in")
-        return sorted(blobs, key=lambda info: info.key)
 
-    def exists(self, key: str) -> bool:
-        return self._properties(key, "check") is not None
-
-    def open(self, key: str) -> BinaryIO:
-        properties = self._properties(key, "open")
-        if properties is None:
-            raise ObjectNotFound(f"{self.uri}/{key}: no such object")
-        size = int(properties.size)
-        etag = properties.etag
-
-        def fetch(start: int, stop: int) -> bytes:
-            try:
-                downloader = self.container.download_blob(
-                    key,
-                    offset=start,
-                    length=stop - start,
-                    etag=etag,
-                    match_condition=MatchConditions.IfNotModified,
-                    max_concurrency=1,
-                )
-                return downloader.readall()
-            except ResourceModifiedError:
-                raise ObjectChanged(f"{self.uri}/{key}: replaced while being read (ETag was {etag})") from None
-            except ResourceNotFoundError as error:
-                if _code(error) == "BlobNotFound":
-                    raise ObjectChanged(f"{self.uri}/{key}: deleted while being read") from None
-                self._raise_for(error, key, "read")
-            except HttpResponseError as error:
-                self._raise_for(error, key, "read")
-
-        return open_ranged(fetch, size, f"{self.uri}/{key}")
+    def _fetch(self, key: str, pinned: Pinned, start: int, stop: int) -> bytes:
+        try:
+            downloader = self.container.download_blob(
+                key,
+                offset=start,
+                length=stop - start,
+                etag=pinned.etag,
+                match_condition=MatchConditions.IfNotModified,
+                max_concurrency=1,
+            )
+            return downloader.readall()
+        except ResourceModifiedError:
+            raise ObjectChanged(f"{self.uri}/{key}: replaced while being read (ETag was {pinned.etag})") from None
+        except ResourceNotFoundError as error:
+            if _code(error) == "BlobNotFound":
+                raise ObjectChanged(f"{self.uri}/{key}: deleted while being read") from None
+            self._raise_for(error, key, "read")
+        except HttpResponseError as error:
+            self._raise_for(error, key, "read")

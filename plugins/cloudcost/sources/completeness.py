@@ -7,12 +7,16 @@ import calendar
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from cloudcost.sources.base import ExportNotReady, ExportStatus
 from cloudcost.sources.export_file import UnreadableExportFile, describe, first_line, kind_of, quote_name, sql_literal
 from cloudcost.sources.object_store import ObjectInfo, ObjectStore
 from cloudcost.sources.spool import local_path, spool_directory
 from cloudcost.sources.watermark_cache import identity, recall, remember
+
+if TYPE_CHECKING:  # DuckDB loads when a sensor reads a file, not when the sources package is imported
+    from duckdb import DuckDBPyConnection
 
 
 def day_closed(day: date, lag_hours: float) -> datetime:
@@ -100,16 +104,18 @@ def column_values(store: ObjectStore, keys: list[str], column: str) -> dict[str,
                 if column in describe(connection, path, key, {column: "VARCHAR"}).headers:
                     groups.setdefault((kind_of(path.name, key), path.name.lower().endswith(".gz")), {})[str(path)] = key
             for (kind, _), paths in groups.items():
-                for key in paths.values():
-                    found[key] = []
-                for path, value in _distinct_values(connection, kind, list(paths), column):
-                    found[paths[path]].append(None if value == "" else value)  # type: ignore[union-attr]
+                values: dict[str, list[object]] = {key: [] for key in paths.values()}
+                for file, value in _distinct_values(connection, kind, list(paths), column):
+                    values[paths[file]].append(None if value == "" else value)
+                found.update(values)
         finally:
             connection.close()
     return found
 
 
-def _distinct_values(connection: object, kind: str, paths: list[str], column: str) -> list[tuple[str, object]]:
+def _distinct_values(
+    connection: DuckDBPyConnection, kind: str, paths: list[str], column: str
+) -> list[tuple[str, object]]:
     import duckdb
 
     listed = "[" + ", ".join(sql_literal(p) for p in paths) + "]"
@@ -127,7 +133,7 @@ def _distinct_values(connection: object, kind: str, paths: list[str], column: st
             f"columns = {{{sql_literal(column)}: 'VARCHAR'}}, {options})"
         )
     try:
-        return connection.execute(f"select distinct __cloudcost_file, {quote_name(column)} from {source}").fetchall()  # type: ignore[attr-defined]
+        return connection.execute(f"select distinct __cloudcost_file, {quote_name(column)} from {source}").fetchall()
     except duckdb.Error as exc:
         raise UnreadableExportFile(f"{', '.join(paths[:3])}: cannot be read: {first_line(exc)}") from exc
 

@@ -12,7 +12,7 @@
   dotted path reaches. BigQuery omits null fields, so a key is never "missing" from such a file.
 
 Every column is described by its header, its Arrow type (as DuckDB hands the file over) and the SQL that
-reads it, so the typing SQL (``pipeline/normalize.py``) never depends on how a header is spelled.
+reads it, so the typing SQL (``sources/normalize.py``) never depends on how a header is spelled.
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:  # DuckDB loads when a file is read, not when the sources package is imported
+    from duckdb import DuckDBPyConnection
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet",)
@@ -121,7 +125,9 @@ def csv_header(path: Path, name: str) -> list[str]:
     return header
 
 
-def describe(connection: object, path: Path, name: str, json_keys: Mapping[str, str] | None = None) -> ExportFile:
+def describe(
+    connection: DuckDBPyConnection, path: Path, name: str, json_keys: Mapping[str, str] | None = None
+) -> ExportFile:
     """Describe ``path`` (read as the export object ``name``) for ``connection`` (a DuckDB connection).
     ``json_keys``: for a JSON file, the top-level keys to read, each ``VARCHAR`` (its text) or ``JSON``."""
     kind = kind_of(path.name, name)  # the local file's name: a spooled copy keeps the object's
@@ -140,7 +146,7 @@ def describe(connection: object, path: Path, name: str, json_keys: Mapping[str, 
         return ExportFile(name, path, kind, relation(kind, [path], schema, json_fields), schema, refs, json_fields)
     single = relation(kind, [path], pa.schema([]))
     try:
-        schema = connection.sql(f"select * from {single} limit 0").to_arrow_table().schema  # type: ignore[attr-defined]
+        schema = connection.sql(f"select * from {single} limit 0").to_arrow_table().schema
     except Exception as exc:  # DuckDB raises its own IOException/InvalidInputException for a broken file
         raise UnreadableExportFile(f"{name}: cannot be read: {first_line(exc)}") from exc
     return ExportFile(name, path, kind, single, schema, tuple(quote_name(n) for n in schema.names))

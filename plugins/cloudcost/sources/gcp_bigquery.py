@@ -202,7 +202,7 @@ class GcpBigQueryExport:
 
     def local_path(self, file: DeliveryFile, directory: Path) -> Path:
         """The day's rows exported up to the watermark, page by page into a local Parquet file (typed as
-        BigQuery types them: FLOAT64 money arrives as a double, see ``pipeline/normalize.py``)."""
+        BigQuery types them: FLOAT64 money arrives as a double, see ``sources/normalize.py``)."""
         import pyarrow.parquet as pq
         from google.cloud import bigquery
 

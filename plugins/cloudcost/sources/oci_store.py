@@ -8,7 +8,7 @@ a missing bucket or a refused credential raises ``ObjectStoreAccessError``.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, NoReturn
 
 # The SDK talks through its vendored copy of requests, so a broken body raises that copy's exceptions.
 from oci._vendor.requests.exceptions import ChunkedEncodingError, ReadTimeout
@@ -16,15 +16,17 @@ from oci._vendor.requests.exceptions import ConnectionError as RequestsConnectio
 from oci.exceptions import ServiceError
 from urllib3.exceptions import ProtocolError
 
-from cloudcost.sources.object_store import ObjectInfo, ObjectNotFound
-from cloudcost.sources.ranged_reader import open_ranged
+from cloudcost.sources.object_store import ObjectInfo
+from cloudcost.sources.pinned_store import Pinned, PinnedObjectStore
 from cloudcost.sources.store_errors import ObjectChanged, ObjectStoreAccessError
 
 BROKEN_BODY = (ChunkedEncodingError, RequestsConnectionError, ReadTimeout, ProtocolError)
 
 
-class OciObjectStore:
+class OciObjectStore(PinnedObjectStore):
     """Read-only access to one bucket of one namespace; keys are object names, ``list`` takes a prefix."""
+
+    broken_body = BROKEN_BODY
 
     def __init__(self, client: Any, namespace: str, bucket: str) -> None:
         self.client = client
@@ -55,16 +57,17 @@ class OciObjectStore:
             self._raise_for(error, None if error.status == 404 else key, action)
         self._bucket_checked = True
 
-    def _head(self, key: str, action: str) -> Any:
+    def _pin(self, key: str, action: str) -> Pinned | None:
         try:
-            return self.client.head_object(self.namespace, self.bucket, key)
+            head = self.client.head_object(self.namespace, self.bucket, key)
         except ServiceError as error:
             if error.status == 404 and error.code != "BucketNotFound":
                 self._check_bucket(key, action)
                 return None
             self._raise_for(error, key, action)
+        return Pinned(int(head.headers["content-length"]), head.headers.get("etag"))
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
+    def _list_all(self, prefix: str) -> list[ObjectInfo]:
         """Every object whose name starts with ``prefix``, following ``nextStartWith`` over all pages."""
         found: list[ObjectInfo] = []
         start = None
@@ -78,36 +81,23 @@ class OciObjectStore:
             found.extend(
                 ObjectInfo(item.name, int(item.size), getattr(item, "time_modified", None))
                 for item in response.data.objects
-                if not item.name.endswith("/")
             )
             start = response.data.next_start_with
             if not start:
-                return sorted(found, key=lambda info: info.key)
+                return found
 
-    def exists(self, key: str) -> bool:
-        return self._head(key, "check") is not None
-
-    def open(self, key: str) -> BinaryIO:
-        head = self._head(key, "open")
-        if head is None:
-            raise ObjectNotFound(f"{self.uri}/{key}: no such object")
-        size = int(head.headers["content-length"])
-        etag = head.headers.get("etag")
-
-        def fetch(start: int, stop: int) -> bytes:
-            try:
-                response = self.client.get_object(
-                    self.namespace, self.bucket, key, range=f"bytes={start}-{stop - 1}", if_match=etag
-                )
-            except ServiceError as error:
-                if error.status == 412:
-                    raise ObjectChanged(f"{self.uri}/{key}: replaced while being read (ETag was {etag})") from None
-                if error.status == 404 and error.code != "BucketNotFound":
-                    raise ObjectChanged(f"{self.uri}/{key}: deleted while being read") from None
-                self._raise_for(error, key, "read")
-            if response.status != 206 and (start, stop) != (0, size):
-                response.data.close()
-                raise OSError(f"{self.uri}/{key}: the server ignored the byte range {start}-{stop - 1}")
-            return response.data.content
-
-        return open_ranged(fetch, size, f"{self.uri}/{key}", retry_on=BROKEN_BODY)
+    def _fetch(self, key: str, pinned: Pinned, start: int, stop: int) -> bytes:
+        try:
+            response = self.client.get_object(
+                self.namespace, self.bucket, key, range=f"bytes={start}-{stop - 1}", if_match=pinned.etag
+            )
+        except ServiceError as error:
+            if error.status == 412:
+                raise ObjectChanged(f"{self.uri}/{key}: replaced while being read (ETag was {pinned.etag})") from None
+            if error.status == 404 and error.code != "BucketNotFound":
+                raise ObjectChanged(f"{self.uri}/{key}: deleted while being read") from None
+            self._raise_for(error, key, "read")
+        if response.status != 206 and (start, stop) != (0, pinned.size):
+            response.data.close()
+            raise OSError(f"{self.uri}/{key}: the server ignored the byte range {start}-{stop - 1}")
+        return response.data.content

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:  # typeshed's name for what RawIOBase.readinto is handed (bytearray, memoryview, array, mmap)
+    from _typeshed import WriteableBuffer
 
 READ_AHEAD = 1 << 20  # bytes fetched at least per request for small reads
 MAX_REQUEST = 8 << 20  # bytes fetched at most per request, whatever the caller asks for
@@ -70,7 +73,7 @@ class RangedRawReader(io.RawIOBase):
         self._position = position
         return position
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         self._check_open()
         view = memoryview(buffer).cast("B")
         stop = min(self._position + len(view), self._size, self._position + self._max_request)
@@ -103,4 +106,4 @@ def open_ranged(
 ) -> BinaryIO:
     """A buffered, seekable binary file over ``fetch``; ``retry_on`` lists the errors of a broken body."""
     raw = RangedRawReader(fetch, size, name, retry_on)
-    return io.BufferedReader(raw, buffer_size=read_ahead)  # type: ignore[return-value]
+    return io.BufferedReader(raw, buffer_size=read_ahead)

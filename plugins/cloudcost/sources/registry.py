@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from cloudcost.config import OrgConfig, load_billing_config
+from cloudcost.config import BillingConfig, OrgConfig, Provider, load_billing_config
 from cloudcost.paths import landing_dir
 from cloudcost.sources.aws import AwsDataExport
 from cloudcost.sources.azure import AzureCostExport
@@ -13,7 +14,10 @@ from cloudcost.sources.gcp import GcpBillingExportFiles
 from cloudcost.sources.object_store import LocalObjectStore, ObjectStore
 from cloudcost.sources.oci import OciCostReports
 
-SUPPORTED = {
+if TYPE_CHECKING:  # the SDKs load only when an org's export lives in that cloud
+    from azure.storage.blob import ContainerClient
+
+SUPPORTED: set[tuple[Provider, str]] = {
     ("aws", "cur2"),
     ("aws", "focus_1_2"),
     ("gcp", "detailed"),
@@ -26,9 +30,9 @@ class UnsupportedExport(ValueError):
     """No reader exists (yet) for this provider and format."""
 
 
-def object_store_for(org: OrgConfig, provider: str, secret: bytes | None = None) -> ObjectStore:
+def object_store_for(org: OrgConfig, provider: Provider, secret: bytes | None = None) -> ObjectStore:
     """The store an org's export lives in; cloud stores are built from the org's decrypted credential."""
-    export = org.providers[provider].export  # type: ignore[index]
+    export = org.providers[provider].export
     if export.location == "landing":
         return LocalObjectStore(landing_dir(org.slug, provider))
     if export.location.startswith("s3://") and provider == "aws":
@@ -50,7 +54,7 @@ def object_store_for(org: OrgConfig, provider: str, secret: bytes | None = None)
     )
 
 
-def _credential_json(org: OrgConfig, provider: str, secret: bytes | None) -> dict:
+def _credential_json(org: OrgConfig, provider: Provider, secret: bytes | None) -> dict:
     if secret is None:
         raise UnsupportedExport(f"org {org.slug}: a cloud export location needs the org's {provider} credential")
     try:
@@ -64,7 +68,7 @@ def _credential_json(org: OrgConfig, provider: str, secret: bytes | None) -> dic
 
 def _azure_container(
     org: OrgConfig, secret: bytes | None, account: str, container: str, endpoint_url: str | None
-) -> object:
+) -> ContainerClient:
     """A ContainerClient from the credential JSON: ``connection_string``, or ``sas_token`` (or
     ``account_key``) for ``https://<account>.blob.core.windows.net`` (``endpoint_url`` overrides it)."""
     from azure.storage.blob import ContainerClient
@@ -125,15 +129,20 @@ def _s3_client(org: OrgConfig, secret: bytes | None, endpoint_url: str | None) -
     return s3_client(session=session, endpoint_url=endpoint_url)
 
 
-def open_export(org: OrgConfig, provider: str, secret: bytes | None = None) -> BillingExport:
-    entry = org.providers.get(provider)  # type: ignore[call-overload]
+def open_export(
+    org: OrgConfig, provider: Provider, secret: bytes | None = None, billing: BillingConfig | None = None
+) -> BillingExport:
+    """The org's export reader for the provider; ``billing`` is its billing.yml when the caller has it already
+    (a run resolves it once), else it is read here for the export's lag."""
+    entry = org.providers.get(provider)
     if entry is None or not entry.enabled:
         raise UnsupportedExport(f"org {org.slug} does not enable provider {provider}")
     export = entry.export
     if (provider, export.format) not in SUPPORTED:
         raise UnsupportedExport(f"org {org.slug}: no reader for {provider} export format {export.format!r}")
+    lag = (billing or load_billing_config(provider)).completeness.export_lag_hours
     if export.location.startswith("bigquery://"):
-        return _bigquery_export(org, provider, secret)
+        return _bigquery_export(org, provider, secret, lag)
     store = object_store_for(org, provider, secret)
     if provider == "azure":
         if not export.companion:
@@ -141,27 +150,22 @@ def open_export(org: OrgConfig, provider: str, secret: bytes | None = None) -> B
                 f"configs/orgs/{org.slug}.yml: key 'providers.azure.export.companion': name the actual-cost export "
                 "beside the amortized one (commitment purchases and refunds are only in the actual export)"
             )
-        lag = load_billing_config("azure").completeness.export_lag_hours
         return AzureCostExport(store, export.prefix, export.name, export.companion, export.format, lag)
     if provider == "oci":
-        lag = load_billing_config("oci").completeness.export_lag_hours
         return OciCostReports(store, f"{export.prefix}/{export.name}", export.format, lag)
     if provider == "gcp":
-        lag = load_billing_config("gcp").completeness.export_lag_hours
         return GcpBillingExportFiles(store, export.prefix, export.name, export.format, lag)
-    lag = load_billing_config("aws").completeness.export_lag_hours
     return AwsDataExport(store, export.prefix, export.name, export.format, lag)
 
 
-def _bigquery_export(org: OrgConfig, provider: str, secret: bytes | None) -> BillingExport:
+def _bigquery_export(org: OrgConfig, provider: Provider, secret: bytes | None, lag: float) -> BillingExport:
     """GCP's detailed export table, queried with the org's service-account key."""
     from cloudcost.sources.gcp_bigquery import GcpBigQueryExport, bigquery_client
 
-    export = org.providers[provider].export  # type: ignore[index]
+    export = org.providers[provider].export
     if provider != "gcp":
         raise UnsupportedExport(f"org {org.slug}, provider {provider}: bigquery:// locations are for gcp only")
     if secret is None:
         raise UnsupportedExport(f"org {org.slug}: a bigquery:// export location needs the org's gcp credential")
     project, dataset = export.location[len("bigquery://") :].split(".", 1)
-    lag = load_billing_config("gcp").completeness.export_lag_hours
     return GcpBigQueryExport(bigquery_client(secret, org.slug, project), org.slug, project, dataset, export.name, lag)

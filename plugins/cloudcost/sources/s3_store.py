@@ -8,7 +8,7 @@ permanent and raises ``ObjectStoreAccessError``.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, NoReturn
 
 import boto3
 from botocore.config import Config
@@ -20,8 +20,8 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from cloudcost.sources.object_store import ObjectInfo, ObjectNotFound
-from cloudcost.sources.ranged_reader import open_ranged
+from cloudcost.sources.object_store import ObjectInfo
+from cloudcost.sources.pinned_store import Pinned, PinnedObjectStore
 from cloudcost.sources.store_errors import ObjectChanged, ObjectStoreAccessError
 
 MAX_ATTEMPTS = 5
@@ -53,8 +53,10 @@ def _status(response: dict) -> int:
     return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
-class S3ObjectStore:
+class S3ObjectStore(PinnedObjectStore):
     """Read-only access to one bucket; keys are S3 keys and ``list`` takes an S3 (string) prefix."""
+
+    broken_body = BROKEN_BODY
 
     def __init__(self, bucket: str, client: Any) -> None:
         self.bucket = bucket
@@ -93,54 +95,40 @@ class S3ObjectStore:
             self._raise_for(error, key, action)
         self._bucket_checked = True
 
-    def _head(self, key: str, action: str) -> dict | None:
+    def _pin(self, key: str, action: str) -> Pinned | None:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=key)
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if _status(error.response) == 404:
                 self._check_bucket(key, action)
                 return None
             self._raise_for(error, key, action)
+        return Pinned(int(head["ContentLength"]), head["ETag"])
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        """Every object whose key starts with ``prefix``, all pages (1000 keys each), sorted by key."""
-        found = []
+    def _list_all(self, prefix: str) -> list[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, all pages (1000 keys each)."""
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-                found.extend(
-                    ObjectInfo(item["Key"], int(item["Size"]), item.get("LastModified"))
-                    for item in page.get("Contents", [])
-                    if not item["Key"].endswith("/")  # folder markers made by the console are not files
-                )
+            return [
+                ObjectInfo(item["Key"], int(item["Size"]), item.get("LastModified"))
+                for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+                for item in page.get("Contents", [])
+            ]
         except ClientError as error:
             self._raise_for(error, None, f"list {prefix!r} in")
-        return sorted(found, key=lambda info: info.key)
 
-    def exists(self, key: str) -> bool:
-        return self._head(key, "check") is not None
-
-    def open(self, key: str) -> BinaryIO:
-        head = self._head(key, "open")
-        if head is None:
-            raise ObjectNotFound(f"{self.uri}/{key}: no such object")
-        size = int(head["ContentLength"])
-        etag = head["ETag"]
-
-        def fetch(start: int, stop: int) -> bytes:
-            try:
-                response = self.client.get_object(
-                    Bucket=self.bucket, Key=key, Range=f"bytes={start}-{stop - 1}", IfMatch=etag
-                )
-            except ClientError as error:
-                if _code(error) == "PreconditionFailed" or _status(error.response) == 412:
-                    raise ObjectChanged(f"{self.uri}/{key}: replaced while being read (ETag was {etag})") from None
-                if _code(error) == "NoSuchKey":
-                    raise ObjectChanged(f"{self.uri}/{key}: deleted while being read") from None
-                self._raise_for(error, key, "read")
-            if _status(response) != 206 and (start, stop) != (0, size):
-                response["Body"].close()
-                raise OSError(f"{self.uri}/{key}: the server ignored the byte range {start}-{stop - 1}")
-            with response["Body"] as body:
-                return body.read()
-
-        return open_ranged(fetch, size, f"{self.uri}/{key}", retry_on=BROKEN_BODY)
+    def _fetch(self, key: str, pinned: Pinned, start: int, stop: int) -> bytes:
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{stop - 1}", IfMatch=pinned.etag
+            )
+        except ClientError as error:
+            if _code(error) == "PreconditionFailed" or _status(error.response) == 412:
+                raise ObjectChanged(f"{self.uri}/{key}: replaced while being read (ETag was {pinned.etag})") from None
+            if _code(error) == "NoSuchKey":
+                raise ObjectChanged(f"{self.uri}/{key}: deleted while being read") from None
+            self._raise_for(error, key, "read")
+        if _status(response) != 206 and (start, stop) != (0, pinned.size):
+            response["Body"].close()
+            raise OSError(f"{self.uri}/{key}: the server ignored the byte range {start}-{stop - 1}")
+        with response["Body"] as body:
+            return body.read()

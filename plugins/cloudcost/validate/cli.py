@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cloudcost.cli_args import day, examples
+from cloudcost.cli_args import add_day_span, org_command
+from cloudcost.config import PROVIDERS
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -34,26 +35,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def add_validate_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``validate`` on the ``cloudcost`` command's subparsers."""
-    parser = subparsers.add_parser(
+    parser = org_command(
+        subparsers,
         "validate",
-        help="referee the org's FOCUS table with the FinOps Foundation's focus-validator",
+        cmd_validate,
+        "referee the org's FOCUS table with the FinOps Foundation's focus-validator",
+        "cloudcost validate --org demo",
+        "cloudcost validate --org demo --provider aws --from 2026-11-01 --to 2026-11-03 --keep /tmp/referee",
         description=(
             "Export each provider's FOCUS 1.3 rows to Parquet and run focus-validator (from .venv-validator, "
             "offline rules) with the applicability criteria claimed in configs/focus_conformance.yml. "
             "Exit 0 if every provider passes, 1 if one fails, 2 if the referee cannot run."
         ),
-        **examples(
-            "cloudcost validate --org demo",
-            "cloudcost validate --org demo --provider aws --from 2026-11-01 --to 2026-11-03 --keep /tmp/referee",
-        ),
     )
-    parser.add_argument("--org", default="demo")
-    parser.add_argument("--provider", action="append", help="only this provider (repeatable)")
-    parser.add_argument("--from", dest="from_day", type=day, help="first billing day (default: all)")
-    parser.add_argument("--to", dest="to_day", type=day, help="last billing day (default: all)")
+    parser.add_argument("--provider", action="append", choices=PROVIDERS, help="only this provider (repeatable)")
+    add_day_span(parser, first_help="first billing day (default: all)", last_help="last billing day (default: all)")
     parser.add_argument("--keep", type=Path, help="keep the Parquet, JUnit XML and validator logs in this folder")
     parser.add_argument("--no-details", action="store_true", help="skip the second run that explains failures")
     parser.add_argument("--focus-only", action="store_true", help="export only the 65 FOCUS columns (drop x_)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per validator run")
-    parser.set_defaults(func=cmd_validate)
     return parser

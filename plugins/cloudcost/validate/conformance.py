@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from cloudcost.config import Provider
 from cloudcost.paths import config_dir
 
 CRITERION = r"^[A-Z][A-Z0-9_]{2,80}$"
@@ -56,10 +57,10 @@ class Erratum(_Strict):
 
 
 class Conformance(_Strict):
-    providers: dict[str, ProviderClaim]
+    providers: dict[Provider, ProviderClaim]
     errata: dict[str, Erratum] = Field(default_factory=dict)
 
-    def claim(self, provider: str) -> ProviderClaim | None:
+    def claim(self, provider: Provider) -> ProviderClaim | None:
         return self.providers.get(provider)
 
 

@@ -2,7 +2,7 @@
 
 Types come from ``schemas/focus/cost_data_standard_1_3.yml``, never from inference: the validator's CSV
 loader mistypes ids (account ids become numbers), so it gets Parquet with decimals as decimal128(38, 10),
-timestamps as UTC, JSON as text. Rows stream from DuckDB in record batches.
+timestamps as UTC, JSON as text. Rows stream from the warehouse in Arrow record batches.
 """
 
 from __future__ import annotations
@@ -11,24 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cloudcost.focus_arrow import arrow_schema, typed
 from cloudcost.identifiers import qualified
-from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, focus_schema, quote_column
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.schemas import Column, focus_schema, quote_column
+from cloudcost.warehouse.base import Session, Warehouse
 
 BATCH_ROWS = 100_000
-
-_ARROW_TYPES = {
-    "string": pa.string(),
-    "json": pa.string(),  # the validator parses JSON columns from text
-    "decimal": pa.decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "date": pa.date32(),
-    "int64": pa.int64(),
-    "bool": pa.bool_(),
-}
 
 
 class ExportError(RuntimeError):
@@ -44,24 +34,24 @@ class FocusExport:
     formats: list[str]  # x_source_format values among the rows
 
 
-def arrow_schema(columns: list[Column]) -> pa.Schema:
-    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable) for c in columns])
+def focus_columns(warehouse: Warehouse, session: Session, dataset: str, include_custom: bool) -> list[Column]:
+    """The org's FOCUS table columns to read, in schema order; every FOCUS column must be there."""
+    schema = focus_schema()
+    table = qualified(dataset, schema.table)
+    present = set(warehouse.columns(session, dataset, schema.table))
+    if not present:
+        raise ExportError(f"{table} does not exist: no FOCUS rows have been loaded for this org")
+    missing = [c.name for c in schema.columns if not c.name.startswith("x_") and c.name not in present]
+    if missing:
+        raise ExportError(f"{table} lacks FOCUS columns {missing}: run a pipeline stage to migrate it")
+    return [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
 
 
-def _select(column: Column) -> str:
-    ref = quote_column(column.name)
-    return f"cast({ref} as varchar) as {ref}" if column.type == "json" else ref
-
-
-def providers_with_rows(warehouse: DuckDBWarehouse, dataset: str) -> dict[str, int]:
+def providers_with_rows(warehouse: Warehouse, dataset: str) -> dict[str, int]:
     """Row count per ``x_cloud_provider`` in the org's FOCUS table (empty if the table does not exist)."""
     table = focus_schema().table
     with warehouse.session() as session:
-        exists = session.fetchall(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [dataset, table],
-        )[0][0]
-        if not exists:
+        if not warehouse.table_exists(session, dataset, table):
             return {}
         rows = session.fetchall(
             f"select x_cloud_provider, count(*) from {qualified(dataset, table)} group by all order by 1"
@@ -70,7 +60,7 @@ def providers_with_rows(warehouse: DuckDBWarehouse, dataset: str) -> dict[str, i
 
 
 def export_focus(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     dataset: str,
     provider: str,
     path: Path,
@@ -84,23 +74,10 @@ def export_focus(
     ``include_custom`` keeps our ``x_`` columns: focus-validator 2.2.1 accepts them and its results are the
     same with or without them (its custom-column rule, ColumnHandling-A-010-M, is not implemented and skips).
     """
-    schema = focus_schema()
-    table = qualified(dataset, schema.table)
+    table = qualified(dataset, focus_schema().table)
     params: list[object]
     with warehouse.session() as session:
-        present = {
-            name
-            for (name,) in session.fetchall(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                [dataset, schema.table],
-            )
-        }
-        if not present:
-            raise ExportError(f"{table} does not exist: no FOCUS rows have been loaded for this org")
-        missing = [c.name for c in schema.columns if not c.name.startswith("x_") and c.name not in present]
-        if missing:
-            raise ExportError(f"{table} lacks FOCUS columns {missing}: run a pipeline stage to migrate it")
-        columns = [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
+        columns = focus_columns(warehouse, session, dataset, include_custom)
         where, params = ["x_cloud_provider = ?"], [provider]
         if first_day:
             where.append("x_ingestion_date >= ?")
@@ -118,10 +95,9 @@ def export_focus(
         target = arrow_schema(columns)
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = 0
-        query = f"select {', '.join(_select(c) for c in columns)} from {table} where {condition}"
-        result = session.connection.sql(query, params=params)
+        query = f"select {', '.join(quote_column(c.name) for c in columns)} from {table} where {condition}"
         with pq.ParquetWriter(path, target) as writer:
-            for batch in result.to_arrow_reader(BATCH_ROWS):
-                writer.write_table(pa.Table.from_batches([batch]).cast(target))
+            for batch in warehouse.arrow_batches(session, query, params, BATCH_ROWS):
+                writer.write_table(typed(batch, columns))
                 rows += batch.num_rows
     return FocusExport(path, provider, rows, [c.name for c in columns], formats)

@@ -106,4 +106,7 @@ def parse_console_failures(text: str) -> dict[str, FailureDetail]:
 def parse_total_line(text: str) -> tuple[int, int, int, int] | None:
     """``Total: N | Pass: N | Fail: N | Skipped: N`` as four numbers, if the text has it."""
     match = _TOTAL_LINE.search(text)
-    return tuple(int(g) for g in match.groups()) if match else None  # type: ignore[return-value]
+    if match is None:
+        return None
+    total, passed, failed, skipped = (int(g) for g in match.groups())
+    return total, passed, failed, skipped

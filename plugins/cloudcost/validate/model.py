@@ -79,7 +79,9 @@ class RulesModel:
 
     def blocking_criteria(self, rule_id: str, claims: Iterable[str]) -> list[str]:
         """Unclaimed criteria on the rule or its ancestors that make it not applicable (for the report)."""
-        claimed, found, todo, seen = frozenset(claims), set(), [rule_id], set()
+        claimed, todo = frozenset(claims), [rule_id]
+        found: set[str] = set()
+        seen: set[str] = set()
         while todo:
             current = todo.pop()
             if current in seen:

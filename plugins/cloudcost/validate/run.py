@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from cloudcost.config import load_org_by_slug
+from cloudcost.config import Provider, load_org_by_slug, parse_provider
 from cloudcost.validate.conformance import Conformance, check_against_model, conformance_path, load_conformance
 from cloudcost.validate.export import export_focus, providers_with_rows
 from cloudcost.validate.junit import ERRORED, FAILED, PASSED, SKIPPED
@@ -30,7 +30,7 @@ from cloudcost.validate.verdict import (
     classify,
     format_verdict,
 )
-from cloudcost.warehouse.duckdb import DuckDBWarehouse
+from cloudcost.warehouse import Warehouse, open_warehouse
 
 
 @dataclass
@@ -76,7 +76,7 @@ def check_errata(data_file: Path, conformance: Conformance, model: RulesModel, c
             if applicable and erratum.violation:
                 try:
                     sql = f"select count(*) from read_parquet(?) as focus where {erratum.violation}"
-                    (violations,) = connection.execute(sql, [str(data_file)]).fetchone()
+                    (violations,) = connection.execute(sql, [str(data_file)]).fetchall()[0]
                 except duckdb.Error as exc:
                     raise ValueError(f"{conformance_path()}: key 'errata.{rule_id}.violation': {exc}") from exc
             checks.append(ErratumCheck(rule_id, erratum.reason, erratum.violation, applicable, violations))
@@ -84,9 +84,9 @@ def check_errata(data_file: Path, conformance: Conformance, model: RulesModel, c
 
 
 def _validate_provider(
-    warehouse: DuckDBWarehouse,
+    warehouse: Warehouse,
     dataset: str,
-    provider: str,
+    provider: Provider,
     referee: Referee,
     model: RulesModel,
     conformance: Conformance,
@@ -142,7 +142,7 @@ def _validate_provider(
 def run_validation(
     org: str,
     *,
-    providers: list[str] | None = None,
+    providers: list[Provider] | None = None,
     first_day: date | None = None,
     last_day: date | None = None,
     keep_dir: Path | None = None,
@@ -158,10 +158,10 @@ def run_validation(
     referee = Referee.locate(timeout=timeout)
     model = load_model(referee.rules_dir, referee.focus_version)
     check_against_model(conformance, model.criteria)
-    warehouse = DuckDBWarehouse.from_environment()
+    warehouse = open_warehouse()
     counts = providers_with_rows(warehouse, org_config.dataset)
     enabled = [name for name, entry in org_config.providers.items() if entry.enabled]
-    chosen = providers or sorted(set(enabled) | set(counts))
+    chosen = providers or sorted(set(enabled) | {parse_provider(name) for name in counts})
     report = ValidationReport(org, referee.version(), model.version, referee.rules_dir)
     with tempfile.TemporaryDirectory(prefix="cloudcost-validate-") as scratch:
         workdir = Path(keep_dir) if keep_dir else Path(scratch)

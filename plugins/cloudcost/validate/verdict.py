@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cloudcost.config import Provider
 from cloudcost.validate.conformance import Erratum
 from cloudcost.validate.junit import ERRORED, FAILED
 from cloudcost.validate.model import RulesModel
@@ -53,7 +54,7 @@ class ErratumCheck:
 
 @dataclass
 class ProviderVerdict:
-    provider: str
+    provider: Provider
     status: str  # PASS | FAIL | UNCLAIMED | NO DATA
     rows: int = 0
     formats: list[str] = field(default_factory=list)

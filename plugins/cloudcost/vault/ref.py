@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from cloudcost.config import PROVIDERS
+from cloudcost.config import ConfigError, Provider, parse_provider
 from cloudcost.identifiers import InvalidIdentifier, validate_org_slug
 from cloudcost.vault.errors import InvalidCredentialName
 
@@ -17,10 +17,11 @@ FORMAT = "cloudcost-vault/1"
 
 @dataclass(frozen=True)
 class CredentialRef:
-    """``(org, provider, credential_id)``; constructing one validates all three."""
+    """``(org, provider, credential_id)``; constructing one validates all three (the provider too: the command
+    line and the vault files hand in plain strings)."""
 
     org: str
-    provider: str
+    provider: Provider
     credential_id: str
 
     def __post_init__(self) -> None:
@@ -28,8 +29,10 @@ class CredentialRef:
             validate_org_slug(self.org)
         except InvalidIdentifier as exc:
             raise InvalidCredentialName(str(exc)) from None
-        if self.provider not in PROVIDERS:
-            raise InvalidCredentialName(f"unknown provider {self.provider!r}; expected one of {', '.join(PROVIDERS)}")
+        try:
+            parse_provider(self.provider)
+        except ConfigError as exc:
+            raise InvalidCredentialName(str(exc)) from None
         if not isinstance(self.credential_id, str) or not _CREDENTIAL_ID.fullmatch(self.credential_id):
             raise InvalidCredentialName(
                 f"invalid credential id {self.credential_id!r}: use 1-64 characters from A-Z, a-z, 0-9, '_' and '-'"

@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cloudcost.config import ConfigError, Provider, parse_provider
 from cloudcost.identifiers import validate_org_slug
 from cloudcost.paths import data_dir
 from cloudcost.vault.crypto import ALGORITHM, Envelope
 from cloudcost.vault.errors import VaultFileError
 from cloudcost.vault.ref import FORMAT
 
-RecordKey = tuple[str, str]  # (provider, credential_id)
+RecordKey = tuple[Provider, str]  # (provider, credential_id)
 
 
 def default_vault_dir() -> Path:
@@ -32,7 +33,7 @@ class StoredCredential:
     """One credential as stored: names, dates, which key provider wrapped it, and its envelope."""
 
     credential_id: str
-    provider: str
+    provider: Provider
     created_at: str
     rotated_at: str | None
     key_provider: str
@@ -62,7 +63,7 @@ class StoredCredential:
                 raise VaultFileError(f"{where}: algorithm {data['algorithm']!r} is not {ALGORITHM}")
             return cls(
                 credential_id=str(data["id"]),
-                provider=str(data["provider"]),
+                provider=_provider(data["provider"], where),
                 created_at=str(data["created_at"]),
                 rotated_at=None if data["rotated_at"] is None else str(data["rotated_at"]),
                 key_provider=str(data["key_provider"]),
@@ -75,6 +76,13 @@ class StoredCredential:
             )
         except KeyError as exc:
             raise VaultFileError(f"{where}: missing key {exc.args[0]!r}") from None
+
+
+def _provider(value: object, where: str) -> Provider:
+    try:
+        return parse_provider(str(value))
+    except ConfigError as exc:
+        raise VaultFileError(f"{where}: {exc}") from None
 
 
 def _b64(raw: bytes) -> str:

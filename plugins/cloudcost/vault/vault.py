@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cloudcost.config import Provider
 from cloudcost.vault.crypto import Envelope, open_envelope, seal
 from cloudcost.vault.errors import CredentialExists, CredentialNotFound, DecryptionFailed, VaultError
 from cloudcost.vault.key_providers import KeyProvider, LocalKeyFileProvider, default_key_file
@@ -25,7 +26,7 @@ class CredentialInfo:
     """What ``list`` shows about a credential: names, dates and key provider; never secret material."""
 
     org: str
-    provider: str
+    provider: Provider
     credential_id: str
     created_at: str
     rotated_at: str | None
@@ -77,7 +78,7 @@ class CredentialVault:
         self._cache: dict[CredentialRef, _Cached] = {}
         self._lock = threading.Lock()
 
-    def add(self, org: str, provider: str, credential_id: str, secret: bytes) -> CredentialInfo:
+    def add(self, org: str, provider: Provider, credential_id: str, secret: bytes) -> CredentialInfo:
         """Store a new credential; ``CredentialExists`` if one with this org, provider and id is stored."""
         ref = CredentialRef(org, provider, credential_id)
         _check_secret(secret, ref)
@@ -88,7 +89,7 @@ class CredentialVault:
             records[(provider, credential_id)] = record
         return _info(org, record)
 
-    def rotate(self, org: str, provider: str, credential_id: str, secret: bytes) -> CredentialInfo:
+    def rotate(self, org: str, provider: Provider, credential_id: str, secret: bytes) -> CredentialInfo:
         """Replace a stored credential's secret, under a new data key (and the vault's current KEK)."""
         ref = CredentialRef(org, provider, credential_id)
         _check_secret(secret, ref)
@@ -101,14 +102,14 @@ class CredentialVault:
         self._forget(ref)
         return _info(org, record)
 
-    def remove(self, org: str, provider: str, credential_id: str) -> None:
+    def remove(self, org: str, provider: Provider, credential_id: str) -> None:
         ref = CredentialRef(org, provider, credential_id)
         with self.store.edit(org) as records:
             if records.pop((provider, credential_id), None) is None:
                 raise CredentialNotFound(ref, str(self.store.path(org)))
         self._forget(ref)
 
-    def decrypt(self, org: str, provider: str, credential_id: str) -> Secret:
+    def decrypt(self, org: str, provider: Provider, credential_id: str) -> Secret:
         """The credential's secret; ``CredentialNotFound`` or ``DecryptionFailed`` (names, never bytes)."""
         ref = CredentialRef(org, provider, credential_id)
         record = self.store.read(org).get((provider, credential_id))

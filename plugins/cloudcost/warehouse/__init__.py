@@ -13,7 +13,7 @@ def open_warehouse() -> Warehouse:
     if config.warehouse == "bigquery" and config.bigquery is not None:
         from cloudcost.warehouse.bigquery import BigQueryWarehouse
 
-        return BigQueryWarehouse.from_settings(config.bigquery)
+        return BigQueryWarehouse.from_settings(config.bigquery, config.duckdb)
     return DuckDBWarehouse.from_environment(config.duckdb)
 
 

@@ -1,12 +1,21 @@
-"""The interface every warehouse back end implements."""
+"""The interface every warehouse back end implements: the pipeline names no engine and branches on none."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cloudcost.schemas import TableSchema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from cloudcost.config import OrgConfig, RawFormat
+    from cloudcost.core.results import ConvertResult, Landed
+    from cloudcost.core.run_context import RunContext
+    from cloudcost.sources.base import BillingExport, Delivery
 
 
 @dataclass(frozen=True)
@@ -30,16 +39,55 @@ class Session(Protocol):
     def fetchall(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple]: ...
 
 
-class Warehouse(Protocol):
-    """What the stages need from a back end. The DuckDB one is today's only implementation; BigQuery's
-    will add a load path for Arrow batches (DuckDB registers them as views)."""
+SessionT = TypeVar("SessionT", bound=Session)
+
+
+class Warehouse(Protocol[SessionT]):
+    """What the stages and the features (rollups, evaluation, report, export, health) need from a
+    back end: DuckDB (``duckdb.py``) and BigQuery (``bigquery.py``) implement all
+    of it. SQL the pipeline sends through a ``Session`` is DuckDB's dialect (BigQuery's session translates it);
+    what differs by engine (landing files, running the convert procedure, loading lookups) is a method here. A
+    warehouse takes back only the sessions it opened (``SessionT``); code that works on any writes ``Warehouse``."""
 
     name: str
 
-    def session(self) -> AbstractContextManager[Session]: ...
+    def session(self) -> AbstractContextManager[SessionT]: ...
 
-    def ensure_table(self, session: Session, dataset: str, schema: TableSchema) -> None: ...
+    def ensure_table(self, session: SessionT, dataset: str, schema: TableSchema) -> None: ...
 
-    def transaction(self, session: Session) -> AbstractContextManager[None]: ...
+    def transaction(self, session: SessionT) -> AbstractContextManager[None]: ...
 
-    def delete_slice(self, session: Session, key: SliceKey) -> int: ...
+    def delete_slice(self, session: SessionT, key: SliceKey) -> int: ...
+
+    def land_deliveries(
+        self,
+        session: SessionT,
+        export: BillingExport,
+        todo: Sequence[Delivery],
+        schema: TableSchema,
+        dataset: str,
+        run: RunContext,
+    ) -> Landed:
+        """Replace what each delivery covers (its billing days, or its own files' rows) by its typed rows, in the
+        caller's transaction; each file's rows as announced and no two files identical, else raise."""
+        ...
+
+    def convert_to_focus(self, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext) -> ConvertResult:
+        """Replace the run's (provider, day) slice of the org's FOCUS table by the format's procedure."""
+        ...
+
+    def register_lookups(self, session: SessionT, names: list[str]) -> dict[str, str]:
+        """(Re)load the named ``configs/lookups/*.csv`` tables; returns name -> table reference."""
+        ...
+
+    def arrow_batches(
+        self, session: SessionT, sql: str, params: list[Any] | None, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows of one query as Arrow record batches (the export and validate paths stream them)."""
+        ...
+
+    def tables(self, session: SessionT, dataset: str) -> set[str]: ...
+
+    def table_exists(self, session: SessionT, dataset: str, table: str) -> bool: ...
+
+    def columns(self, session: SessionT, dataset: str, table: str) -> list[str]: ...

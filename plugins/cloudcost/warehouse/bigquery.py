@@ -3,8 +3,8 @@
 The pipeline's stages write their SQL in DuckDB's dialect; ``BigQuerySession.execute`` translates each
 statement with ``cloudcost.warehouse.bigquery_sql`` (``$name`` and ``?`` stay bound parameters, never formatted in)
 and runs it as a query job. ``run`` takes GoogleSQL as is. A ``transaction`` spans several jobs through a
-BigQuery session (``BEGIN TRANSACTION`` ... ``COMMIT TRANSACTION``); slice replacement in ``land_raw`` and
-``convert_to_focus`` does not need one: each is a single MERGE (``warehouse/bigquery_load.py``).
+BigQuery session (``BEGIN TRANSACTION`` ... ``COMMIT TRANSACTION``); slice replacement in ``land_deliveries``
+and ``convert_to_focus`` does not need one: each is a single MERGE (``warehouse/bigquery_load.py``).
 
 Credentials are the worker's Application Default Credentials: the warehouse is the deployment's, not an
 org's, so its key does not live in the org vault.
@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cloudcost.config import BigQuerySettings
+from cloudcost.config import BigQuerySettings, DuckDBSettings
 from cloudcost.schemas import TableSchema
 from cloudcost.warehouse.base import SliceKey
 from cloudcost.warehouse.bigquery_ddl import (
@@ -32,6 +32,12 @@ from cloudcost.warehouse.bigquery_ddl import (
 )
 from cloudcost.warehouse.bigquery_sql import duckdb_to_bigquery
 from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
+
+if TYPE_CHECKING:
+    from cloudcost.config import OrgConfig, RawFormat
+    from cloudcost.core.results import ConvertResult, Landed
+    from cloudcost.core.run_context import RunContext
+    from cloudcost.sources.base import BillingExport, Delivery
 
 _INFORMATION_SCHEMA = re.compile(r"\binformation_schema\.(tables|columns)\b", re.IGNORECASE)
 
@@ -68,13 +74,16 @@ def _scalar_type(value: Any) -> str:
     raise TypeError(f"no BigQuery parameter type for {type(value).__name__}")
 
 
+def catalog_view(project: str, location: str, view: str) -> str:
+    """A view of the region's INFORMATION_SCHEMA (DuckDB's catalog views are per database, BigQuery's per region
+    of the project): it answers for a dataset that does not exist yet."""
+    return f"`{project}`.`region-{location.lower()}`.INFORMATION_SCHEMA.{view}"
+
+
 @functools.lru_cache(maxsize=512)
 def _translated(sql: str, project: str, location: str) -> str:
     text = duckdb_to_bigquery(sql, pretty=False)
-    # DuckDB's catalog views are per database; BigQuery's are per region of the project
-    return _INFORMATION_SCHEMA.sub(
-        lambda m: f"`{project}`.`region-{location.lower()}`.INFORMATION_SCHEMA.{m.group(1).upper()}", text
-    )
+    return _INFORMATION_SCHEMA.sub(lambda m: catalog_view(project, location, m.group(1).upper()), text)
 
 
 class BigQuerySession:
@@ -123,16 +132,23 @@ class BigQueryWarehouse:
 
     name = "bigquery"
 
-    def __init__(self, project: str, location: str, client_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        project: str,
+        location: str,
+        client_factory: Callable[[], Any] | None = None,
+        worker: DuckDBSettings | None = None,
+    ) -> None:
         self.project = project
         self.location = location
+        self.worker = worker or DuckDBSettings()  # the worker's in-memory DuckDB that types rows before they load
         self._client_factory = client_factory
         self._client: Any = None
         self._known: set[str] = set()
 
     @classmethod
-    def from_settings(cls, settings: BigQuerySettings) -> BigQueryWarehouse:
-        return cls(settings.project, settings.location)
+    def from_settings(cls, settings: BigQuerySettings, worker: DuckDBSettings | None = None) -> BigQueryWarehouse:
+        return cls(settings.project, settings.location, worker=worker)
 
     @property
     def client(self) -> Any:
@@ -201,3 +217,57 @@ class BigQueryWarehouse:
         params = {f"w{i}": value for i, (_, value) in enumerate(key.where)}
         job = session.run(f"DELETE FROM {self.table(key.dataset, key.table)} WHERE {conditions}", params)
         return int(job.num_dml_affected_rows or 0)
+
+    def land_deliveries(
+        self,
+        session: BigQuerySession,
+        export: BillingExport,
+        todo: Sequence[Delivery],
+        schema: TableSchema,
+        dataset: str,
+        run: RunContext,
+    ) -> Landed:
+        """Typed rows staged by a load job, then one MERGE per delivery (``bigquery_load.py``)."""
+        from cloudcost.warehouse.bigquery_load import land_deliveries
+
+        return land_deliveries(self, session, export, todo, schema, dataset, run)
+
+    def convert_to_focus(self, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext) -> ConvertResult:
+        """CALL the org's stored procedure, created or replaced when its digest changed (``bigquery_load.py``)."""
+        from cloudcost.warehouse.bigquery_load import convert_to_focus
+
+        return convert_to_focus(self, org, source_format, run)
+
+    def register_lookups(self, session: BigQuerySession, names: list[str]) -> dict[str, str]:
+        from cloudcost.warehouse.bigquery_load import refresh_lookups
+
+        return refresh_lookups(self, session, names)
+
+    def arrow_batches(
+        self, session: BigQuerySession, sql: str, params: list[Any] | None, batch_rows: int
+    ) -> Iterator[Any]:
+        """The query's result pages as Arrow record batches (BigQuery decides the page size; ``batch_rows`` is
+        DuckDB's knob). BIGNUMERIC arrives as ``decimal256(76, 38)``: callers cast to the schema's type."""
+        yield from session.execute(sql, params).result().to_arrow_iterable()
+
+    def tables(self, session: BigQuerySession, dataset: str) -> set[str]:
+        """Table names of one dataset, from the region's catalog (a dataset not created yet has none); the dataset
+        travels as a bound parameter."""
+        view = catalog_view(self.project, self.location, "TABLES")
+        rows = session.run(
+            f"SELECT table_name FROM {view} WHERE table_schema = @dataset", {"dataset": dataset}
+        ).result()
+        return {row[0].lower() for row in rows}
+
+    def table_exists(self, session: BigQuerySession, dataset: str, table: str) -> bool:
+        return table.lower() in self.tables(session, dataset)
+
+    def columns(self, session: BigQuerySession, dataset: str, table: str) -> list[str]:
+        """Column names in table order; empty for a missing table or dataset."""
+        view = catalog_view(self.project, self.location, "COLUMNS")
+        rows = session.run(
+            f"SELECT column_name FROM {view} WHERE table_schema = @dataset AND table_name = @table "
+            "ORDER BY ordinal_position",
+            {"dataset": dataset, "table": table},
+        ).result()
+        return [row[0] for row in rows]

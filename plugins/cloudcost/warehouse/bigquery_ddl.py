@@ -16,13 +16,13 @@ from sqlglot import exp
 
 from cloudcost.config import PROVIDERS, OrgConfig, RawFormat, load_billing_config
 from cloudcost.identifiers import InvalidIdentifier
-from cloudcost.lookups import lookup_files
+from cloudcost.lookups import REF_DATASET, lookup_files
 from cloudcost.paths import procedures_dir
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, TableSchema, focus_schema, load_table_schema
 from cloudcost.warehouse.bigquery_sql import TranslationError, duckdb_to_bigquery
 
 PROCEDURE = "sp_cloud_1_convert_to_focus"
-REF_DATASET = "cloudcost_ref"
+
 PROJECT = re.compile(r"^[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
 _TOKEN = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")

@@ -1,7 +1,7 @@
-"""``land_raw`` and ``convert_to_focus`` on BigQuery, with the signatures of the DuckDB stages.
+"""Landing and converting on BigQuery (``BigQueryWarehouse.land_deliveries`` and ``.convert_to_focus``).
 
 Landing: each export batch is typed by the very normalization SQL the DuckDB back end runs
-(``pipeline/normalize.py``), in an in-memory DuckDB on the worker, so a bad value fails with the same
+(``sources/normalize.py``), in an in-memory DuckDB on the worker, so a bad value fails with the same
 file/row/column message and BigQuery receives typed rows. The rows go to a Parquet file, one load job puts
 them in a staging table (expiring after a day), and one MERGE replaces the ``ingestion_date`` partition
 from it, inside the landing's transaction with the ledger, the guards and the load state: all or nothing.
@@ -15,7 +15,6 @@ slice of the FOCUS table.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -24,15 +23,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cloudcost.config import load_billing_config, load_org_by_slug, load_warehouse_config
-from cloudcost.lookups import lookup_files
-from cloudcost.pipeline.bad_input import explain, is_data_error
-from cloudcost.pipeline.convert_to_focus import ConvertResult
-from cloudcost.pipeline.delivery_guards import refuse_identical_files
-from cloudcost.pipeline.land_files import Landed, check_count, lineage_parameters
-from cloudcost.pipeline.landed import record_delivery
-from cloudcost.pipeline.normalize import check_required, json_keys, select_sql
-from cloudcost.pipeline.run_context import RunContext
+from cloudcost.config import OrgConfig
+from cloudcost.core.results import ConvertResult, Landed
+from cloudcost.core.run_context import RunContext
+from cloudcost.lookups import REF_DATASET, lookup_files
 from cloudcost.schemas import (
     DECIMAL_PRECISION,
     DECIMAL_SCALE,
@@ -40,13 +34,15 @@ from cloudcost.schemas import (
     focus_schema,
     quote_column,
 )
+from cloudcost.sources.bad_input import explain, is_data_error
 from cloudcost.sources.base import BillingExport, Delivery
+from cloudcost.sources.delivery_checks import check_count, refuse_identical_files
 from cloudcost.sources.export_file import describe
+from cloudcost.sources.normalize import check_required, json_keys, select_sql
 from cloudcost.sources.spool import spool_directory
 from cloudcost.warehouse.bigquery import BigQuerySession, BigQueryWarehouse
 from cloudcost.warehouse.bigquery_ddl import (
     PROCEDURE,
-    REF_DATASET,
     column_name,
     convert_procedure,
     enabled_formats,
@@ -57,8 +53,8 @@ from cloudcost.warehouse.bigquery_ddl import (
     table_ref,
 )
 from cloudcost.warehouse.duckdb import configure
+from cloudcost.warehouse.lineage import lineage_parameters
 
-log = logging.getLogger(__name__)
 BATCH_ROWS = 131_072
 
 _ARROW = {
@@ -120,14 +116,19 @@ def land_merge(warehouse: BigQueryWarehouse, dataset: str, staging_table: str, s
 
 
 def _typed_rows(
-    export: BillingExport, delivery: Delivery, schema: TableSchema, run: RunContext, directory: Path
+    warehouse: BigQueryWarehouse,
+    export: BillingExport,
+    delivery: Delivery,
+    schema: TableSchema,
+    run: RunContext,
+    directory: Path,
 ) -> tuple[Path, int]:
     """Every file of ``delivery`` typed by the DuckDB normalization SQL (in an in-memory DuckDB on the worker,
     over the files DuckDB reads itself), written to one Parquet file in the raw table's column order."""
     import duckdb
 
     connection = duckdb.connect()
-    settings = load_warehouse_config().duckdb
+    settings = warehouse.worker
     configure(connection, settings, Path(settings.temp_directory) if settings.temp_directory else directory)
     target_schema = arrow_schema(schema)
     path = directory / "typed-rows.parquet"
@@ -178,7 +179,7 @@ def land_deliveries(
     run: RunContext,
 ) -> Landed:
     """Each delivery: staging load, then one MERGE replacing what it covers, in the caller's transaction
-    (``land_files``'s contract, on BigQuery)."""
+    (``Warehouse.land_deliveries``)."""
     return Landed({d.key: _land_delivery(warehouse, session, export, d, schema, dataset, run) for d in todo})
 
 
@@ -193,14 +194,14 @@ def _land_delivery(
 ) -> int:
     """Typed rows to a staging table (a load job, outside the transaction), then one MERGE that replaces what
     the delivery covers: its billing days, or the rows of its own files. The MERGE, ``landed_deliveries``, the
-    guards and the load state commit together (the caller's transaction)."""
+    guards and the load state commit together (the caller's transaction, which records the ledger)."""
     from google.cloud import bigquery
 
     digest = hashlib.sha256(f"{run.run_id}|{delivery.key}".encode()).hexdigest()[:10]
     staging = f"_staging_{schema.table}_{run.billing_day:%Y%m%d}_{digest}"
-    spool = load_warehouse_config().duckdb.spool_directory
+    spool = warehouse.worker.spool_directory
     with spool_directory(Path(spool) if spool else None) as tmp:
-        path, rows = _typed_rows(export, delivery, schema, run, tmp)
+        path, rows = _typed_rows(warehouse, export, delivery, schema, run, tmp)
         config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.PARQUET,
             write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
@@ -223,7 +224,6 @@ def _land_delivery(
             session.run(land_merge(warehouse, dataset, staging, schema, scope), params)
         finally:
             warehouse.client.delete_table(staging_ref, not_found_ok=True)
-    record_delivery(session, dataset, schema, delivery, rows, run)
     return rows
 
 
@@ -244,12 +244,14 @@ def _one(session: BigQuerySession, sql: str, params: dict[str, Any]) -> Any:
 # --------------------------------------------------------------------------- convert_to_focus
 
 
-def refresh_lookups(warehouse: BigQueryWarehouse, session: BigQuerySession, names: list[str]) -> None:
-    """(Re)load the named ``configs/lookups/*.csv`` into ``cloudcost_ref`` (all columns STRING, as in DuckDB)."""
+def refresh_lookups(warehouse: BigQueryWarehouse, session: BigQuerySession, names: list[str]) -> dict[str, str]:
+    """(Re)load the named ``configs/lookups/*.csv`` into ``cloudcost_ref`` (all columns STRING, as in DuckDB);
+    returns name -> table."""
     from google.cloud import bigquery
 
     files = lookup_files()
     warehouse.ensure_dataset(session, REF_DATASET)
+    tables = {}
     for name in names:
         path = files[name]
         header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
@@ -263,13 +265,14 @@ def refresh_lookups(warehouse: BigQueryWarehouse, session: BigQuerySession, name
             warehouse.client.load_table_from_file(
                 handle, f"{warehouse.project}.{REF_DATASET}.{name}", job_config=config, location=warehouse.location
             ).result()
+        tables[name] = warehouse.table(REF_DATASET, name)
+    return tables
 
 
-def ensure_procedure(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str, org_slug: str) -> str:
+def ensure_procedure(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str, org: OrgConfig) -> str:
     """Create or replace the org's convert procedure unless the stored one carries the same digest."""
     from google.api_core.exceptions import NotFound
 
-    org = load_org_by_slug(org_slug)
     formats = enabled_formats(org)
     for _, _, fmt in formats:
         warehouse.ensure_table(session, dataset, raw_schema(fmt))
@@ -286,21 +289,21 @@ def ensure_procedure(warehouse: BigQueryWarehouse, session: BigQuerySession, dat
 
 
 def convert_to_focus(
-    warehouse: BigQueryWarehouse, dataset: str, raw_table: str, procedure: str, run: RunContext
+    warehouse: BigQueryWarehouse, org: OrgConfig, source_format: str, run: RunContext
 ) -> ConvertResult:
     """CALL the org's ``sp_cloud_1_convert_to_focus`` for the run's provider, format and day."""
     focus = focus_schema()
-    fmt_name = next(name for name, fmt in load_billing_config(run.provider).formats.items() if fmt.table == raw_table)
+    dataset = org.dataset
     target = warehouse.table(dataset, focus.table)
     params: dict[str, Any] = {"provider": run.provider, "billing_day": run.billing_day}
     slice_sql = "WHERE x_cloud_provider = @provider AND x_ingestion_date = @billing_day"
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
-        ensure_procedure(warehouse, session, dataset, run.org)
+        ensure_procedure(warehouse, session, dataset, org)
         replaced = int(_one(session, f"SELECT COUNT(*) FROM {target} {slice_sql}", params) or 0)
         session.run(
             f"CALL {table_ref(warehouse.project, dataset, PROCEDURE)}(@provider, @source_format, @billing_day)",
-            {**params, "source_format": fmt_name},
+            {**params, "source_format": source_format},
         )
         rows = list(
             session.run(
@@ -310,6 +313,4 @@ def convert_to_focus(
             ).result()
         )
     count, billed, effective = rows[0] if rows else (0, 0, 0)
-    result = ConvertResult(int(count), str(Decimal(billed)), str(Decimal(effective)), replaced)
-    log.info("convert_to_focus (bigquery) %s/%s %s: %s", run.org, run.provider, run.billing_day, result)
-    return result
+    return ConvertResult(int(count), str(Decimal(billed)), str(Decimal(effective)), replaced)

@@ -16,6 +16,11 @@ does not mean the same, is rewritten here on its syntax tree, each rule for a co
   arithmetic in BigQuery has no MONTH, and DATE + INTERVAL would give a DATETIME;
 - ``regexp_extract`` and ``split_part`` keep DuckDB's empty string where BigQuery would give NULL;
 - ``cast(<json column> as varchar)`` becomes ``TO_JSON_STRING`` (BigQuery cannot CAST JSON to STRING);
+- ``json_keys(j)`` becomes ``JSON_KEYS(j, 1)`` (BigQuery's walks nested objects unless told the depth), and a
+  value looked up by a key held in a column (``j ->> k``) becomes ``JSON_VALUE(j[k])`` (a BigQuery JSONPath
+  must be a literal);
+- ``epoch_us(ts)`` becomes ``UNIX_MICROS(ts)``; ``any_value(x)`` stays ``ANY_VALUE(x)`` (sqlglot would add an
+  ``IGNORE NULLS`` clause BigQuery's ANY_VALUE does not take: it skips NULLs anyway);
 - ``QUALIFY`` gets a ``WHERE TRUE`` when the SELECT has no WHERE, GROUP BY or HAVING;
 - ``$name`` parameters become ``@name`` query parameters, or bare variables inside a stored procedure.
 
@@ -62,6 +67,7 @@ BIGQUERY_FUNCTIONS = frozenset(
         "TIMESTAMP",
         "TIMESTAMP_TRUNC",
         "TO_JSON_STRING",
+        "UNIX_MICROS",
         "UPPER",
     }
 )
@@ -296,6 +302,18 @@ class _Translator:
             return _parse(f"TIMESTAMP(DATETIME_ADD(DATETIME({node.this.sql('bigquery')}), INTERVAL {amount} {unit}))")
         if isinstance(node, exp.RegexpExtract):
             return self._regexp_extract(node)
+        if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+            return node.this  # BigQuery's ANY_VALUE skips NULLs by definition and has no IGNORE NULLS clause
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
+            return exp.Anonymous(this="UNIX_MICROS", expressions=node.expressions)
+        if isinstance(node, exp.JSONKeys):
+            return exp.JSONKeysAtDepth(this=node.this, expression=exp.Literal.number(1))
+        if isinstance(node, exp.JSONExtractScalar) and not isinstance(node.expression, exp.JSONPath | exp.Literal):
+            return exp.JSONExtractScalar(
+                this=exp.Bracket(this=node.this, expressions=[node.expression]),
+                expression=exp.JSONPath(expressions=[exp.JSONPathRoot()]),
+                scalar_only=True,
+            )
         if isinstance(node, exp.SplitPart):
             index = node.args["part_index"]
             if not (isinstance(index, exp.Literal) and index.is_int and int(index.name) > 0):

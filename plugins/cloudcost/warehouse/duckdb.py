@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudcost.config import DuckDBSettings
+from cloudcost.core.results import ConvertResult, Landed
+from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified, quote_identifier
+from cloudcost.lookups import REF_DATASET, lookup_files, read_lookup
 from cloudcost.paths import data_dir, warehouse_path
 from cloudcost.private_files import private_umask
 from cloudcost.schemas import TableSchema, duckdb_create_table, duckdb_type, quote_column
 from cloudcost.warehouse.base import SliceKey
 from cloudcost.warehouse.turns import turn
+
+if TYPE_CHECKING:
+    from cloudcost.config import OrgConfig, RawFormat
+    from cloudcost.sources.base import BillingExport, Delivery
 
 # Another task process may hold DuckDB's single-writer lock; wait for it (in turn) rather than fail.
 LOCK_WAIT_SECONDS = 600
@@ -29,13 +36,15 @@ class SchemaMigrationNeeded(RuntimeError):
 
 
 def configure(connection: Any, settings: DuckDBSettings, temp_directory: Path) -> None:
-    """UTC, and the process's bounds: statements larger than ``memory_limit`` spill to ``temp_directory``.
+    """UTC, no progress bar, and the process's bounds: statements larger than ``memory_limit`` spill to
+    ``temp_directory``.
 
     No vacuum at checkpoint: DuckDB would rewrite each day's freshly inserted rows to merge partial row groups,
     which cost a task 1.1-1.5 s per 260 k FOCUS rows when it closed its connection (bench/, 1 M-row AWS export).
     Slices are replaced whole, so the row groups of a replaced day are dropped whole without it (8 replacements
     of a 785 k-row table kept it at 9 row groups and 60-77 MB; with vacuum, 7-8 and 69-98 MB)."""
     connection.execute("SET TimeZone = 'UTC'")
+    connection.execute("SET enable_progress_bar = false")  # a statement over 2 s would draw one on the task's stdout
     connection.execute("SET max_vacuum_tasks = 0")
     connection.execute(f"SET memory_limit = '{settings.memory_limit}'")  # validated by DuckDBSettings
     connection.execute(f"SET threads = {int(settings.threads)}")
@@ -56,7 +65,29 @@ class DuckDBSession:
         return self.execute(sql, params).fetchall()
 
 
+def register_lookups(session: DuckDBSession, names: list[str]) -> dict[str, str]:
+    """(Re)load the named ``configs/lookups/*.csv`` into ``cloudcost_ref`` so the warehouse always matches the
+    files (every column text); returns name -> qualified table."""
+    files = lookup_files()
+    session.execute(f"create schema if not exists {quote_identifier(REF_DATASET)}")
+    tables = {}
+    for name in names:
+        if name not in files:
+            raise FileNotFoundError(f"lookup {name!r}: no file configs/lookups/{name}.csv")
+        view = f"cloudcost_lookup_{name}"
+        session.connection.register(view, read_lookup(files[name]))
+        try:
+            table = qualified(REF_DATASET, name)
+            session.execute(f"create or replace table {table} as select * from {view}")
+        finally:
+            session.connection.unregister(view)
+        tables[name] = table
+    return tables
+
+
 class DuckDBWarehouse:
+    """The ``Warehouse`` interface on one DuckDB file (see ``warehouse/base.py``)."""
+
     name = "duckdb"
 
     def __init__(
@@ -129,13 +160,7 @@ class DuckDBWarehouse:
         self.ensure_dataset(session, dataset)
         table = qualified(dataset, schema.table)
         session.execute(duckdb_create_table(schema, table))
-        existing = {
-            name
-            for (name,) in session.fetchall(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                [dataset, schema.table],
-            )
-        }
+        existing = set(self.columns(session, dataset, schema.table))
         for column in schema.columns:
             if column.name in existing:
                 continue
@@ -152,3 +177,51 @@ class DuckDBWarehouse:
         (count,) = session.fetchall(f"SELECT count(*) FROM {table} WHERE {conditions}", params)[0]
         session.execute(f"DELETE FROM {table} WHERE {conditions}", params)
         return int(count)
+
+    def land_deliveries(
+        self,
+        session: DuckDBSession,
+        export: BillingExport,
+        todo: Sequence[Delivery],
+        schema: TableSchema,
+        dataset: str,
+        run: RunContext,
+    ) -> Landed:
+        """DuckDB reads the delivered files itself and inserts them (``duckdb_load.py``)."""
+        from cloudcost.warehouse.duckdb_load import land_deliveries
+
+        return land_deliveries(self, session, export, todo, schema, dataset, run)
+
+    def convert_to_focus(self, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext) -> ConvertResult:
+        """The format's procedure rendered with this org's tables and run (``duckdb_convert.py``)."""
+        from cloudcost.warehouse.duckdb_convert import convert_to_focus
+
+        return convert_to_focus(self, org.dataset, fmt.table, fmt.procedure, run)
+
+    def register_lookups(self, session: DuckDBSession, names: list[str]) -> dict[str, str]:
+        return register_lookups(session, names)
+
+    def arrow_batches(
+        self, session: DuckDBSession, sql: str, params: list[Any] | None, batch_rows: int
+    ) -> Iterator[Any]:
+        """Record batches of ``batch_rows`` rows, read while DuckDB produces them (nothing is held whole)."""
+        yield from session.connection.sql(sql, params=params).to_arrow_reader(batch_rows)
+
+    def tables(self, session: DuckDBSession, dataset: str) -> set[str]:
+        rows = session.fetchall("select table_name from information_schema.tables where table_schema = ?", [dataset])
+        return {name.lower() for (name,) in rows}
+
+    def table_exists(self, session: DuckDBSession, dataset: str, table: str) -> bool:
+        return bool(
+            session.fetchall(
+                "select 1 from information_schema.tables where table_schema = ? and table_name = ?", [dataset, table]
+            )
+        )
+
+    def columns(self, session: DuckDBSession, dataset: str, table: str) -> list[str]:
+        rows = session.fetchall(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [dataset, table],
+        )
+        return [name for (name,) in rows]

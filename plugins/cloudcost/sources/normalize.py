@@ -22,12 +22,16 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from cloudcost.paths import config_dir
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, TableSchema, duckdb_type
 from cloudcost.sources.export_file import ExportFile, quote_name, sql_literal
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 LINEAGE_COLUMNS = (
     "ingestion_date",
@@ -273,7 +277,7 @@ def select_sql(
     return targets, f"select {', '.join(expressions)} from {rows}"
 
 
-def diagnose(connection: object, schema: TableSchema, file: ExportFile, provided: Collection[str]) -> str:
+def diagnose(connection: DuckDBPyConnection, schema: TableSchema, file: ExportFile, provided: Collection[str]) -> str:
     """The first value of ``file`` that does not convert, or the first empty required value:
     ``file: data row N, column 'Header': value 'x' is not a valid decimal``. Empty if none is found."""
     numbered = file.numbered()
@@ -303,7 +307,9 @@ def diagnose(connection: object, schema: TableSchema, file: ExportFile, provided
     return ""
 
 
-def diagnose_day(connection: object, schema: TableSchema, file: ExportFile, first_day: object, last_day: object) -> str:
+def diagnose_day(
+    connection: DuckDBPyConnection, schema: TableSchema, file: ExportFile, first_day: object, last_day: object
+) -> str:
     """The first row whose billing day falls outside the delivery's days."""
     day = row_day_expression(schema, file)
     found = _first(
@@ -320,7 +326,7 @@ def diagnose_day(connection: object, schema: TableSchema, file: ExportFile, firs
     )
 
 
-def _first(connection: object, sql: str, params: dict | None = None) -> tuple | None:
-    cursor = connection.execute(sql, params) if params else connection.execute(sql)  # type: ignore[attr-defined]
+def _first(connection: DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple | None:
+    cursor = connection.execute(sql, params) if params else connection.execute(sql)
     rows = cursor.fetchall()  # the queries ask for one row; fetching all of it completes the result
     return rows[0] if rows else None

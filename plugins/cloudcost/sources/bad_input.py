@@ -4,10 +4,10 @@ again, alone and single-threaded (row numbers then follow the file), to find the
 
 from __future__ import annotations
 
-from cloudcost.pipeline.normalize import OUTSIDE_DAYS, BadValue, diagnose, diagnose_day
 from cloudcost.schemas import TableSchema
 from cloudcost.sources.base import Delivery
 from cloudcost.sources.export_file import ExportFile, UnreadableExportFile, first_line, read_error
+from cloudcost.sources.normalize import OUTSIDE_DAYS, BadValue, diagnose, diagnose_day
 
 
 def is_data_error(exc: BaseException) -> bool:

@@ -1,4 +1,4 @@
-"""Insert delivered files into a raw table with DuckDB: each pending delivery whole, in the caller's transaction.
+"""Landing on DuckDB: each pending delivery's files inserted whole into the raw table, in the caller's transaction.
 
 Files of one layout (same columns and types) are inserted by one statement that reads them all, so DuckDB reads
 them in parallel (a gzipped CSV is read by one thread; an Azure run pair or a day's OCI reports are several).
@@ -8,14 +8,18 @@ Which delivery and file a row came from is joined in from a small per-file table
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from cloudcost.core.results import Landed
+from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
-from cloudcost.pipeline.bad_input import is_data_error, problem
-from cloudcost.pipeline.delivery_guards import refuse_identical_files
-from cloudcost.pipeline.landed import record_delivery
-from cloudcost.pipeline.normalize import (
+from cloudcost.schemas import TableSchema, quote_column
+from cloudcost.sources.bad_input import is_data_error, problem
+from cloudcost.sources.base import BillingExport, Delivery, DeliveryFile
+from cloudcost.sources.delivery_checks import check_count, refuse_identical_files
+from cloudcost.sources.export_file import ExportFile, describe, first_line, layout, together
+from cloudcost.sources.normalize import (
     FILE_COLUMN,
     FILES_VIEW,
     BadValue,
@@ -24,27 +28,11 @@ from cloudcost.pipeline.normalize import (
     per_file,
     select_sql,
 )
-from cloudcost.pipeline.run_context import RunContext
-from cloudcost.schemas import TableSchema, quote_column
-from cloudcost.sources.base import BadExport, BillingExport, Delivery, DeliveryFile
-from cloudcost.sources.export_file import ExportFile, describe, first_line, layout, together
 from cloudcost.sources.spool import spool_directory
-from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
+from cloudcost.warehouse.lineage import RUN_PARAMETERS, lineage_parameters
 
-
-@dataclass(frozen=True)
-class Landed:
-    """Rows inserted per delivery key (0 for a delivery whose files hold none)."""
-
-    rows_by_delivery: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def deliveries(self) -> int:
-        return len(self.rows_by_delivery)
-
-    @property
-    def rows(self) -> int:
-        return sum(self.rows_by_delivery.values())
+if TYPE_CHECKING:
+    from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
 
 
 def land_deliveries(
@@ -56,8 +44,8 @@ def land_deliveries(
     dataset: str,
     run: RunContext,
 ) -> Landed:
-    """Replace what each delivery covers by its rows and record it in the ledger, inside the caller's
-    transaction (``land_raw.land_guarded`` judges the result before it commits)."""
+    """Replace what each delivery covers by its rows, inside the caller's transaction (the pipeline's
+    ``land_guarded`` records the ledger and judges the result before it commits)."""
     if not todo:
         return Landed()
     table = qualified(dataset, schema.table)
@@ -86,7 +74,6 @@ def land_deliveries(
                 check_count(entry.item, counts.get(entry.item.key, 0))
             refuse_identical_files(delivery, [(e.item.key, e.file.path) for e in files if counts.get(e.item.key, 0)])
             landed[delivery.key] = sum(counts.get(e.item.key, 0) for e in files)
-            record_delivery(session, dataset, schema, delivery, landed[delivery.key], run)
     session.execute("RESET preserve_insertion_order")
     return Landed(landed)
 
@@ -131,9 +118,6 @@ def _register_files(session: DuckDBSession, group: list[FileToLand]) -> None:
     session.connection.executemany(f"insert into {FILES_VIEW} values ({', '.join('?' for _ in columns)})", rows)
 
 
-RUN_PARAMETERS = ("x_pipeline_id", "x_credential_id", "x_run_id", "x_ingested_at", "x_pipeline_run_date")
-
-
 def _insert_together(
     session: DuckDBSession, schema: TableSchema, table: str, run: RunContext, group: list[FileToLand]
 ) -> None:
@@ -170,27 +154,3 @@ def _landed_counts(session: DuckDBSession, table: str, run: RunContext, entries:
         [run.ingested_at, run.run_id, *keys],
     )
     return {key: int(count) for key, count in counted}
-
-
-def lineage_parameters(run: RunContext, item: DeliveryFile, delivery: Delivery) -> dict[str, Any]:
-    """The bound parameters of ``select_sql``: lineage, the delivery's days, the reader's constants."""
-    params: dict[str, Any] = {
-        "x_pipeline_id": run.pipeline_id,
-        "x_credential_id": run.credential_id,
-        "x_run_id": run.run_id,
-        "x_ingested_at": run.ingested_at,
-        "x_pipeline_run_date": run.logical_date,
-        "x_source_object": item.key,
-        "x_source_version": delivery.version,
-        **{f"const_{name}": value for name, value in item.constants},
-    }
-    if delivery.days is not None:
-        params |= {"first_day": delivery.days[0], "last_day": delivery.days[1]}
-    return params
-
-
-def check_count(item: DeliveryFile, count: int) -> None:
-    """A file must hold the data rows its manifest announces (Azure's ``dataRowCount``)."""
-    if item.expected_rows is not None and count != item.expected_rows:
-        announced = item.manifest or "its manifest"
-        raise BadExport(f"{item.key}: {count} data rows, but {announced} says {item.expected_rows}")

@@ -1,0 +1,82 @@
+"""Converting on DuckDB: the provider's part of ``sp_cloud_1_convert_to_focus`` for one day, rendered and run.
+
+The SQL lives in ``procedures/``; this module only fills in validated table names, binds the billing
+day, and replaces the (provider, day) slice of the org's FOCUS table in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from cloudcost.core.results import ConvertResult
+from cloudcost.core.run_context import RunContext
+from cloudcost.identifiers import qualified
+from cloudcost.lookups import lookup_files
+from cloudcost.paths import procedures_dir
+from cloudcost.schemas import focus_schema, quote_column
+from cloudcost.warehouse.base import SliceKey
+
+if TYPE_CHECKING:
+    from cloudcost.warehouse.duckdb import DuckDBWarehouse
+
+TOKEN = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
+
+
+class ProcedureError(ValueError):
+    """A convert procedure is malformed: unknown placeholder, or output columns that are not FOCUS's."""
+
+
+def render_procedure(relative_path: str, raw_table: str, lookup_tables: dict[str, str]) -> str:
+    """Fill ``{{raw_table}}`` and ``{{<lookup>}}`` placeholders with qualified, validated names."""
+    path = procedures_dir() / relative_path
+    sql = path.read_text(encoding="utf-8")
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "raw_table":
+            return raw_table
+        if name in lookup_tables:
+            return lookup_tables[name]
+        raise ProcedureError(f"{path}: unknown placeholder {{{{{name}}}}}")
+
+    return TOKEN.sub(replace, sql)
+
+
+def procedure_lookups(relative_path: str) -> list[str]:
+    names = set(TOKEN.findall((procedures_dir() / relative_path).read_text(encoding="utf-8"))) - {"raw_table"}
+    known = lookup_files()
+    return sorted(n for n in names if n in known)
+
+
+def convert_to_focus(
+    warehouse: DuckDBWarehouse, dataset: str, raw_table: str, procedure: str, run: RunContext
+) -> ConvertResult:
+    focus = focus_schema()
+    target = qualified(dataset, focus.table)
+    with warehouse.session() as session:
+        warehouse.ensure_table(session, dataset, focus)
+        lookups = warehouse.register_lookups(session, procedure_lookups(procedure))
+        sql = render_procedure(procedure, qualified(dataset, raw_table), lookups)
+        params = {"billing_day": run.billing_day}
+        produced = [d[0] for d in session.execute(f"select * from ({sql}) limit 0", params).description]
+        if sorted(produced) != sorted(focus.column_names):
+            missing = sorted(set(focus.column_names) - set(produced))
+            extra = sorted(set(produced) - set(focus.column_names))
+            raise ProcedureError(
+                f"procedures/{procedure}: output columns differ from FOCUS: missing {missing}, extra {extra}"
+            )
+        with warehouse.transaction(session):
+            replaced = warehouse.delete_slice(
+                session,
+                SliceKey.of(dataset, focus.table, x_cloud_provider=run.provider, x_ingestion_date=run.billing_day),
+            )
+            columns = ", ".join(quote_column(c) for c in produced)
+            session.execute(f"insert into {target} ({columns}) select {columns} from ({sql})", params)
+            rows, billed, effective = session.fetchall(
+                f"select count(*), coalesce(sum(BilledCost), 0), coalesce(sum(EffectiveCost), 0) from {target} "
+                "where x_cloud_provider = ? and x_ingestion_date = ?",
+                [run.provider, run.billing_day],
+            )[0]
+    return ConvertResult(int(rows), str(Decimal(billed)), str(Decimal(effective)), replaced)

@@ -1,0 +1,43 @@
+"""The DuckDB warehouse's catalog and lookups (the ``Warehouse`` methods the pipeline uses instead of its own
+``information_schema`` queries)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cloudcost.lookups import lookup_files
+from cloudcost.warehouse.duckdb import DuckDBWarehouse
+
+
+def test_catalog_names_the_tables_and_columns_of_one_dataset_only(data_dir: Path, tmp_path: Path) -> None:
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    with warehouse.session() as session:
+        session.execute('create schema "demo_prod"')
+        session.execute('create schema "acme_prod"')
+        session.execute('create table "demo_prod"."Load_State" (provider varchar, billing_day date, status varchar)')
+        session.execute('create table "acme_prod"."other" (z int)')
+        tables = warehouse.tables(session, "demo_prod")
+        exists = [warehouse.table_exists(session, "demo_prod", t) for t in ("Load_State", "other")]
+        columns = warehouse.columns(session, "demo_prod", "Load_State")
+        none = warehouse.columns(session, "demo_prod", "missing")
+    assert tables == {"load_state"}
+    assert exists == [True, False]
+    assert columns == ["provider", "billing_day", "status"]
+    assert none == []
+
+
+def test_register_lookups_loads_each_file_as_text_and_names_its_table(data_dir: Path, tmp_path: Path) -> None:
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    name = "aws_regions"
+    path = lookup_files()[name]
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+    with warehouse.session() as session:
+        tables = warehouse.register_lookups(session, [name])
+        (count,) = session.fetchall(f"select count(*) from {tables[name]}")[0]
+        types = session.fetchall(
+            "select distinct data_type from information_schema.columns where table_schema = ? and table_name = ?",
+            ["cloudcost_ref", name],
+        )
+    assert tables == {name: f'"cloudcost_ref"."{name}"'}
+    assert count == len(lines) - 1
+    assert types == [("VARCHAR",)]

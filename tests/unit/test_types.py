@@ -1,0 +1,77 @@
+"""Types that tell the truth: the four providers as one ``Literal``, checked where a string comes in, and no
+``# type: ignore`` in plugins/ without the error code it silences and a reason beside it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from cloudcost.config import PROVIDERS, ConfigError, Provider, parse_provider
+from cloudcost.vault import CredentialVault, VaultFileError
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "plugins" / "cloudcost"
+IGNORE = re.compile(r"#\s*type:\s*ignore\b(?P<rest>.*)$")
+EXPLAINED = re.compile(r"^\[[a-z-]+(, *[a-z-]+)*\]\s+#\s*\S")
+
+
+def test_providers_are_the_literal_and_only_its_values_parse() -> None:
+    assert set(PROVIDERS) == set(get_args(Provider)) == {"aws", "azure", "gcp", "oci"}
+    assert [parse_provider(name) for name in PROVIDERS] == list(PROVIDERS)
+    for wrong in ("ibm", "AWS", "", "aws "):
+        with pytest.raises(ConfigError, match=f"unknown provider {wrong!r}"):
+            parse_provider(wrong)
+
+
+def test_a_vault_record_of_an_unknown_provider_is_refused(data_dir: Path) -> None:
+    """The vault file is read from disk: its provider strings are parsed there, not trusted."""
+    CredentialVault().add("acme", "aws", "main", b"{}")
+    path = data_dir / "vault" / "acme.json"
+    path.write_text(path.read_text().replace('"provider": "aws"', '"provider": "ibm"'))
+    with pytest.raises(VaultFileError, match=r"credentials\[0\]: unknown provider 'ibm'"):
+        CredentialVault().list("acme")
+
+
+def _temporarily_unchecked() -> set[str]:
+    """Modules the pyproject's TEMPORARY override leaves unchecked while other branches rewrite them."""
+    overrides = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"].get("overrides", [])
+    return {m for o in overrides if o.get("ignore_errors") for m in o["module"]}
+
+
+def _unchecked(module: str, patterns: set[str]) -> bool:
+    return any(module == p or (p.endswith(".*") and module.startswith(p[:-1])) for p in patterns)
+
+
+def type_ignores() -> dict[str, list[str]]:
+    """Every ``# type: ignore`` comment's remainder, by ``module:line``, outside the temporarily unchecked ones."""
+    patterns = _temporarily_unchecked()
+    found: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if _unchecked(module, patterns):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            match = IGNORE.search(line)
+            if match:
+                found.setdefault(module, []).append(f"{number}:{match['rest'].strip()}")
+    return found
+
+
+def test_every_type_ignore_names_its_code_and_says_why() -> None:
+    unexplained = {
+        module: [entry for entry in entries if not EXPLAINED.match(entry.split(":", 1)[1])]
+        for module, entries in type_ignores().items()
+    }
+    assert {m: e for m, e in unexplained.items() if e} == {}
+
+
+def test_the_scan_sees_the_ignores_it_judges() -> None:
+    """The check above would pass vacuously if the scan found nothing: it must see a known, explained one."""
+    assert any("[call-overload]" in entry for entry in type_ignores()["cloudcost.demo.volume"])
+    assert EXPLAINED.match("[arg-type]  # why")
+    assert not EXPLAINED.match("[arg-type]")
+    assert not EXPLAINED.match("")
