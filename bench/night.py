@@ -155,6 +155,7 @@ class Night:
     delay_max: float = 0.0
     retried: int = 0
     not_success: int = 0
+    skipped: int = 0
     per_worker: dict[str, int] = field(default_factory=dict)
     turns: dict = field(default_factory=dict)
     reconciled: str = ""
@@ -294,7 +295,9 @@ def run_night(executor: str, orgs: int, workers: int, concurrency: int, timeout:
         night.delay_p50, night.delay_p90 = statistics.median(delays), percentile(delays, 0.9)
         night.delay_max = max(delays)
         night.retried = sum(1 for _, tries, _, _ in rows if tries > 1)
-        night.not_success = sum(1 for state, _, _, _ in rows if state != "success")
+        # a restate group with nothing to restate is skipped (never ran): not a failure
+        night.not_success = sum(1 for state, _, _, _ in rows if state not in ("success", "skipped"))
+        night.skipped = sum(1 for state, _, _, _ in rows if state == "skipped")
         night.per_worker = {n: (home / f"{n}.log").read_text().count("] received") for n in names}
         night.reconciled = reconcile(data_dir, orgs)
         return night
@@ -338,8 +341,9 @@ def main() -> int:
                 nights.append(night)
                 previous = night
                 print(night.row(), flush=True)
-                print(f"  per worker {night.per_worker}; not success {night.not_success}; estate "
-                      f"{night.estate_seconds:.0f} s, stack start {night.start_seconds:.0f} s", flush=True)  # fmt: skip
+                print(f"  per worker {night.per_worker}; not success {night.not_success}; skipped (never ran) "
+                      f"{night.skipped}; estate {night.estate_seconds:.0f} s, stack start {night.start_seconds:.0f} s",
+                      flush=True)  # fmt: skip
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
     out = results / f"night-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
