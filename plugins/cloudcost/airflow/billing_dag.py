@@ -199,7 +199,7 @@ def build_billing_dag(provider: Provider) -> DAG:
             checked = check(org_slug)
             wait >> landed >> convert_to_focus(org_slug) >> checked
             rechecked = recheck_window(org_slug)
-            record(org_slug, landed, checked) >> rechecked
+            record(org_slug, landed, checked) >> rechecked  # type: ignore[arg-type]  # Airflow's @task typing does not model XComArg: the argument is resolved to the declared type at run time
             return rechecked  # outside the group: one list per org
 
         @task_group(group_id="restate")
@@ -208,10 +208,10 @@ def build_billing_dag(provider: Provider) -> DAG:
             landed = restate_land(restatement)
             checked = restate_check(restatement)
             landed >> restate_convert(restatement) >> checked
-            restate_record(restatement, landed, checked)
+            restate_record(restatement, landed, checked)  # type: ignore[arg-type]  # Airflow's @task typing does not model XComArg: the argument is resolved to the declared type at run time
 
         selected = select_orgs()
-        restate.expand(restatement=restated_days(per_org.expand(org_slug=selected)))
+        restate.expand(restatement=restated_days(per_org.expand(org_slug=selected)))  # type: ignore[arg-type]  # Airflow's @task typing does not model XComArg: the argument is resolved to the declared type at run time
         selected >> org_files()
 
     return dag

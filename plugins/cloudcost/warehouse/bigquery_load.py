@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,6 +55,9 @@ from cloudcost.warehouse.bigquery_ddl import (
 from cloudcost.warehouse.duckdb import configure
 from cloudcost.warehouse.lineage import lineage_parameters
 
+if TYPE_CHECKING:
+    from google.cloud.bigquery import SchemaField
+
 BATCH_ROWS = 131_072
 
 _ARROW = {
@@ -82,14 +85,19 @@ def arrow_schema(schema: TableSchema) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in schema.columns])
 
 
-def staging_fields(schema: TableSchema) -> list[Any]:
+def staging_fields(schema: TableSchema) -> list[SchemaField]:
     from google.cloud import bigquery
 
     fields = []
     for c in schema.columns:
-        extra = {"precision": DECIMAL_PRECISION, "scale": DECIMAL_SCALE} if c.type == "decimal" else {}
         mode = "NULLABLE" if c.nullable else "REQUIRED"
-        fields.append(bigquery.SchemaField(c.name, _STAGING[c.type], mode=mode, **extra))
+        if c.type == "decimal":
+            field = bigquery.SchemaField(
+                c.name, _STAGING[c.type], mode=mode, precision=DECIMAL_PRECISION, scale=DECIMAL_SCALE
+            )
+        else:
+            field = bigquery.SchemaField(c.name, _STAGING[c.type], mode=mode)
+        fields.append(field)
     return fields
 
 
