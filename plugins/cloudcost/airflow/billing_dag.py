@@ -39,9 +39,9 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 def _run_context(org_slug: str, provider: Provider, context: dict[str, Any]) -> list[ResolvedRun]:
     """The task's runs, one per billing day of the run, resolved once for all of them (org file, billing.yml,
     format, schema, warehouse) and handed to the stage."""
-    from cloudcost.airflow.run_conf import context_days
+    from cloudcost.airflow.run_conf import days_of
 
-    days = context_days(context)
+    days = days_of(context)
     if not days:
         return []
     resolved = _run_for(org_slug, provider, days[0], context)

@@ -23,10 +23,10 @@ class ExportCompleteSensor(BaseSensorOperator):
         self.org_slug = org_slug
 
     def poke(self, context: Any) -> bool:
-        from cloudcost.airflow.run_conf import context_days
+        from cloudcost.airflow.run_conf import days_of
         from cloudcost.pipeline.stages import export_status
 
-        for day in context_days(context):
+        for day in days_of(context):
             status = export_status(self.org_slug, self.provider, day)
             self.log.info("%s/%s %s: %s", self.org_slug, self.provider, day, status.reason)
             if not status.complete:

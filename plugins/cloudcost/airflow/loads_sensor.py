@@ -21,13 +21,13 @@ class LoadsCompleteSensor(BaseSensorOperator):
         self.org_slug = org_slug
 
     def _missing(self, context: Any) -> list:
-        from cloudcost.airflow.run_conf import context_days
+        from cloudcost.airflow.run_conf import days_of
         from cloudcost.config import load_org_by_slug
         from cloudcost.rollups.gate import missing_loads
         from cloudcost.warehouse import open_warehouse
 
         org = load_org_by_slug(self.org_slug)
-        days = context_days(context)
+        days = days_of(context)
         warehouse = open_warehouse()
         with warehouse.session() as session:
             return missing_loads(warehouse, session, org, days)

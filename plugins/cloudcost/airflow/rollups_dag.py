@@ -56,21 +56,21 @@ def build_rollups_dag() -> DAG:
         @task
         def refresh(org_slug: str, **context: Any) -> list[dict]:
             """Replace the interval's rollup slices (the gate is checked again inside the transaction)."""
-            from cloudcost.airflow.run_conf import context_days
+            from cloudcost.airflow.run_conf import days_of
             from cloudcost.config import load_org_by_slug
             from cloudcost.rollups.refresh import refresh_rollups
             from cloudcost.warehouse import open_warehouse
 
             org = load_org_by_slug(org_slug)
             refreshed_at = datetime.now(UTC)  # a stamp only; the slice is chosen by the data interval
-            days = context_days(context)
+            days = days_of(context)
             return [refresh_rollups(open_warehouse(), org, day, refreshed_at).as_dict() for day in days]
 
         @task
         def refresh_restated(org_slug: str, **context: Any) -> list[dict]:
             """Refresh again every day of the recheck window whose load was recorded after its rollups (a
             restatement the billing DAG reloaded); a day whose gate is closed is left for the next run."""
-            from cloudcost.airflow.run_conf import context_days
+            from cloudcost.airflow.run_conf import days_of
             from cloudcost.config import load_billing_config, load_org_by_slug
             from cloudcost.pipeline.stages import recheck_window
             from cloudcost.rollups.restated import refresh_restated_days
@@ -79,13 +79,13 @@ def build_rollups_dag() -> DAG:
             org = load_org_by_slug(org_slug)
             enabled = [provider for provider, entry in org.providers.items() if entry.enabled]
             months = max((load_billing_config(p).restatements.recheck_months for p in enabled), default=0)
-            window = recheck_window(min(context_days(context)), months)  # the billing DAGs' widest recheck
+            window = recheck_window(min(days_of(context)), months)  # the billing DAGs' widest recheck
             return [result.as_dict() for result in refresh_restated_days(open_warehouse(), org, window)]
 
         @task
         def evaluate(org_slug: str, **context: Any) -> list[dict]:
             """Budgets, anomalies and alerts on the refreshed rollups (never on a day that was not refreshed)."""
-            from cloudcost.airflow.run_conf import context_days
+            from cloudcost.airflow.run_conf import days_of
             from cloudcost.config import load_org_by_slug
             from cloudcost.evaluation.evaluate import evaluate_day
             from cloudcost.evaluation.suggestions import sweep
@@ -93,7 +93,7 @@ def build_rollups_dag() -> DAG:
 
             org = load_org_by_slug(org_slug)
             now = datetime.now(UTC)  # when alerts were raised; what is judged is the data interval's day
-            days = context_days(context)
+            days = days_of(context)
             results = [evaluate_day(open_warehouse(), org, day, now).as_dict() for day in days]
             suggested = sweep(open_warehouse(), org, max(days), now)  # the nightly correlation sweep
             return [result | {"open_suggestions": len(suggested)} for result in results]

@@ -96,7 +96,7 @@ def run_days(conf: Mapping[str, object] | None, run_type: str, start: Any, end: 
     return [day]
 
 
-def context_days(context: Mapping[str, Any]) -> list[date]:
+def days_of(context: Mapping[str, Any]) -> list[date]:
     """``run_days`` of a task's context. A run without a logical date has no data interval keys at all."""
     run = context["dag_run"]
     return run_days(run.conf, run.run_type, context.get("data_interval_start"), context.get("data_interval_end"))
@@ -124,7 +124,7 @@ def select_orgs_task(context: Mapping[str, Any], provider: Provider | None) -> l
     """The ``select_orgs`` task: ``orgs_of_run`` and the run's days, failing at once (no retry: the conf or file
     will not change)."""
     orgs = _fail_without_retry(orgs_of_run, context["dag_run"].conf, provider)  # unknown keys first
-    _fail_without_retry(context_days, context)
+    _fail_without_retry(days_of, context)
     return orgs
 
 
