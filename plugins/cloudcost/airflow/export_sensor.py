@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk.bases.sensor import BaseSensorOperator
 
 from cloudcost.config import Provider
+from cloudcost.identifiers import OrgSlug
 
 
 class ExportCompleteSensor(BaseSensorOperator):
@@ -16,7 +17,7 @@ class ExportCompleteSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("org_slug",)
     ui_color = "#e8f0fe"
 
-    def __init__(self, *, provider: Provider, org_slug: str, **kwargs: Any) -> None:
+    def __init__(self, *, provider: Provider, org_slug: OrgSlug, **kwargs: Any) -> None:
         kwargs.setdefault("soft_fail", False)
         super().__init__(**kwargs)
         self.provider = provider

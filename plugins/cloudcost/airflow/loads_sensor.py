@@ -8,6 +8,8 @@ from typing import Any
 from airflow.sdk.bases.sensor import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from cloudcost.identifiers import OrgSlug
+
 
 class LoadsCompleteSensor(BaseSensorOperator):
     """Passes when every provider the org enables has a succeeded load of each day of the interval."""
@@ -15,7 +17,7 @@ class LoadsCompleteSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("org_slug",)
     ui_color = "#fef3e0"
 
-    def __init__(self, *, org_slug: str, **kwargs: Any) -> None:
+    def __init__(self, *, org_slug: OrgSlug, **kwargs: Any) -> None:
         kwargs.setdefault("soft_fail", False)
         super().__init__(**kwargs)
         self.org_slug = org_slug

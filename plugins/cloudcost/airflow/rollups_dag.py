@@ -10,6 +10,7 @@ from airflow.sdk import DAG, task, task_group
 from cloudcost.airflow.dag_args import billing_day_dag_kwargs
 from cloudcost.airflow.loads_sensor import LoadsCompleteSensor
 from cloudcost.config import load_orgs_tolerant, load_rollups_config
+from cloudcost.identifiers import OrgSlug
 
 DOC = """
 ### cost_rollups
@@ -40,7 +41,7 @@ def build_rollups_dag() -> DAG:
     ) as dag:
 
         @task
-        def select_orgs(**context: Any) -> list[str]:
+        def select_orgs(**context: Any) -> list[OrgSlug]:
             """First task: the conf's ``org_slug``, else every valid org; fails naming any other conf key."""
             from cloudcost.airflow.run_conf import select_orgs_task
 
@@ -54,7 +55,7 @@ def build_rollups_dag() -> DAG:
             return org_files_task(context["dag_run"].conf, None)
 
         @task
-        def refresh(org_slug: str, **context: Any) -> list[dict]:
+        def refresh(org_slug: OrgSlug, **context: Any) -> list[dict]:
             """Replace the interval's rollup slices (the gate is checked again inside the transaction)."""
             from cloudcost.airflow.run_conf import days_of
             from cloudcost.config import load_org_by_slug
@@ -67,7 +68,7 @@ def build_rollups_dag() -> DAG:
             return [refresh_rollups(open_warehouse(), org, day, refreshed_at).as_dict() for day in days]
 
         @task
-        def refresh_restated(org_slug: str, **context: Any) -> list[dict]:
+        def refresh_restated(org_slug: OrgSlug, **context: Any) -> list[dict]:
             """Refresh again every day of the recheck window whose load was recorded after its rollups (a
             restatement the billing DAG reloaded); a day whose gate is closed is left for the next run."""
             from cloudcost.airflow.run_conf import days_of
@@ -83,7 +84,7 @@ def build_rollups_dag() -> DAG:
             return [result.as_dict() for result in refresh_restated_days(open_warehouse(), org, window)]
 
         @task
-        def evaluate(org_slug: str, **context: Any) -> list[dict]:
+        def evaluate(org_slug: OrgSlug, **context: Any) -> list[dict]:
             """Budgets, anomalies and alerts on the refreshed rollups (never on a day that was not refreshed)."""
             from cloudcost.airflow.run_conf import days_of
             from cloudcost.config import load_org_by_slug
@@ -99,7 +100,7 @@ def build_rollups_dag() -> DAG:
             return [result | {"open_suggestions": len(suggested)} for result in results]
 
         @task_group(group_id="org")
-        def per_org(org_slug: str) -> None:
+        def per_org(org_slug: OrgSlug) -> None:
             gate = LoadsCompleteSensor(
                 task_id="wait_for_loads",
                 org_slug=org_slug,
