@@ -15,6 +15,7 @@ from cloudcost.cli_args import examples, org_command
 
 if TYPE_CHECKING:
     from cloudcost.config import ExportLocation
+    from cloudcost.identifiers import OrgSlug
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -81,7 +82,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _companion(org_slug: str, export: ExportLocation) -> str:
+def _companion(org_slug: OrgSlug, export: ExportLocation) -> str:
     """The Azure actual-cost export written beside the amortized one; the landing reads both, so an org file
     without it cannot be generated for."""
     if not export.companion:
