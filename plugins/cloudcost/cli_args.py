@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from cloudcost.identifiers import parse_org_slug
+
 
 def day(text: str) -> date:
     """A billing day, ``YYYY-MM-DD``."""
@@ -60,6 +62,14 @@ def examples(*commands: str) -> dict[str, Any]:
     """``add_parser`` keywords that end the command's ``--help`` with these example lines, kept as written."""
     lines = "\n".join(f"  {command}" for command in commands)
     return {"epilog": f"{EXAMPLES}\n{lines}", "formatter_class": ExamplesFormatter}
+
+
+def parse_org_option(args: argparse.Namespace) -> argparse.Namespace:
+    """``--org`` parsed into an ``OrgSlug`` before the command runs (the command line is an edge). Not an
+    argparse ``type``: a bad slug is then one ``error:`` line like every other mistake, not argparse's usage."""
+    if isinstance(getattr(args, "org", None), str):
+        args.org = parse_org_slug(args.org)
+    return args
 
 
 def org_command(

@@ -7,6 +7,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from cloudcost.cli_args import parse_org_option
+
 EXIT_ERROR = 2  # the command could not do its job (as argparse's usage errors); 1 stays a command's own finding
 
 
@@ -20,7 +22,7 @@ def run_command(command: Callable[[argparse.Namespace], int | None], args: argpa
     """``command(args)``'s exit code; an exception becomes ``error: ...`` lines (each naming its file, key or row,
     as ConfigError and the vault's errors do) and exit 2, or is re-raised with ``--debug``."""
     try:
-        return int(command(args) or 0)
+        return int(command(parse_org_option(args)) or 0)
     except KeyboardInterrupt:
         raise
     except Exception as exc:

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from cloudcost.identifiers import ORG_SLUG_PATTERN, validate_org_slug
+from cloudcost.identifiers import OrgSlug, parse_org_slug
 from cloudcost.paths import config_dir, procedures_dir, schemas_dir
 
 Provider = Literal["aws", "gcp", "azure", "oci"]
@@ -255,7 +255,7 @@ class AlertSettings(_Strict):
 class OrgConfig(_Strict):
     """``configs/orgs/<org>.yml``."""
 
-    slug: str = Field(pattern=ORG_SLUG_PATTERN)
+    slug: Annotated[OrgSlug, AfterValidator(parse_org_slug)]  # the org file is an edge: parsed here
     display_name: str
     environment: Literal["prod", "dev", "test"] = "prod"
     providers: dict[Provider, OrgProvider] = Field(default_factory=dict)
@@ -267,7 +267,7 @@ class OrgConfig(_Strict):
     @property
     def dataset(self) -> str:
         """The warehouse schema (DuckDB) or dataset (BigQuery) of this org: ``<org>_<environment>``."""
-        return f"{validate_org_slug(self.slug)}_{self.environment}"
+        return f"{self.slug}_{self.environment}"
 
     def enables(self, provider: Provider) -> bool:
         entry = self.providers.get(provider)
@@ -508,10 +508,10 @@ def load_all_orgs(root: Path | None = None) -> list[OrgConfig]:
     return [load_org(path) for path in org_files(root)]
 
 
-def org_file_path(slug: str, root: Path | None = None) -> Path:
-    """``configs/orgs/<slug>.yml`` of a valid slug."""
-    return (root or config_dir()) / "orgs" / f"{validate_org_slug(slug)}.yml"
+def org_file_path(slug: OrgSlug, root: Path | None = None) -> Path:
+    """``configs/orgs/<slug>.yml`` of a parsed slug."""
+    return (root or config_dir()) / "orgs" / f"{slug}.yml"
 
 
-def load_org_by_slug(slug: str, root: Path | None = None) -> OrgConfig:
+def load_org_by_slug(slug: OrgSlug, root: Path | None = None) -> OrgConfig:
     return load_org(org_file_path(slug, root))

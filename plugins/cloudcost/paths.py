@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # config imports this module; the Literal is needed for the annotation only
     from cloudcost.config import Provider
+    from cloudcost.identifiers import OrgSlug
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +39,7 @@ def data_dir() -> Path:
     return _env_path("CLOUDCOST_DATA_DIR", REPO_ROOT / "data")
 
 
-def landing_dir(org: str, provider: Provider) -> Path:
+def landing_dir(org: OrgSlug, provider: Provider) -> Path:
     """Embedded stand-in for a provider's bucket or export: ``data/landing/<org>/<provider>/``."""
     return data_dir() / "landing" / org / provider
 

@@ -7,18 +7,18 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from cloudcost.billing_window import NoDataInterval, billing_days, day_interval
-from cloudcost.identifiers import InvalidIdentifier, qualified, validate_org_slug
+from cloudcost.identifiers import InvalidIdentifier, parse_org_slug, qualified
 
 
 @pytest.mark.parametrize("slug", ["demo", "acme_corp", "a1"])
 def test_valid_slugs(slug: str) -> None:
-    assert validate_org_slug(slug) == slug
+    assert parse_org_slug(slug) == slug
 
 
 @pytest.mark.parametrize("slug", ["", "a", "Demo", "1acme", 'x"; drop table y; --', "acme-corp", "a" * 41, None, 7])
 def test_invalid_slugs_are_rejected(slug: object) -> None:
     with pytest.raises(InvalidIdentifier, match="invalid org slug"):
-        validate_org_slug(slug)
+        parse_org_slug(slug)
 
 
 def test_qualified_quotes_and_refuses_injection() -> None:

@@ -14,6 +14,7 @@ from airflow.sdk import DAG, task, task_group
 from cloudcost.airflow.dag_args import billing_day_dag_kwargs
 from cloudcost.airflow.export_sensor import ExportCompleteSensor
 from cloudcost.config import Provider, load_billing_config, load_orgs_tolerant, require_files
+from cloudcost.identifiers import OrgSlug
 
 if TYPE_CHECKING:
     from cloudcost.pipeline.resolved_run import ResolvedRun
@@ -36,12 +37,12 @@ own org: `org_files` fails naming the file and key, and the run ends failed once
 """
 
 
-def _run_context(org_slug: str, provider: Provider, context: dict[str, Any]) -> list[ResolvedRun]:
+def _run_context(org_slug: OrgSlug, provider: Provider, context: dict[str, Any]) -> list[ResolvedRun]:
     """The task's runs, one per billing day of the run, resolved once for all of them (org file, billing.yml,
     format, schema, warehouse) and handed to the stage."""
-    from cloudcost.airflow.run_conf import context_days
+    from cloudcost.airflow.run_conf import days_of
 
-    days = context_days(context)
+    days = days_of(context)
     if not days:
         return []
     resolved = _run_for(org_slug, provider, days[0], context)
@@ -49,7 +50,7 @@ def _run_context(org_slug: str, provider: Provider, context: dict[str, Any]) -> 
     return [resolved.on_day(day, logical_day or day) for day in days]
 
 
-def _run_for(org_slug: str, provider: Provider, day: date, context: dict[str, Any]) -> ResolvedRun:
+def _run_for(org_slug: OrgSlug, provider: Provider, day: date, context: dict[str, Any]) -> ResolvedRun:
     """The resolved run of ``day`` in this task's DAG run (a restated day is loaded with its reloading run's
     lineage)."""
     from cloudcost.pipeline.stages import make_run_context
@@ -101,7 +102,7 @@ def build_billing_dag(provider: Provider) -> DAG:
     ) as dag:
 
         @task
-        def select_orgs(**context: Any) -> list[str]:
+        def select_orgs(**context: Any) -> list[OrgSlug]:
             """First task: the conf's ``org_slug`` (it must enable the provider), else every valid org; fails
             naming any other conf key, so a typo runs nothing."""
             from cloudcost.airflow.run_conf import select_orgs_task
@@ -116,25 +117,25 @@ def build_billing_dag(provider: Provider) -> DAG:
             return org_files_task(context["dag_run"].conf, provider)
 
         @task(pool=pool)
-        def land_raw(org_slug: str, **context: Any) -> list[dict]:
+        def land_raw(org_slug: OrgSlug, **context: Any) -> list[dict]:
             from cloudcost.pipeline.stages import run_land_raw
 
             return [run_land_raw(run) for run in _run_context(org_slug, provider, context)]
 
         @task
-        def convert_to_focus(org_slug: str, **context: Any) -> list[dict]:
+        def convert_to_focus(org_slug: OrgSlug, **context: Any) -> list[dict]:
             from cloudcost.pipeline.stages import run_convert_to_focus
 
             return [run_convert_to_focus(run) for run in _run_context(org_slug, provider, context)]
 
         @task
-        def check(org_slug: str, **context: Any) -> list[dict]:
+        def check(org_slug: OrgSlug, **context: Any) -> list[dict]:
             from cloudcost.pipeline.stages import run_checks
 
             return [run_checks(run) for run in _run_context(org_slug, provider, context)]
 
         @task
-        def record(org_slug: str, landed: list[dict], checked: list[dict], **context: Any) -> list[dict]:
+        def record(org_slug: OrgSlug, landed: list[dict], checked: list[dict], **context: Any) -> list[dict]:
             """Only after the checks pass: the slice's load_state row (what rollups and freshness read)."""
             from cloudcost.pipeline.stages import run_record
 
@@ -142,7 +143,7 @@ def build_billing_dag(provider: Provider) -> DAG:
             return [run_record(run, land, chk) for run, land, chk in zip(runs, landed, checked, strict=True)]
 
         @task(pool=pool)
-        def recheck_window(org_slug: str, **context: Any) -> list[dict]:
+        def recheck_window(org_slug: OrgSlug, **context: Any) -> list[dict]:
             """Late data: land the trailing window's changed deliveries; return the loaded days whose source
             changed, for the ``restate`` group to reload (none: its tasks are skipped)."""
             from cloudcost.pipeline.stages import run_recheck
@@ -185,7 +186,7 @@ def build_billing_dag(provider: Provider) -> DAG:
             return row
 
         @task_group(group_id="org")
-        def per_org(org_slug: str) -> Any:
+        def per_org(org_slug: OrgSlug) -> Any:
             wait = ExportCompleteSensor(
                 task_id="wait_for_export",
                 provider=provider,
@@ -199,7 +200,7 @@ def build_billing_dag(provider: Provider) -> DAG:
             checked = check(org_slug)
             wait >> landed >> convert_to_focus(org_slug) >> checked
             rechecked = recheck_window(org_slug)
-            record(org_slug, landed, checked) >> rechecked
+            record(org_slug, landed, checked) >> rechecked  # type: ignore[arg-type]  # Airflow's @task typing does not model XComArg: the argument is resolved to the declared type at run time
             return rechecked  # outside the group: one list per org
 
         @task_group(group_id="restate")
@@ -208,10 +209,10 @@ def build_billing_dag(provider: Provider) -> DAG:
             landed = restate_land(restatement)
             checked = restate_check(restatement)
             landed >> restate_convert(restatement) >> checked
-            restate_record(restatement, landed, checked)
+            restate_record(restatement, landed, checked)  # type: ignore[arg-type]  # Airflow's @task typing does not model XComArg: the argument is resolved to the declared type at run time
 
         selected = select_orgs()
-        restate.expand(restatement=restated_days(per_org.expand(org_slug=selected)))
+        restate.expand(restatement=restated_days(per_org.expand(org_slug=selected)))  # type: ignore[arg-type]  # Airflow's @task typing does not model XComArg: the argument is resolved to the declared type at run time
         selected >> org_files()
 
     return dag

@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from cloudcost.billing_window import day_interval
+from cloudcost.identifiers import OrgSlug
 
 
 class DagRunFailed(RuntimeError):
     """A DAG run did not succeed."""
 
 
-def run_days(dag_ids: list[str], days: list[date], org_slug: str | None) -> list[tuple[str, date, str]]:
+def run_days(dag_ids: list[str], days: list[date], org_slug: OrgSlug | None) -> list[tuple[str, date, str]]:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 

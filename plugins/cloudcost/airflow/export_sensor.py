@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk.bases.sensor import BaseSensorOperator
 
 from cloudcost.config import Provider
+from cloudcost.identifiers import OrgSlug
 
 
 class ExportCompleteSensor(BaseSensorOperator):
@@ -16,17 +17,17 @@ class ExportCompleteSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("org_slug",)
     ui_color = "#e8f0fe"
 
-    def __init__(self, *, provider: Provider, org_slug: str, **kwargs: Any) -> None:
+    def __init__(self, *, provider: Provider, org_slug: OrgSlug, **kwargs: Any) -> None:
         kwargs.setdefault("soft_fail", False)
         super().__init__(**kwargs)
         self.provider = provider
         self.org_slug = org_slug
 
     def poke(self, context: Any) -> bool:
-        from cloudcost.airflow.run_conf import context_days
+        from cloudcost.airflow.run_conf import days_of
         from cloudcost.pipeline.stages import export_status
 
-        for day in context_days(context):
+        for day in days_of(context):
             status = export_status(self.org_slug, self.provider, day)
             self.log.info("%s/%s %s: %s", self.org_slug, self.provider, day, status.reason)
             if not status.complete:

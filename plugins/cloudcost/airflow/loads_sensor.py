@@ -8,6 +8,8 @@ from typing import Any
 from airflow.sdk.bases.sensor import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from cloudcost.identifiers import OrgSlug
+
 
 class LoadsCompleteSensor(BaseSensorOperator):
     """Passes when every provider the org enables has a succeeded load of each day of the interval."""
@@ -15,19 +17,19 @@ class LoadsCompleteSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("org_slug",)
     ui_color = "#fef3e0"
 
-    def __init__(self, *, org_slug: str, **kwargs: Any) -> None:
+    def __init__(self, *, org_slug: OrgSlug, **kwargs: Any) -> None:
         kwargs.setdefault("soft_fail", False)
         super().__init__(**kwargs)
         self.org_slug = org_slug
 
     def _missing(self, context: Any) -> list:
-        from cloudcost.airflow.run_conf import context_days
+        from cloudcost.airflow.run_conf import days_of
         from cloudcost.config import load_org_by_slug
         from cloudcost.rollups.gate import missing_loads
         from cloudcost.warehouse import open_warehouse
 
         org = load_org_by_slug(self.org_slug)
-        days = context_days(context)
+        days = days_of(context)
         warehouse = open_warehouse()
         with warehouse.session() as session:
             return missing_loads(warehouse, session, org, days)

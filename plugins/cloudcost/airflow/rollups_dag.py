@@ -10,6 +10,7 @@ from airflow.sdk import DAG, task, task_group
 from cloudcost.airflow.dag_args import billing_day_dag_kwargs
 from cloudcost.airflow.loads_sensor import LoadsCompleteSensor
 from cloudcost.config import load_orgs_tolerant, load_rollups_config
+from cloudcost.identifiers import OrgSlug
 
 DOC = """
 ### cost_rollups
@@ -40,7 +41,7 @@ def build_rollups_dag() -> DAG:
     ) as dag:
 
         @task
-        def select_orgs(**context: Any) -> list[str]:
+        def select_orgs(**context: Any) -> list[OrgSlug]:
             """First task: the conf's ``org_slug``, else every valid org; fails naming any other conf key."""
             from cloudcost.airflow.run_conf import select_orgs_task
 
@@ -54,23 +55,23 @@ def build_rollups_dag() -> DAG:
             return org_files_task(context["dag_run"].conf, None)
 
         @task
-        def refresh(org_slug: str, **context: Any) -> list[dict]:
+        def refresh(org_slug: OrgSlug, **context: Any) -> list[dict]:
             """Replace the interval's rollup slices (the gate is checked again inside the transaction)."""
-            from cloudcost.airflow.run_conf import context_days
+            from cloudcost.airflow.run_conf import days_of
             from cloudcost.config import load_org_by_slug
             from cloudcost.rollups.refresh import refresh_rollups
             from cloudcost.warehouse import open_warehouse
 
             org = load_org_by_slug(org_slug)
             refreshed_at = datetime.now(UTC)  # a stamp only; the slice is chosen by the data interval
-            days = context_days(context)
+            days = days_of(context)
             return [refresh_rollups(open_warehouse(), org, day, refreshed_at).as_dict() for day in days]
 
         @task
-        def refresh_restated(org_slug: str, **context: Any) -> list[dict]:
+        def refresh_restated(org_slug: OrgSlug, **context: Any) -> list[dict]:
             """Refresh again every day of the recheck window whose load was recorded after its rollups (a
             restatement the billing DAG reloaded); a day whose gate is closed is left for the next run."""
-            from cloudcost.airflow.run_conf import context_days
+            from cloudcost.airflow.run_conf import days_of
             from cloudcost.config import load_billing_config, load_org_by_slug
             from cloudcost.pipeline.stages import recheck_window
             from cloudcost.rollups.restated import refresh_restated_days
@@ -79,13 +80,13 @@ def build_rollups_dag() -> DAG:
             org = load_org_by_slug(org_slug)
             enabled = [provider for provider, entry in org.providers.items() if entry.enabled]
             months = max((load_billing_config(p).restatements.recheck_months for p in enabled), default=0)
-            window = recheck_window(min(context_days(context)), months)  # the billing DAGs' widest recheck
+            window = recheck_window(min(days_of(context)), months)  # the billing DAGs' widest recheck
             return [result.as_dict() for result in refresh_restated_days(open_warehouse(), org, window)]
 
         @task
-        def evaluate(org_slug: str, **context: Any) -> list[dict]:
+        def evaluate(org_slug: OrgSlug, **context: Any) -> list[dict]:
             """Budgets, anomalies and alerts on the refreshed rollups (never on a day that was not refreshed)."""
-            from cloudcost.airflow.run_conf import context_days
+            from cloudcost.airflow.run_conf import days_of
             from cloudcost.config import load_org_by_slug
             from cloudcost.evaluation.evaluate import evaluate_day
             from cloudcost.evaluation.suggestions import sweep
@@ -93,13 +94,13 @@ def build_rollups_dag() -> DAG:
 
             org = load_org_by_slug(org_slug)
             now = datetime.now(UTC)  # when alerts were raised; what is judged is the data interval's day
-            days = context_days(context)
+            days = days_of(context)
             results = [evaluate_day(open_warehouse(), org, day, now).as_dict() for day in days]
             suggested = sweep(open_warehouse(), org, max(days), now)  # the nightly correlation sweep
             return [result | {"open_suggestions": len(suggested)} for result in results]
 
         @task_group(group_id="org")
-        def per_org(org_slug: str) -> None:
+        def per_org(org_slug: OrgSlug) -> None:
             gate = LoadsCompleteSensor(
                 task_id="wait_for_loads",
                 org_slug=org_slug,

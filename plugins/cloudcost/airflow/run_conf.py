@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from airflow.sdk import Param
 
 from cloudcost.config import ConfigError, OrgLoad, Provider, load_orgs_tolerant
-from cloudcost.identifiers import ORG_SLUG_PATTERN, InvalidIdentifier, validate_org_slug
+from cloudcost.identifiers import ORG_SLUG_PATTERN, InvalidIdentifier, OrgSlug, parse_org_slug
 
 RUN_CONF_KEYS = ("org_slug", "billing_day")
 ALL_ORGS = "all orgs"  # what the trigger form shows for an empty org_slug
@@ -96,13 +96,13 @@ def run_days(conf: Mapping[str, object] | None, run_type: str, start: Any, end: 
     return [day]
 
 
-def context_days(context: Mapping[str, Any]) -> list[date]:
+def days_of(context: Mapping[str, Any]) -> list[date]:
     """``run_days`` of a task's context. A run without a logical date has no data interval keys at all."""
     run = context["dag_run"]
     return run_days(run.conf, run.run_type, context.get("data_interval_start"), context.get("data_interval_end"))
 
 
-def wanted_org(conf: Mapping[str, object] | None) -> str | None:
+def wanted_org(conf: Mapping[str, object] | None) -> OrgSlug | None:
     """The conf's ``org_slug`` (``None``: every org); ``RunConfError`` naming any other key."""
     conf = conf or {}
     for key in sorted(conf):
@@ -115,16 +115,16 @@ def wanted_org(conf: Mapping[str, object] | None) -> str | None:
     if wanted is None or wanted == "":
         return None
     try:
-        return validate_org_slug(wanted)
+        return parse_org_slug(wanted)
     except InvalidIdentifier as exc:
         raise RunConfError(f"run conf key 'org_slug': {exc}") from None
 
 
-def select_orgs_task(context: Mapping[str, Any], provider: Provider | None) -> list[str]:
+def select_orgs_task(context: Mapping[str, Any], provider: Provider | None) -> list[OrgSlug]:
     """The ``select_orgs`` task: ``orgs_of_run`` and the run's days, failing at once (no retry: the conf or file
     will not change)."""
     orgs = _fail_without_retry(orgs_of_run, context["dag_run"].conf, provider)  # unknown keys first
-    _fail_without_retry(context_days, context)
+    _fail_without_retry(days_of, context)
     return orgs
 
 
@@ -142,7 +142,7 @@ def _fail_without_retry(check: Callable[..., T], *args: Any) -> T:
         raise AirflowFailException(str(exc)) from None
 
 
-def orgs_of_run(conf: Mapping[str, object] | None, provider: Provider | None) -> list[str]:
+def orgs_of_run(conf: Mapping[str, object] | None, provider: Provider | None) -> list[OrgSlug]:
     """The orgs this run covers: the conf's ``org_slug`` or every valid org enabling ``provider`` (``None``:
     every valid org). A named org whose file is invalid raises that file's ``ConfigError``."""
     wanted = wanted_org(conf)

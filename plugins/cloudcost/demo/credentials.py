@@ -11,10 +11,11 @@ import json
 import secrets
 
 from cloudcost.config import load_org_by_slug
+from cloudcost.identifiers import OrgSlug
 from cloudcost.vault import CredentialNotFound, default_vault
 
 
-def store_demo_credentials(org_slug: str) -> list[str]:
+def store_demo_credentials(org_slug: OrgSlug) -> list[str]:
     """Add a random credential for each enabled provider that has none yet; returns what was added."""
     vault = default_vault()
     org = load_org_by_slug(org_slug)

@@ -20,7 +20,7 @@ from cloudcost.config import load_org
 from cloudcost.demo.credentials import store_demo_credentials
 from cloudcost.demo.exports import write_org_exports
 from cloudcost.demo.written import Written
-from cloudcost.identifiers import validate_org_slug
+from cloudcost.identifiers import OrgSlug, parse_org_slug
 from cloudcost.paths import REPO_ROOT, config_dir
 
 TEMPLATE_ORG = REPO_ROOT / "configs" / "orgs" / "demo.yml"
@@ -33,18 +33,18 @@ class EstateError(ValueError):
 
 @dataclass(frozen=True)
 class EstateOrg:
-    slug: str
+    slug: OrgSlug
     seed: int
     org_file: Path
     written: list[Written]
 
 
-def estate_slugs(count: int) -> list[str]:
+def estate_slugs(count: int) -> list[OrgSlug]:
     """``org001`` … ``orgNNN`` (three digits at least, so the slugs sort in creation order)."""
     if count < 1:
         raise EstateError(f"an estate needs at least one org, not {count}")
     width = max(3, len(str(count)))
-    return [validate_org_slug(f"org{i:0{width}d}") for i in range(1, count + 1)]
+    return [parse_org_slug(f"org{i:0{width}d}") for i in range(1, count + 1)]
 
 
 def seed_of(index: int) -> int:
@@ -52,7 +52,7 @@ def seed_of(index: int) -> int:
     return FIRST_SEED + index
 
 
-def org_document(slug: str, index: int) -> dict:
+def org_document(slug: OrgSlug, index: int) -> dict:
     """The demo org file made into org ``index``: its slug, name, export names, credential ids, budgets."""
     document = yaml.safe_load(TEMPLATE_ORG.read_text())
     document["slug"] = slug

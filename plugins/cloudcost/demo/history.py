@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from cloudcost.config import load_org_by_slug
 from cloudcost.evaluation.evaluate import evaluate_day
 from cloudcost.evaluation.suggestions import sweep
+from cloudcost.identifiers import OrgSlug
 from cloudcost.money_format import amount
 from cloudcost.pipeline.stages import (
     export_status,
@@ -27,7 +28,7 @@ from cloudcost.sources.base import ExportNotReady
 from cloudcost.warehouse import open_warehouse
 
 
-def load_history(org_slug: str, days: list[date]) -> list[str]:
+def load_history(org_slug: OrgSlug, days: list[date]) -> list[str]:
     """Land, convert, check, record every enabled provider, then refresh rollups and evaluate, per day."""
     org = load_org_by_slug(org_slug)
     providers = [p for p, entry in org.providers.items() if entry.enabled]

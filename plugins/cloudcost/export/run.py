@@ -33,7 +33,7 @@ from cloudcost.export.metrics import Metric, export_freshness, new_run_id, recor
 from cloudcost.export.pulumicost import exact_text, load_mapping, rfc3339
 from cloudcost.export.writers import EXTENSIONS, FORMATS, open_writer
 from cloudcost.focus_arrow import arrow_schema, as_text, typed
-from cloudcost.identifiers import qualified
+from cloudcost.identifiers import OrgSlug, qualified
 from cloudcost.paths import data_dir
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, focus_schema, quote_column
 from cloudcost.validate.export import ExportError as FocusTableError
@@ -59,7 +59,7 @@ def generator_version() -> str:
         return "unknown"
 
 
-def default_path(org: str, fmt: str, first_day: date, last_day: date) -> Path:
+def default_path(org: OrgSlug, fmt: str, first_day: date, last_day: date) -> Path:
     """``data/exports/<org>/focus-1.3_<org>_<from>_<to>.<ext>``."""
     return data_dir() / "exports" / org / f"focus-{FOCUS_VERSION}_{org}_{first_day}_{last_day}.{EXTENSIONS[fmt]}"
 
@@ -201,7 +201,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def export_org(
-    org_slug: str,
+    org_slug: OrgSlug,
     fmt: str,
     first_day: date,
     last_day: date,

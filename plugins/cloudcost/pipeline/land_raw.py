@@ -23,7 +23,7 @@ from cloudcost.pipeline.load_state import LOAD_STATE, landed_row, write_state
 from cloudcost.pipeline.shrink_permits import PERMITS
 from cloudcost.schemas import TableSchema, load_table_schema
 from cloudcost.sources.base import BillingExport, Delivery
-from cloudcost.warehouse.base import Session, Warehouse
+from cloudcost.warehouse.base import LandingJob, Session, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def land_guarded(
     table = qualified(dataset, schema.table)
     replaced_days = touched_days(session, table, todo)
     before = day_figures(session, table, replaced_days, rules)
-    landed = warehouse.land_deliveries(session, export, todo, schema, dataset, run)
+    landed = warehouse.land_deliveries(session, LandingJob(export, tuple(todo), schema, dataset, run))
     for delivery in todo:
         record_delivery(session, dataset, schema, delivery, landed.rows_by_delivery[delivery.key], run)
     days = replaced_days | touched_days(session, table, todo)

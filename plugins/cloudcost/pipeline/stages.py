@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from cloudcost.config import BillingConfig, OrgConfig, Provider, load_billing_config, load_org_by_slug
 from cloudcost.core.run_context import RunContext
+from cloudcost.identifiers import OrgSlug
 from cloudcost.money_format import cents
 from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.resolved_run import ResolvedRun, export_format
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def make_run_context(
-    org_slug: str,
+    org_slug: OrgSlug,
     provider: Provider,
     billing_day: date,
     run_id: str,
@@ -59,7 +60,7 @@ def make_run_context(
     )
 
 
-def export_status(org_slug: str, provider: Provider, day: date) -> ExportStatus:
+def export_status(org_slug: OrgSlug, provider: Provider, day: date) -> ExportStatus:
     """What ``wait_for_export`` decides. A cloud location is listed with the org's decrypted credential."""
     org = load_org_by_slug(org_slug)
     entry = org.providers[provider]

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from cloudcost.config import OrgConfig, load_org_by_slug
-from cloudcost.identifiers import qualified
+from cloudcost.identifiers import OrgSlug, qualified
 from cloudcost.report.model import (
     UNTAGGED,
     AlertLine,
@@ -43,7 +43,7 @@ def _dec(value: Any) -> Decimal:
 
 
 def fetch_report(
-    org: OrgConfig | str,
+    org: OrgConfig | OrgSlug,
     start: date,
     end: date,
     *,

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from cloudcost.config import load_billing_config, load_org_by_slug
-from cloudcost.identifiers import qualified
+from cloudcost.identifiers import OrgSlug, qualified
 from cloudcost.money_format import cents
 from cloudcost.schemas import focus_schema, quote_column
 from cloudcost.warehouse import open_warehouse
@@ -60,7 +60,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _fetch(org_slug: str) -> tuple[str, list[tuple], list[Reconciled]]:
+def _fetch(org_slug: OrgSlug) -> tuple[str, list[tuple], list[Reconciled]]:
     org = load_org_by_slug(org_slug)
     focus = qualified(org.dataset, focus_schema().table)
     warehouse = open_warehouse()
@@ -145,7 +145,7 @@ def _reconciliation_per_provider(recon: list[Reconciled]) -> list[tuple]:
 RECON_HEADERS = ["raw rows", "FOCUS rows", "raw BilledCost", "FOCUS BilledCost", "result"]
 
 
-def summarize(org_slug: str, full: bool = False) -> str:
+def summarize(org_slug: OrgSlug, full: bool = False) -> str:
     """A plain-text report of the org's FOCUS table and its reconciliation with each raw table: per provider,
     with every mismatching account and day listed; ``full`` adds the per-day tables."""
     focus, by_category, recon = _fetch(org_slug)

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from cloudcost.config import Provider, load_org_by_slug, parse_provider
+from cloudcost.identifiers import OrgSlug
 from cloudcost.validate.conformance import Conformance, check_against_model, conformance_path, load_conformance
 from cloudcost.validate.export import export_focus, providers_with_rows
 from cloudcost.validate.junit import ERRORED, FAILED, PASSED, SKIPPED
@@ -140,7 +141,7 @@ def _validate_provider(
 
 
 def run_validation(
-    org: str,
+    org: OrgSlug,
     *,
     providers: list[Provider] | None = None,
     first_day: date | None = None,

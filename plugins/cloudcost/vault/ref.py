@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from cloudcost.config import ConfigError, Provider, parse_provider
-from cloudcost.identifiers import InvalidIdentifier, validate_org_slug
+from cloudcost.identifiers import InvalidIdentifier, OrgSlug, parse_org_slug
 from cloudcost.vault.errors import InvalidCredentialName
 
 CREDENTIAL_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
@@ -17,18 +17,23 @@ FORMAT = "cloudcost-vault/1"
 
 @dataclass(frozen=True)
 class CredentialRef:
-    """``(org, provider, credential_id)``; constructing one validates all three (the provider too: the command
-    line and the vault files hand in plain strings)."""
+    """``(org, provider, credential_id)``; ``parse`` builds one from the plain strings the vault's callers hand in
+    (the vault's API is an edge), and constructing one validates provider and id (the vault files hold strings)."""
 
-    org: str
+    org: OrgSlug
     provider: Provider
     credential_id: str
 
-    def __post_init__(self) -> None:
+    @classmethod
+    def parse(cls, org: str, provider: Provider, credential_id: str) -> CredentialRef:
+        """The three names as the vault's caller gives them, ``org`` parsed into an ``OrgSlug``."""
         try:
-            validate_org_slug(self.org)
+            slug = parse_org_slug(org)
         except InvalidIdentifier as exc:
             raise InvalidCredentialName(str(exc)) from None
+        return cls(slug, provider, credential_id)
+
+    def __post_init__(self) -> None:
         try:
             parse_provider(self.provider)
         except ConfigError as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloudcost.config import ConfigError, Provider, parse_provider
-from cloudcost.identifiers import validate_org_slug
+from cloudcost.identifiers import OrgSlug
 from cloudcost.paths import data_dir
 from cloudcost.vault.crypto import ALGORITHM, Envelope
 from cloudcost.vault.errors import VaultFileError
@@ -106,10 +106,10 @@ class VaultStore:
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_vault_dir()
 
-    def path(self, org: str) -> Path:
-        return self.root / f"{validate_org_slug(org)}.json"
+    def path(self, org: OrgSlug) -> Path:
+        return self.root / f"{org}.json"
 
-    def read(self, org: str) -> dict[RecordKey, StoredCredential]:
+    def read(self, org: OrgSlug) -> dict[RecordKey, StoredCredential]:
         """Every credential of ``org`` by ``(provider, id)``; empty if the org has no vault file."""
         path = self.path(org)
         try:
@@ -137,7 +137,7 @@ class VaultStore:
         return records
 
     @contextmanager
-    def edit(self, org: str) -> Iterator[dict[RecordKey, StoredCredential]]:
+    def edit(self, org: OrgSlug) -> Iterator[dict[RecordKey, StoredCredential]]:
         """Lock the org's file, yield its records to change in place, then write them back atomically.
 
         If the block raises, nothing is written.
@@ -153,7 +153,7 @@ class VaultStore:
         finally:
             os.close(lock_fd)  # closing releases the lock
 
-    def _write(self, path: Path, org: str, records: dict[RecordKey, StoredCredential]) -> None:
+    def _write(self, path: Path, org: OrgSlug, records: dict[RecordKey, StoredCredential]) -> None:
         document = {
             "format": FORMAT,
             "org": org,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cloudcost.config import Provider
+from cloudcost.identifiers import OrgSlug, parse_org_slug
 from cloudcost.vault.crypto import Envelope, open_envelope, seal
 from cloudcost.vault.errors import CredentialExists, CredentialNotFound, DecryptionFailed, VaultError
 from cloudcost.vault.key_providers import KeyProvider, LocalKeyFileProvider, default_key_file
@@ -25,7 +26,7 @@ MAX_CACHE_TTL_SECONDS = 300.0
 class CredentialInfo:
     """What ``list`` shows about a credential: names, dates and key provider; never secret material."""
 
-    org: str
+    org: OrgSlug
     provider: Provider
     credential_id: str
     created_at: str
@@ -80,42 +81,42 @@ class CredentialVault:
 
     def add(self, org: str, provider: Provider, credential_id: str, secret: bytes) -> CredentialInfo:
         """Store a new credential; ``CredentialExists`` if one with this org, provider and id is stored."""
-        ref = CredentialRef(org, provider, credential_id)
+        ref = CredentialRef.parse(org, provider, credential_id)
         _check_secret(secret, ref)
-        with self.store.edit(org) as records:
+        with self.store.edit(ref.org) as records:
             if (provider, credential_id) in records:
                 raise CredentialExists(ref)
             record = self._seal(ref, secret, created_at=_now(), rotated_at=None)
             records[(provider, credential_id)] = record
-        return _info(org, record)
+        return _info(ref.org, record)
 
     def rotate(self, org: str, provider: Provider, credential_id: str, secret: bytes) -> CredentialInfo:
         """Replace a stored credential's secret, under a new data key (and the vault's current KEK)."""
-        ref = CredentialRef(org, provider, credential_id)
+        ref = CredentialRef.parse(org, provider, credential_id)
         _check_secret(secret, ref)
-        with self.store.edit(org) as records:
+        with self.store.edit(ref.org) as records:
             old = records.get((provider, credential_id))
             if old is None:
-                raise CredentialNotFound(ref, str(self.store.path(org)))
+                raise CredentialNotFound(ref, str(self.store.path(ref.org)))
             record = self._seal(ref, secret, created_at=old.created_at, rotated_at=_now())
             records[(provider, credential_id)] = record
         self._forget(ref)
-        return _info(org, record)
+        return _info(ref.org, record)
 
     def remove(self, org: str, provider: Provider, credential_id: str) -> None:
-        ref = CredentialRef(org, provider, credential_id)
-        with self.store.edit(org) as records:
+        ref = CredentialRef.parse(org, provider, credential_id)
+        with self.store.edit(ref.org) as records:
             if records.pop((provider, credential_id), None) is None:
-                raise CredentialNotFound(ref, str(self.store.path(org)))
+                raise CredentialNotFound(ref, str(self.store.path(ref.org)))
         self._forget(ref)
 
     def decrypt(self, org: str, provider: Provider, credential_id: str) -> Secret:
         """The credential's secret; ``CredentialNotFound`` or ``DecryptionFailed`` (names, never bytes)."""
-        ref = CredentialRef(org, provider, credential_id)
-        record = self.store.read(org).get((provider, credential_id))
+        ref = CredentialRef.parse(org, provider, credential_id)
+        record = self.store.read(ref.org).get((provider, credential_id))
         if record is None:
             self._forget(ref)
-            raise CredentialNotFound(ref, str(self.store.path(org)))
+            raise CredentialNotFound(ref, str(self.store.path(ref.org)))
         fingerprint = _fingerprint(record.envelope)
         with self._lock:
             now = self._clock()
@@ -162,7 +163,8 @@ class CredentialVault:
 
     def list(self, org: str) -> list[CredentialInfo]:  # last in the class: the name shadows the builtin here
         """Every credential of ``org``, sorted by provider and id, without secret material."""
-        return [_info(org, record) for _, record in sorted(self.store.read(org).items())]
+        slug = parse_org_slug(org)  # the vault's API is an edge: callers hand in plain strings
+        return [_info(slug, record) for _, record in sorted(self.store.read(slug).items())]
 
 
 def _check_secret(secret: object, ref: CredentialRef) -> None:
@@ -172,7 +174,7 @@ def _check_secret(secret: object, ref: CredentialRef) -> None:
         raise VaultError(f"refusing to store an empty secret for {ref.describe()}")
 
 
-def _info(org: str, record: StoredCredential) -> CredentialInfo:
+def _info(org: OrgSlug, record: StoredCredential) -> CredentialInfo:
     return CredentialInfo(
         org=org,
         provider=record.provider,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -29,6 +29,19 @@ class SliceKey:
     @classmethod
     def of(cls, dataset: str, table: str, **where: Any) -> SliceKey:
         return cls(dataset, table, tuple(sorted(where.items())))
+
+
+@dataclass(frozen=True)
+class LandingJob:
+    """What one landing needs, built once by the pipeline (``land_guarded``): the deliveries of ``export`` still
+    to land, into ``schema``'s table of ``dataset``, for ``run``. One value, so the interface and both engines'
+    landing code take ``(session, job)`` instead of repeating the parameter list."""
+
+    export: BillingExport
+    deliveries: tuple[Delivery, ...]
+    schema: TableSchema
+    dataset: str
+    run: RunContext
 
 
 class Session(Protocol):
@@ -59,17 +72,10 @@ class Warehouse(Protocol[SessionT]):
 
     def delete_slice(self, session: SessionT, key: SliceKey) -> int: ...
 
-    def land_deliveries(
-        self,
-        session: SessionT,
-        export: BillingExport,
-        todo: Sequence[Delivery],
-        schema: TableSchema,
-        dataset: str,
-        run: RunContext,
-    ) -> Landed:
-        """Replace what each delivery covers (its billing days, or its own files' rows) by its typed rows, in the
-        caller's transaction; each file's rows as announced and no two files identical, else raise."""
+    def land_deliveries(self, session: SessionT, job: LandingJob) -> Landed:
+        """Replace what each of the job's deliveries covers (its billing days, or its own files' rows) by its
+        typed rows, in the caller's transaction; each file's rows as announced and no two files identical, else
+        raise."""
         ...
 
     def convert_to_focus(self, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext) -> ConvertResult:

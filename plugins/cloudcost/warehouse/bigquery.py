@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from cloudcost.config import OrgConfig, RawFormat
     from cloudcost.core.results import ConvertResult, Landed
     from cloudcost.core.run_context import RunContext
-    from cloudcost.sources.base import BillingExport, Delivery
+    from cloudcost.warehouse.base import LandingJob
 
 _INFORMATION_SCHEMA = re.compile(r"\binformation_schema\.(tables|columns)\b", re.IGNORECASE)
 
@@ -218,19 +218,11 @@ class BigQueryWarehouse:
         job = session.run(f"DELETE FROM {self.table(key.dataset, key.table)} WHERE {conditions}", params)
         return int(job.num_dml_affected_rows or 0)
 
-    def land_deliveries(
-        self,
-        session: BigQuerySession,
-        export: BillingExport,
-        todo: Sequence[Delivery],
-        schema: TableSchema,
-        dataset: str,
-        run: RunContext,
-    ) -> Landed:
+    def land_deliveries(self, session: BigQuerySession, job: LandingJob) -> Landed:
         """Typed rows staged by a load job, then one MERGE per delivery (``bigquery_load.py``)."""
         from cloudcost.warehouse.bigquery_load import land_deliveries
 
-        return land_deliveries(self, session, export, todo, schema, dataset, run)
+        return land_deliveries(self, session, job)
 
     def convert_to_focus(self, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext) -> ConvertResult:
         """CALL the org's stored procedure, created or replaced when its digest changed (``bigquery_load.py``)."""

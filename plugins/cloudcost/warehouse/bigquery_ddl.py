@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from cloudcost.config import PROVIDERS, OrgConfig, RawFormat, load_billing_config
+from cloudcost.config import PROVIDERS, OrgConfig, Provider, RawFormat, load_billing_config
 from cloudcost.identifiers import InvalidIdentifier
 from cloudcost.lookups import REF_DATASET, lookup_files
 from cloudcost.paths import procedures_dir
 from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, TableSchema, focus_schema, load_table_schema
-from cloudcost.warehouse.bigquery_sql import TranslationError, duckdb_to_bigquery
+from cloudcost.warehouse.bigquery_sql import Parameters, TranslationError, duckdb_to_bigquery
 
 PROCEDURE = "sp_cloud_1_convert_to_focus"
 
@@ -67,7 +67,7 @@ class TableOptions:
     partition_expiration_days: int | None
 
 
-def raw_formats() -> list[tuple[str, str, RawFormat]]:
+def raw_formats() -> list[tuple[Provider, str, RawFormat]]:
     """Every (provider, format name, format) of every ``billing.yml``."""
     return [(p, name, fmt) for p in PROVIDERS for name, fmt in load_billing_config(p).formats.items()]
 
@@ -166,10 +166,12 @@ def output_columns(duckdb_sql: str) -> list[str]:
         if not isinstance(source, exp.Table) or source.name not in ctes:
             break
         select = ctes[source.name]
+    if not isinstance(select, exp.Query):
+        raise TranslationError(f"a procedure must end in a query, not {select.key}: {duckdb_sql[:80]!r}")
     return list(select.named_selects)
 
 
-def convert_select(project: str, dataset: str, fmt: RawFormat, parameters: str = "variables") -> str:
+def convert_select(project: str, dataset: str, fmt: RawFormat, parameters: Parameters = "variables") -> str:
     """The translated SELECT of one format, checked to produce exactly the FOCUS columns."""
     sql = render_for_bigquery(project, dataset, fmt)
     produced = output_columns(sql)
@@ -178,7 +180,7 @@ def convert_select(project: str, dataset: str, fmt: RawFormat, parameters: str =
         missing, extra = sorted(set(expected) - set(produced)), sorted(set(produced) - set(expected))
         raise TranslationError(f"procedures/{fmt.procedure}: output columns differ from FOCUS: {missing=} {extra=}")
     json_columns = [c.name for c in load_table_schema(fmt.schema_file).columns if c.type == "json"]
-    return duckdb_to_bigquery(sql, json_columns=json_columns, parameters=parameters)  # type: ignore[arg-type]
+    return duckdb_to_bigquery(sql, json_columns=json_columns, parameters=parameters)
 
 
 def _coerced(column: str, logical: str) -> str:
@@ -213,17 +215,17 @@ def convert_statement(project: str, dataset: str, provider: str, fmt: RawFormat)
     )
 
 
-def enabled_formats(org: OrgConfig) -> list[tuple[str, str, RawFormat]]:
+def enabled_formats(org: OrgConfig) -> list[tuple[Provider, str, RawFormat]]:
     """The (provider, format) pairs the org's file selects, in provider order."""
     chosen = []
     for provider, name, fmt in raw_formats():
-        entry = org.providers.get(provider)  # type: ignore[call-overload]
+        entry = org.providers.get(provider)
         if entry is not None and entry.enabled and entry.export.format == name:
             chosen.append((provider, name, fmt))
     return chosen
 
 
-def convert_procedure(project: str, dataset: str, formats: list[tuple[str, str, RawFormat]]) -> str:
+def convert_procedure(project: str, dataset: str, formats: list[tuple[Provider, str, RawFormat]]) -> str:
     """``CREATE OR REPLACE PROCEDURE sp_cloud_1_convert_to_focus(provider, source_format, billing_day)``: one
     IF branch per format, each one MERGE; an unknown pair raises. The description carries a digest of the
     body so a deployment can tell whether the stored procedure is the current one."""

@@ -15,10 +15,9 @@ slice of the FOCUS table.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,6 +54,11 @@ from cloudcost.warehouse.bigquery_ddl import (
 from cloudcost.warehouse.duckdb import configure
 from cloudcost.warehouse.lineage import lineage_parameters
 
+if TYPE_CHECKING:
+    from google.cloud.bigquery import SchemaField
+
+    from cloudcost.warehouse.base import LandingJob
+
 BATCH_ROWS = 131_072
 
 _ARROW = {
@@ -82,14 +86,19 @@ def arrow_schema(schema: TableSchema) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in schema.columns])
 
 
-def staging_fields(schema: TableSchema) -> list[Any]:
+def staging_fields(schema: TableSchema) -> list[SchemaField]:
     from google.cloud import bigquery
 
     fields = []
     for c in schema.columns:
-        extra = {"precision": DECIMAL_PRECISION, "scale": DECIMAL_SCALE} if c.type == "decimal" else {}
         mode = "NULLABLE" if c.nullable else "REQUIRED"
-        fields.append(bigquery.SchemaField(c.name, _STAGING[c.type], mode=mode, **extra))
+        if c.type == "decimal":
+            field = bigquery.SchemaField(
+                c.name, _STAGING[c.type], mode=mode, precision=DECIMAL_PRECISION, scale=DECIMAL_SCALE
+            )
+        else:
+            field = bigquery.SchemaField(c.name, _STAGING[c.type], mode=mode)
+        fields.append(field)
     return fields
 
 
@@ -169,39 +178,24 @@ def _typed_rows(
     return path, total
 
 
-def land_deliveries(
-    warehouse: BigQueryWarehouse,
-    session: BigQuerySession,
-    export: BillingExport,
-    todo: Sequence[Delivery],
-    schema: TableSchema,
-    dataset: str,
-    run: RunContext,
-) -> Landed:
+def land_deliveries(warehouse: BigQueryWarehouse, session: BigQuerySession, job: LandingJob) -> Landed:
     """Each delivery: staging load, then one MERGE replacing what it covers, in the caller's transaction
     (``Warehouse.land_deliveries``)."""
-    return Landed({d.key: _land_delivery(warehouse, session, export, d, schema, dataset, run) for d in todo})
+    return Landed({d.key: _land_delivery(warehouse, session, job, d) for d in job.deliveries})
 
 
-def _land_delivery(
-    warehouse: BigQueryWarehouse,
-    session: BigQuerySession,
-    export: BillingExport,
-    delivery: Delivery,
-    schema: TableSchema,
-    dataset: str,
-    run: RunContext,
-) -> int:
+def _land_delivery(warehouse: BigQueryWarehouse, session: BigQuerySession, job: LandingJob, delivery: Delivery) -> int:
     """Typed rows to a staging table (a load job, outside the transaction), then one MERGE that replaces what
     the delivery covers: its billing days, or the rows of its own files. The MERGE, ``landed_deliveries``, the
     guards and the load state commit together (the caller's transaction, which records the ledger)."""
     from google.cloud import bigquery
 
+    schema, dataset, run = job.schema, job.dataset, job.run
     digest = hashlib.sha256(f"{run.run_id}|{delivery.key}".encode()).hexdigest()[:10]
     staging = f"_staging_{schema.table}_{run.billing_day:%Y%m%d}_{digest}"
     spool = warehouse.worker.spool_directory
     with spool_directory(Path(spool) if spool else None) as tmp:
-        path, rows = _typed_rows(warehouse, export, delivery, schema, run, tmp)
+        path, rows = _typed_rows(warehouse, job.export, delivery, schema, run, tmp)
         config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.PARQUET,
             write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,

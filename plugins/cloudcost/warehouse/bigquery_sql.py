@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.errors import ErrorLevel
+from sqlglot.generators.bigquery import BigQueryGenerator
 
 Parameters = Literal["query", "variables"]
 
@@ -109,7 +110,7 @@ def duckdb_to_bigquery(
         raise TranslationError(f"{translator.where}: sqlglot cannot write it for BigQuery: {exc}") from exc
 
 
-def parse_bigquery(sql: str) -> exp.Expression:
+def parse_bigquery(sql: str) -> exp.Expr:
     """Parse one BigQuery statement with sqlglot, raising on any error (what the tests apply to every statement)."""
     return sqlglot.parse_one(sql, read="bigquery", error_level=ErrorLevel.RAISE)
 
@@ -125,20 +126,20 @@ class _Translator:
 
     # ------------------------------------------------------------------ driver
 
-    def rewrite(self, node: exp.Expression) -> exp.Expression:
+    def rewrite(self, node: exp.Expr) -> exp.Expr:
         """Top-down for list and map constructs (they consume a chain of calls), bottom-up for the rest."""
         special = self._special(node)
         if special is not None:
             return special
         # CTEs first: a map column defined in one is recognised where a later part of the query uses it
         for key, value in sorted(node.args.items(), key=lambda item: item[0] not in ("with", "with_")):
-            if isinstance(value, exp.Expression):
+            if isinstance(value, exp.Expr):
                 node.set(key, self.rewrite(value))
             elif isinstance(value, list):
-                node.set(key, [self.rewrite(v) if isinstance(v, exp.Expression) else v for v in value])
+                node.set(key, [self.rewrite(v) if isinstance(v, exp.Expr) else v for v in value])
         return self._scalar(node)
 
-    def check(self, tree: exp.Expression) -> None:
+    def check(self, tree: exp.Expr) -> None:
         for node in tree.walk():
             if isinstance(node, _DUCKDB_ONLY):
                 raise TranslationError(f"{self.where}: no BigQuery rule for DuckDB construct {node.sql('duckdb')!r}")
@@ -150,7 +151,7 @@ class _Translator:
 
     # ------------------------------------------------------------------ list and map constructs
 
-    def _special(self, node: exp.Expression) -> exp.Expression | None:
+    def _special(self, node: exp.Expr) -> exp.Expr | None:
         if isinstance(node, exp.Alias) and self._is_map(node.this):
             self.map_columns.add(node.alias.lower())
             return exp.alias_(self._map_array(node.this), node.alias)
@@ -171,10 +172,10 @@ class _Translator:
             return self._aggregate(node.this, lambda elem: "COUNT(*)")
         return None
 
-    def _map_column(self, node: exp.Expression) -> bool:
+    def _map_column(self, node: exp.Expr) -> bool:
         return isinstance(node, exp.Column) and node.name.lower() in self.map_columns
 
-    def _is_list(self, node: exp.Expression) -> bool:
+    def _is_list(self, node: exp.Expr) -> bool:
         if isinstance(node, exp.JSONExtractScalar):
             return _wildcard_path(node) is not None
         if isinstance(node, exp.Cast):
@@ -183,12 +184,12 @@ class _Translator:
             return self._is_list(node.this)
         return False
 
-    def _aggregate(self, list_node: exp.Expression, aggregate) -> exp.Expression:
+    def _aggregate(self, list_node: exp.Expr, aggregate: Callable[[str], str]) -> exp.Expr:
         source, alias, elem, conditions = self._list(list_node)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return _parse(f"(SELECT {aggregate(elem)} FROM {source} AS {alias}{where})")
 
-    def _list(self, node: exp.Expression) -> tuple[str, str, str, list[str]]:
+    def _list(self, node: exp.Expr) -> tuple[str, str, str, list[str]]:
         """A DuckDB list as (FROM source, element alias, element expression, filters), all BigQuery text."""
         if isinstance(node, exp.JSONExtractScalar):
             rest = _wildcard_path(node)
@@ -210,13 +211,13 @@ class _Translator:
             return source, alias, elem, [*conditions, f"({body})"]
         raise TranslationError(f"{self.where}: no BigQuery rule for DuckDB list {node.sql('duckdb')!r}")
 
-    def _lambda(self, lam: exp.Expression, elem: str) -> str:
+    def _lambda(self, lam: exp.Expr, elem: str) -> str:
         if not isinstance(lam, exp.Lambda) or len(lam.expressions) != 1:
             raise TranslationError(f"{self.where}: expected a one-argument lambda, got {lam.sql('duckdb')!r}")
         var = lam.expressions[0].name
         placeholder = "__lambda_elem__"
 
-        def substitute(n: exp.Expression) -> exp.Expression:
+        def substitute(n: exp.Expr) -> exp.Expr:
             if isinstance(n, exp.Column | exp.Identifier) and n.name == var and not n.args.get("table"):
                 return exp.column(placeholder)
             return n
@@ -224,14 +225,14 @@ class _Translator:
         body = self.rewrite(lam.this.copy().transform(substitute))
         return body.sql("bigquery").replace(placeholder, f"({elem})")
 
-    def _is_map(self, node: exp.Expression) -> bool:
+    def _is_map(self, node: exp.Expr) -> bool:
         if isinstance(node, exp.Anonymous) and node.name.lower() == "map_concat":
             return True
         if isinstance(node, exp.Coalesce):
             return self._is_map(node.this)
         return isinstance(node, exp.MapFromEntries)
 
-    def _map_sources(self, node: exp.Expression) -> list[str]:
+    def _map_sources(self, node: exp.Expr) -> list[str]:
         """The JSON arrays of ``{key, value}`` objects a DuckDB map is built from, later ones winning."""
         if isinstance(node, exp.Anonymous) and node.name.lower() == "map_concat":
             return [source for part in node.expressions for source in self._map_sources(part)]
@@ -248,7 +249,7 @@ class _Translator:
                 return [self.rewrite(node.this.this).sql("bigquery")]
         raise TranslationError(f"{self.where}: no BigQuery rule for DuckDB map {node.sql('duckdb')!r}")
 
-    def _map_array(self, node: exp.Expression) -> exp.Expression:
+    def _map_array(self, node: exp.Expr) -> exp.Expr:
         """ARRAY<STRUCT<key, value>> with DuckDB's map semantics: one entry per key, the last source wins."""
         arms = []
         for rank, source in enumerate(self._map_sources(node)):
@@ -263,7 +264,7 @@ class _Translator:
             "ORDER BY _source, _position)"
         )
 
-    def _map_json(self, column: str) -> exp.Expression:
+    def _map_json(self, column: str) -> exp.Expr:
         """A JSON object from an ARRAY<STRUCT<key, value>> (what DuckDB's to_json(map) gives)."""
         return _parse(
             "(SELECT PARSE_JSON(CONCAT('{', STRING_AGG(CONCAT(TO_JSON_STRING(_label.key), ':', "
@@ -273,7 +274,7 @@ class _Translator:
 
     # ------------------------------------------------------------------ one node at a time
 
-    def _scalar(self, node: exp.Expression) -> exp.Expression:
+    def _scalar(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.DataType):
             return self._type(node)
         if isinstance(node, exp.Placeholder):
@@ -298,6 +299,8 @@ class _Translator:
             if not re.fullmatch(r"-?\d+", amount):
                 raise TranslationError(f"{self.where}: interval amount must be an integer: {node.sql('duckdb')!r}")
             amount = str(-int(amount)) if isinstance(node, exp.Sub) else amount
+            if interval.unit is None:
+                raise TranslationError(f"{self.where}: interval without a unit: {node.sql('duckdb')!r}")
             unit = interval.unit.name.upper()
             return _parse(f"TIMESTAMP(DATETIME_ADD(DATETIME({node.this.sql('bigquery')}), INTERVAL {amount} {unit}))")
         if isinstance(node, exp.RegexpExtract):
@@ -337,7 +340,7 @@ class _Translator:
             return exp.DataType.build(bigquery_decimal(precision, scale), dialect="bigquery")
         return node
 
-    def _regexp_extract(self, node: exp.RegexpExtract) -> exp.Expression:
+    def _regexp_extract(self, node: exp.RegexpExtract) -> exp.Expr:
         pattern = node.expression
         group = node.args.get("group")
         if not isinstance(pattern, exp.Literal):
@@ -363,7 +366,7 @@ class _Dialect(BigQuery):
     """sqlglot's BigQuery, writing ``INTERVAL 1 DAY`` (the form BigQuery documents for DATETIME_ADD) instead of
     ``INTERVAL '1' DAY``."""
 
-    class Generator(BigQuery.Generator):
+    class Generator(BigQueryGenerator):
         def interval_sql(self, expression: exp.Interval) -> str:
             this, unit = expression.this, expression.args.get("unit")
             if isinstance(this, exp.Literal) and re.fullmatch(r"-?\d+", this.name) and isinstance(unit, exp.Var):
@@ -380,5 +383,5 @@ def _wildcard_path(node: exp.JSONExtractScalar) -> str | None:
     return "$" + match.group(1)
 
 
-def _parse(sql: str) -> exp.Expression:
+def _parse(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="bigquery", error_level=ErrorLevel.RAISE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from cloudcost.warehouse.turns import turn
 
 if TYPE_CHECKING:
     from cloudcost.config import OrgConfig, RawFormat
-    from cloudcost.sources.base import BillingExport, Delivery
+    from cloudcost.warehouse.base import LandingJob
 
 # Another task process may hold DuckDB's single-writer lock; wait for it (in turn) rather than fail.
 LOCK_WAIT_SECONDS = 600
@@ -178,19 +178,11 @@ class DuckDBWarehouse:
         session.execute(f"DELETE FROM {table} WHERE {conditions}", params)
         return int(count)
 
-    def land_deliveries(
-        self,
-        session: DuckDBSession,
-        export: BillingExport,
-        todo: Sequence[Delivery],
-        schema: TableSchema,
-        dataset: str,
-        run: RunContext,
-    ) -> Landed:
+    def land_deliveries(self, session: DuckDBSession, job: LandingJob) -> Landed:
         """DuckDB reads the delivered files itself and inserts them (``duckdb_load.py``)."""
         from cloudcost.warehouse.duckdb_load import land_deliveries
 
-        return land_deliveries(self, session, export, todo, schema, dataset, run)
+        return land_deliveries(self, session, job)
 
     def convert_to_focus(self, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext) -> ConvertResult:
         """The format's procedure rendered with this org's tables and run (``duckdb_convert.py``)."""

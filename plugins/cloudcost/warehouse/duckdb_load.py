@@ -16,7 +16,7 @@ from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.schemas import TableSchema, quote_column
 from cloudcost.sources.bad_input import is_data_error, problem
-from cloudcost.sources.base import BillingExport, Delivery, DeliveryFile
+from cloudcost.sources.base import Delivery, DeliveryFile
 from cloudcost.sources.delivery_checks import check_count, refuse_identical_files
 from cloudcost.sources.export_file import ExportFile, describe, first_line, layout, together
 from cloudcost.sources.normalize import (
@@ -32,23 +32,17 @@ from cloudcost.sources.spool import spool_directory
 from cloudcost.warehouse.lineage import RUN_PARAMETERS, lineage_parameters
 
 if TYPE_CHECKING:
+    from cloudcost.warehouse.base import LandingJob
     from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
 
 
-def land_deliveries(
-    warehouse: DuckDBWarehouse,
-    session: DuckDBSession,
-    export: BillingExport,
-    todo: Sequence[Delivery],
-    schema: TableSchema,
-    dataset: str,
-    run: RunContext,
-) -> Landed:
+def land_deliveries(warehouse: DuckDBWarehouse, session: DuckDBSession, job: LandingJob) -> Landed:
     """Replace what each delivery covers by its rows, inside the caller's transaction (the pipeline's
     ``land_guarded`` records the ledger and judges the result before it commits)."""
+    export, todo, schema, run = job.export, job.deliveries, job.schema, job.run
     if not todo:
         return Landed()
-    table = qualified(dataset, schema.table)
+    table = qualified(job.dataset, schema.table)
     # Row order in the table carries no meaning. Reset on success only: after a failure the transaction is
     # aborted (a RESET would fail too) and the caller closes the connection with its rollback.
     session.execute("SET preserve_insertion_order = false")
@@ -80,6 +74,8 @@ def land_deliveries(
 
 @dataclass(frozen=True)
 class FileToLand:
+    """One delivered file and what DuckDB's reader learned of it: files of one layout are inserted together."""
+
     delivery: Delivery
     item: DeliveryFile
     file: ExportFile
