@@ -72,7 +72,8 @@ def test_the_scan_sees_the_ignores_it_judges() -> None:
 
 def test_org_slugs_are_parsed_at_the_edges_only() -> None:
     """``OrgSlug`` carries a parsed slug inward, so only the edges call ``parse_org_slug``: Airflow's run conf,
-    the command line, the org files and the vault's API (``identifiers.py`` defines it)."""
+    the command line, the org files, the vault's API and the demo estate that names new orgs (``identifiers.py``
+    defines it)."""
     callers = {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
@@ -86,4 +87,5 @@ def test_org_slugs_are_parsed_at_the_edges_only() -> None:
         "config.py",
         "vault/ref.py",
         "vault/vault.py",
+        "demo/estate.py",  # where the many-org estate's slugs are born (org001, org002, ...)
     }
