@@ -230,7 +230,7 @@ def reload_restated(run: ResolvedRun, restated: list[dict]) -> list[dict]:
     return reloaded
 
 
-# The per-org tasks of a billing DAG, in their order (``dag_factory.build_billing_dag``).
+# The per-org tasks of a billing DAG, in their order (``cloudcost.airflow.billing_dag.build_billing_dag``).
 BILLING_ORG_TASKS = (
     "org.wait_for_export",
     "org.land_raw",

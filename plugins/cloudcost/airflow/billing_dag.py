@@ -70,7 +70,11 @@ def _logical_day(context: dict[str, Any]) -> date | None:
 
 
 def _restated_run(provider: Provider, restatement: dict, context: dict[str, Any]) -> ResolvedRun:
-    return _run_for(restatement["org_slug"], provider, date.fromisoformat(restatement["billing_day"]), context)
+    """A restated day's run; its org and day come back through XCom, so they are parsed again (an edge)."""
+    from cloudcost.airflow.run_conf import restatement_org
+
+    day = date.fromisoformat(restatement["billing_day"])
+    return _run_for(restatement_org(restatement), provider, day, context)
 
 
 def days_of_every_org(rechecks: list) -> list[dict]:

@@ -80,7 +80,9 @@ def build_rollups_dag() -> DAG:
             org = load_org_by_slug(org_slug)
             enabled = [provider for provider, entry in org.providers.items() if entry.enabled]
             months = max((load_billing_config(p).restatements.recheck_months for p in enabled), default=0)
-            window = recheck_window(min(days_of(context)), months)  # the billing DAGs' widest recheck
+            # the billing DAGs' widest recheck, one month wider: a day restated by last night's run of the 31st is
+            # still in tonight's window on the 1st, when the billing window has moved on by a month
+            window = recheck_window(min(days_of(context)), months + 1)
             return [result.as_dict() for result in refresh_restated_days(open_warehouse(), org, window)]
 
         @task

@@ -120,6 +120,12 @@ def wanted_org(conf: Mapping[str, object] | None) -> OrgSlug | None:
         raise RunConfError(f"run conf key 'org_slug': {exc}") from None
 
 
+def restatement_org(restatement: Mapping[str, Any]) -> OrgSlug:
+    """The org of a restated day handed on through XCom (``recheck_window`` -> ``restate``), parsed again: what
+    comes back from the metadata database is input like the conf."""
+    return parse_org_slug(str(restatement["org_slug"]))
+
+
 def select_orgs_task(context: Mapping[str, Any], provider: Provider | None) -> list[OrgSlug]:
     """The ``select_orgs`` task: ``orgs_of_run`` and the run's days, failing at once (no retry: the conf or file
     will not change)."""

@@ -81,6 +81,8 @@ def prepare_config_dir(config_root: Path) -> None:
     if not (config_root / "cloud").is_dir():
         shutil.copytree(repo_configs, config_root, ignore=shutil.ignore_patterns("orgs"), dirs_exist_ok=True)
     (config_root / "orgs").mkdir(exist_ok=True)
+    for left in (config_root / "orgs").glob("org[0-9]*.yml"):  # an earlier, larger estate's orgs would run too
+        left.unlink()
 
 
 def write_estate(count: int, days: list[date]) -> list[EstateOrg]:

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from cloudcost.config import ExportLocation, OrgConfig, Provider
+from cloudcost.config import ConfigError, ExportLocation, OrgConfig, Provider
 from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
 from cloudcost.demo.written import Written, write_and_count
 from cloudcost.paths import landing_dir
@@ -22,7 +22,7 @@ def companion(org_slug: str, export: ExportLocation) -> str:
     """The Azure actual-cost export written beside the amortized one; the landing reads both, so an org file
     without it cannot be generated for."""
     if not export.companion:
-        raise SystemExit(
+        raise ConfigError(
             f"configs/orgs/{org_slug}.yml: key 'providers.azure.export.companion': name the actual-cost export "
             "beside the amortized one"
         )

@@ -241,7 +241,7 @@ def export_org(
             "billing_day_to": last_day.isoformat(),
         }
         rows = _write(warehouse, session, fmt, path, columns, f"{table} where {condition}", params, meta)
-        if rows != stats.rows:  # cannot happen while the session holds the lock; never publish a wrong sidecar
+        if rows != stats.rows:  # a load committed between the count and the read: never publish a wrong sidecar
             raise ExportError(f"{table} changed during the export: {rows} rows written, {stats.rows} counted")
 
         created_at = rfc3339(datetime.now(UTC))
