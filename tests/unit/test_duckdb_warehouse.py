@@ -41,3 +41,28 @@ def test_register_lookups_loads_each_file_as_text_and_names_its_table(data_dir: 
     assert tables == {name: f'"cloudcost_ref"."{name}"'}
     assert count == len(lines) - 1
     assert types == [("VARCHAR",)]
+
+
+def test_ensure_table_adds_a_newer_schemas_nullable_columns_and_refuses_not_null_ones(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    import pytest
+
+    from cloudcost.schemas import Column, TableSchema
+    from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
+
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    old = TableSchema(table="t", columns=[Column(name="a", type="string", nullable=False)])
+    newer = TableSchema(table="t", columns=[*old.columns, Column(name="b", type="decimal")])
+    stricter = TableSchema(table="t", columns=[*newer.columns, Column(name="c", type="date", nullable=False)])
+    with warehouse.session() as session:
+        warehouse.ensure_table(session, "acme_prod", old)
+        session.execute("""insert into "acme_prod"."t" values ('kept')""")
+        warehouse.ensure_table(session, "demo_prod", old)  # same table name in another dataset: left alone
+        warehouse.ensure_table(session, "acme_prod", newer)
+        warehouse.ensure_table(session, "acme_prod", newer)  # twice: nothing more to add
+        with pytest.raises(SchemaMigrationNeeded, match="lacks NOT NULL column c"):
+            warehouse.ensure_table(session, "acme_prod", stricter)
+        rows = session.fetchall('select * from "acme_prod"."t"')
+        acme, demo = (warehouse.columns(session, d, "t") for d in ("acme_prod", "demo_prod"))
+    assert (acme, demo, rows) == (["a", "b"], ["a"], [("kept", None)])

@@ -40,6 +40,7 @@ def land_raw(
     """Land what the day's deliveries hold that is not landed yet, then summarise the day; the rows, the ledger
     and the day's ``landed`` state commit together."""
     deliveries = export.deliveries(run.billing_day)  # ExportNotReady while the day is incomplete
+    _state_schemas()  # parsed (and cached) before the turn at the warehouse: others wait while it is held
     with warehouse.session() as session:
         ensure_tables(warehouse, session, dataset, schema)
         replaced = day_rows(session, dataset, schema, run.billing_day)
@@ -124,5 +125,9 @@ def _run_day(
 def ensure_tables(warehouse: Warehouse, session: Session, dataset: str, schema: TableSchema) -> None:
     """The raw table and the state tables a landing transaction writes (DDL stays outside transactions)."""
     warehouse.ensure_table(session, dataset, schema)
-    for state in (DELIVERIES, LOAD_STATE, PERMITS):
-        warehouse.ensure_table(session, dataset, load_table_schema(state))
+    for state in _state_schemas():
+        warehouse.ensure_table(session, dataset, state)
+
+
+def _state_schemas() -> list[TableSchema]:
+    return [load_table_schema(state) for state in (DELIVERIES, LOAD_STATE, PERMITS)]

@@ -132,7 +132,11 @@ class DuckDBWarehouse:
     @contextmanager
     def session(self) -> Iterator[DuckDBSession]:
         """A connection, under umask 077 (the database file, its ``.wal`` and spilled rows are created 0600),
-        once this process's turn at the file has come (``turns.py``: waiters go in in arrival order)."""
+        once this process's turn at the file has come (``turns.py``: waiters go in in arrival order). The
+        ``duckdb`` module is imported before the turn is taken: a task process's first import costs 0.1-0.3 s,
+        which every waiter behind it used to wait for as well."""
+        import duckdb  # noqa: F401  (imported here, outside the turn; _connect finds it loaded)
+
         with private_umask(), turn(self.path, self.lock_wait_seconds):
             connection = self._connect()
             try:
@@ -160,7 +164,9 @@ class DuckDBWarehouse:
         self.ensure_dataset(session, dataset)
         table = qualified(dataset, schema.table)
         session.execute(duckdb_create_table(schema, table))
-        existing = set(self.columns(session, dataset, schema.table))
+        # the table's own catalog entry: information_schema scans every table of the file (every org's), which
+        # made each landing's four ensure_table calls slower as the estate grew, inside the writer's turn
+        existing = {name for (name,) in session.fetchall("select name from pragma_table_info(?)", [table])}
         for column in schema.columns:
             if column.name in existing:
                 continue
