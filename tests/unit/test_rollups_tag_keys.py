@@ -44,14 +44,15 @@ ROWS = [
 UNMAPPED_KEYS = ["$cost.center", "/project", "x*y"]  # on a row without a team: reported as such, literally
 
 
-def _org() -> OrgConfig:
+def odd_keys_org() -> OrgConfig:
+    """The demo org with every key of TEAM_KEYS a team alias (``user:team`` through its prefix-less ``team``)."""
     team_aliases = [key.lower() for key in TEAM_KEYS if key != "user:team"]
     return load_org_by_slug("demo").model_copy(update={"attribution": Attribution(team=team_aliases)})
 
 
 def _focus_table(rows: list[tuple[str, str, str | None, dict, Decimal]]) -> None:
     """A FOCUS table with just the columns the rollups read, and a succeeded load of every provider for DAY."""
-    org = _org()
+    org = odd_keys_org()
     with open_warehouse().session() as session:
         session.execute("create schema demo_prod")
         session.execute(
@@ -71,9 +72,7 @@ def _focus_table(rows: list[tuple[str, str, str | None, dict, Decimal]]) -> None
         )
         for provider, entry in org.providers.items():
             if entry.enabled:
-                session.execute(
-                    "insert into demo_prod.load_state values (?, ?, 'succeeded', 'run-1')", [provider, DAY]
-                )
+                session.execute("insert into demo_prod.load_state values (?, ?, 'succeeded', 'run-1')", [provider, DAY])
 
 
 @pytest.fixture
@@ -84,7 +83,7 @@ def odd_keys(data_dir: Path) -> None:
 
 
 def test_every_odd_key_gives_its_value_to_the_rollup_to_the_cent(odd_keys: None) -> None:
-    result = refresh_rollups(open_warehouse(), _org(), DAY, datetime.now(UTC))
+    result = refresh_rollups(open_warehouse(), odd_keys_org(), DAY, datetime.now(UTC))
     expected: dict[str, Decimal] = defaultdict(Decimal)
     for _, _, value, cost in ROWS:
         expected[value.strip().lower()] += cost
@@ -98,7 +97,9 @@ def test_every_odd_key_gives_its_value_to_the_rollup_to_the_cent(odd_keys: None)
     )
     assert by_team == expected  # each key's rows under its own team, Decimal-exact; only the unmapped rows untagged
     assert Decimal(result.untagged_effective_cost["EUR"]) == expected["__untagged__"]
-    reported = {k for (k,) in query_warehouse("select tag_key from demo_prod.untagged_tag_keys where charge_day = ?", [DAY])}
+    reported = {
+        k for (k,) in query_warehouse("select tag_key from demo_prod.untagged_tag_keys where charge_day = ?", [DAY])
+    }
     assert reported == set(UNMAPPED_KEYS)
 
 
@@ -115,7 +116,7 @@ def odd_evidence(data_dir: Path) -> None:
 
 
 def test_suggestions_read_odd_keys_literally(odd_evidence: None) -> None:
-    found = {s["resource_id"]: s for s in sweep(open_warehouse(), _org(), DAY, datetime.now(UTC))}
+    found = {s["resource_id"]: s for s in sweep(open_warehouse(), odd_keys_org(), DAY, datetime.now(UTC))}
     assert set(found) == {"r-lost-1"}
     lost = found["r-lost-1"]
     assert lost["suggested_team"] == "payments" and lost["effective_cost"] == Decimal("25")
