@@ -1,8 +1,9 @@
 """Tag keys are looked up literally: a key that reads as a JSONPath (``$team``, ``*``), a JSON Pointer (``/team``)
 or holds quotes, dots, spaces or non-ASCII letters still gives its own value to the rollups and the suggestions.
 
-Providers allow such keys: AWS tag keys may hold ``. : / = + - @`` and spaces (``aws:createdBy``), Azure tag names
-anything but ``< > % & \\ ? /``, OCI defined tags are ``namespace.key``.
+Providers allow such keys: AWS tag keys are Unicode letters, digits, spaces and ``_ . : / = + - @`` (so ``/team``,
+``aws:createdBy``), Azure tag names anything but ``< > % & \\ ? /`` (so ``$team``, ``*``, ``"quoted"``), OCI defined
+tags are ``namespace.key``. No provider allows a backslash; it is here for the JSON escaping.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def odd_keys_org() -> OrgConfig:
     return load_org_by_slug("demo").model_copy(update={"attribution": Attribution(team=team_aliases)})
 
 
-def _focus_table(rows: list[tuple[str, str, str | None, dict, Decimal]]) -> None:
+def _focus_table(rows: list[tuple[str, str | None, str | None, dict, Decimal]]) -> None:
     """A FOCUS table with just the columns the rollups read, and a succeeded load of every provider for DAY."""
     org = odd_keys_org()
     with open_warehouse().session() as session:
