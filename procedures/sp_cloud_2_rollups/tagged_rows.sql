@@ -43,7 +43,10 @@ from (
             focus_rows.*,
             lower(tag_key)                                  as tag_lower,
             lower(regexp_replace(tag_key, '^.*[:.]', ''))   as tag_short,
-            lower(trim(coalesce(focus_rows.tags ->> tag_key, ''))) as tag_value
+            -- the key as a JSON Pointer (RFC 6901: '~' -> '~0', '/' -> '~1'), the one form DuckDB's ->> reads
+            -- literally: a bare key starting with '$' would be a JSONPath, one starting with '/' a pointer
+            lower(trim(coalesce(focus_rows.tags ->> ('/' || replace(replace(tag_key, '~', '~0'), '/', '~1')), '')))
+                                                            as tag_value
         from (
             select
                 uuid()                                      as row_key,

@@ -170,6 +170,21 @@ def test_json_text_parameters_and_qualify() -> None:
     )
 
 
+def test_tag_keys_and_values_are_taken_literally() -> None:
+    """A key held in a column is looked up by BigQuery's JSON subscript, which takes a field name as it is; the
+    keys BigQuery's JSON_KEYS quotes (those holding '.', '"', '\\') are read back from their JSON string form."""
+    pointer = "'/' || replace(replace(k, '~', '~0'), '/', '~1')"
+    assert _bq(f"select j ->> ({pointer}) from t") == "SELECT JSON_EXTRACT_SCALAR(j[k], '$') FROM t"
+    assert _bq("select k from t, unnest(json_keys(t.j)) as keys(k)") == (
+        "SELECT k FROM t, UNNEST(ARRAY(SELECT IF(STARTS_WITH(_key1, '\"'), JSON_VALUE(_key1, '$'), _key1) "
+        "FROM UNNEST(JSON_KEYS(t.j, 1)) AS _key1)) AS k"
+    )
+    # DuckDB reads a bare key as a JSONPath ($...) or a JSON Pointer (/...): such a lookup is a defect, refused
+    for path in ("k", "'$.' || k", "'/' || k", "'/' || replace(replace(k, '/', '~1'), '~', '~0')"):
+        with pytest.raises(TranslationError, match="JSON Pointer"):
+            duckdb_to_bigquery(f"select j ->> ({path}) from t")
+
+
 def test_untranslated_duckdb_constructs_are_refused() -> None:
     with pytest.raises(TranslationError, match="BigQuery"):
         duckdb_to_bigquery("select list_sort(l) from t")

@@ -18,7 +18,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from cloudcost.config import load_org_by_slug
+from cloudcost.config import OrgConfig, load_org_by_slug
 from cloudcost.paths import warehouse_path
 from cloudcost.rollups.refresh import ROLLUPS, refresh_rollups, render, rollup_params
 from cloudcost.schemas import load_table_schema
@@ -28,6 +28,7 @@ from cloudcost.warehouse.bigquery_sql import duckdb_to_bigquery
 from tests.unit.bigquery_stub import StubClient as FakeBigQueryClient
 from tests.unit.bigquery_stub import StubJob
 from tests.unit.test_rollups import DAY, PROVIDERS, _load, demo_day  # noqa: F401 (demo_day is a fixture)
+from tests.unit.test_rollups_tag_keys import TEAM_KEYS, odd_keys_org
 
 REFRESHED_AT = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 
@@ -57,17 +58,31 @@ def bigquery_rollup_inserts(day: date) -> dict[str, tuple[str, dict[str, Any]]]:
     return inserts
 
 
+# BigQuery's JSON_KEYS writes a key holding any of these as a JSON string literal (ZetaSQL's reference
+# implementation, zetasql/public/functions/json.cc JsonKeysTreeWalker::EscapeKey: '.', or what JSON escapes)
+_BIGQUERY_ESCAPED_KEY = r"""'[."\\\x00-\x1f\x{2028}\x{2029}]'"""
+
+
 def back_to_duckdb(bigquery_sql: str) -> str:
     """sqlglot's bigquery -> duckdb, plus two rewrites sqlglot 30 lacks: ``JSON_KEYS(j, 1)`` (it writes a
     function DuckDB does not have, sqlmesh issue #5770) is DuckDB's ``json_keys(j)``, which lists the top level
-    only; ``JSON_EXTRACT_SCALAR(j[k], '$')`` is ``j ->> k``."""
+    only, with each key BigQuery would quote quoted as BigQuery does; ``JSON_EXTRACT_SCALAR(j[k], '$')``, the
+    value of the key ``k`` taken literally, is ``j ->>`` the JSON Pointer of ``k``."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.JSONKeysAtDepth):
             assert node.expression.name == "1", "only the top level has a DuckDB counterpart"
-            return exp.JSONKeys(this=node.this)
+            keys = exp.JSONKeys(this=node.this).sql("duckdb")
+            return sqlglot.parse_one(
+                f"list_transform({keys}, _k -> if(regexp_matches(_k, {_BIGQUERY_ESCAPED_KEY}), "
+                "cast(to_json(_k) as varchar), _k))",
+                read="duckdb",
+            )
         if isinstance(node, exp.JSONExtractScalar) and isinstance(node.this, exp.Bracket):
-            return exp.JSONExtractScalar(this=node.this.this, expression=node.this.expressions[0])
+            json, key = node.this.this.sql("duckdb"), node.this.expressions[0].sql("duckdb")
+            return sqlglot.parse_one(
+                f"{json} ->> ('/' || replace(replace({key}, '~', '~0'), '/', '~1'))", read="duckdb"
+            )
         return node
 
     tree = sqlglot.parse_one(bigquery_sql, read="bigquery")
@@ -119,6 +134,23 @@ def test_alias_resolution_means_the_same_after_the_round_trip() -> None:
         {},
         None,
     ]
+    on_duckdb, round_trip = _dimensions_both_ways(tags, load_org_by_slug("demo"))
+    assert round_trip == on_duckdb
+    teams = ["payments", "ml", "platform", "__untagged__", "x", "a", "__untagged__", "__untagged__"]
+    assert [row[2] for row in on_duckdb] == teams  # "team" and "user:team" rank alike: the smaller value
+
+
+def test_odd_tag_keys_mean_the_same_after_the_round_trip() -> None:
+    """Keys DuckDB would read as a path and keys BigQuery's JSON_KEYS quotes ('.', '"', '\\') are found by both."""
+    keys = [*TEAM_KEYS, "free-form.team"]
+    on_duckdb, round_trip = _dimensions_both_ways([{key: f"t-{n}"} for n, key in enumerate(keys)], odd_keys_org())
+    assert round_trip == on_duckdb
+    assert [row[2] for row in on_duckdb] == [f"t-{n}" for n in range(len(keys))]
+
+
+def _dimensions_both_ways(tags: list[dict | None], org: OrgConfig) -> tuple[list[tuple], list[tuple]]:
+    """(resource, dimensions...) of one row per tag set through tagged_rows.sql, on DuckDB and through BigQuery
+    and back."""
     connection = duckdb.connect()
     connection.execute(
         "create table focus (x_ingestion_date date, x_cloud_provider varchar, BillingCurrency varchar, "
@@ -128,13 +160,11 @@ def test_alias_resolution_means_the_same_after_the_round_trip() -> None:
     for n, tag in enumerate(tags):
         connection.execute(
             "insert into focus values (?, 'aws', 'USD', 'Compute', 1, 1, ?, null, null, null, ?)",
-            [DAY, str(n), None if tag is None else json.dumps(tag)],
+            [DAY, f"{n:03d}", None if tag is None else json.dumps(tag)],
         )
     sql = render("tagged_rows", {"focus_table": "focus"})
-    params = {k: v for k, v in rollup_params(load_org_by_slug("demo"), DAY, REFRESHED_AT).items() if f"${k}" in sql}
+    params = {k: v for k, v in rollup_params(org, DAY, REFRESHED_AT).items() if f"${k}" in sql}
     dimensions = "select resource_id, department, team, environment, cost_center from ({}) order by 1"
     on_duckdb = connection.execute(dimensions.format(sql), params).fetchall()
     round_trip = back_to_duckdb(duckdb_to_bigquery(dimensions.format(sql)))
-    assert connection.execute(round_trip, params).fetchall() == on_duckdb
-    teams = ["payments", "ml", "platform", "__untagged__", "x", "a", "__untagged__", "__untagged__"]
-    assert [row[2] for row in on_duckdb] == teams  # "team" and "user:team" rank alike: the smaller value
+    return on_duckdb, connection.execute(round_trip, params).fetchall()

@@ -65,7 +65,9 @@ def sweep(warehouse: Warehouse, org: OrgConfig, day: date, now: datetime) -> lis
         rows = session.fetchall(
             "select provider, resource_id, resource_name, sub_account_id, team, billing_currency, effective_cost, "
             "array(select lower(regexp_replace(tag_key, '^.*[:.]', '')) || '=' "
-            "|| lower(trim(coalesce(tags ->> tag_key, ''))) from unnest(json_keys(tags)) as tag_keys(tag_key)) "
+            # the value by the key as a JSON Pointer, read literally (see tagged_rows.sql)
+            "|| lower(trim(coalesce(tags ->> ('/' || replace(replace(tag_key, '~', '~0'), '/', '~1')), ''))) "
+            "from unnest(json_keys(tags)) as tag_keys(tag_key)) "
             f"from ({tagged_sql})",
             params,
         )

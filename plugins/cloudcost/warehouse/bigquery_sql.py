@@ -16,9 +16,12 @@ does not mean the same, is rewritten here on its syntax tree, each rule for a co
   arithmetic in BigQuery has no MONTH, and DATE + INTERVAL would give a DATETIME;
 - ``regexp_extract`` and ``split_part`` keep DuckDB's empty string where BigQuery would give NULL;
 - ``cast(<json column> as varchar)`` becomes ``TO_JSON_STRING`` (BigQuery cannot CAST JSON to STRING);
-- ``json_keys(j)`` becomes ``JSON_KEYS(j, 1)`` (BigQuery's walks nested objects unless told the depth), and a
-  value looked up by a key held in a column (``j ->> k``) becomes ``JSON_VALUE(j[k])`` (a BigQuery JSONPath
-  must be a literal);
+- ``json_keys(j)`` becomes the keys of ``JSON_KEYS(j, 1)`` (BigQuery's walks nested objects unless told the
+  depth) with each one it quotes (a key holding ``.``, ``"``, ``\\``) read back, and a value looked up by a key
+  held in a column, written for DuckDB as the key's JSON Pointer (``j ->> ('/' || replace(replace(k, '~', '~0'),
+  '/', '~1'))``: DuckDB reads a bare ``j ->> k`` as a JSONPath when ``k`` starts with ``$``, as a pointer when it
+  starts with ``/``), becomes ``JSON_VALUE(j[k])`` (a BigQuery JSONPath must be a literal; the subscript takes a
+  field name as it is); any other computed path is refused;
 - ``epoch_us(ts)`` becomes ``UNIX_MICROS(ts)``; ``any_value(x)`` stays ``ANY_VALUE(x)`` (sqlglot would add an
   ``IGNORE NULLS`` clause BigQuery's ANY_VALUE does not take: it skips NULLs anyway);
 - ``QUALIFY`` gets a ``WHERE TRUE`` when the SELECT has no WHERE, GROUP BY or HAVING;
@@ -310,10 +313,17 @@ class _Translator:
         if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":
             return exp.Anonymous(this="UNIX_MICROS", expressions=node.expressions)
         if isinstance(node, exp.JSONKeys):
-            return exp.JSONKeysAtDepth(this=node.this, expression=exp.Literal.number(1))
+            return self._json_keys(node.this)
         if isinstance(node, exp.JSONExtractScalar) and not isinstance(node.expression, exp.JSONPath | exp.Literal):
+            key = _pointer_key(node.expression)
+            if key is None:
+                raise TranslationError(
+                    f"{self.where}: a JSON value looked up by a computed key must spell the key as a JSON Pointer, "
+                    f"j ->> ('/' || replace(replace(k, '~', '~0'), '/', '~1')) (read literally on both engines): "
+                    f"{node.sql('duckdb')!r}"
+                )
             return exp.JSONExtractScalar(
-                this=exp.Bracket(this=node.this, expressions=[node.expression]),
+                this=exp.Bracket(this=node.this, expressions=[key]),
                 expression=exp.JSONPath(expressions=[exp.JSONPathRoot()]),
                 scalar_only=True,
             )
@@ -331,6 +341,16 @@ class _Translator:
         ):
             node.where(exp.true(), copy=False)
         return node
+
+    def _json_keys(self, node: exp.Expr) -> exp.Expr:
+        """The top-level keys as DuckDB's json_keys gives them. BigQuery's JSON_KEYS writes a key holding '.', '"',
+        '\\' or a control character as a JSON string literal (ZetaSQL's JsonKeysTreeWalker::EscapeKey); JSON_VALUE
+        reads it back. No key it leaves bare starts with '"'."""
+        key = self._name("key")
+        return _parse(
+            f"ARRAY(SELECT IF(STARTS_WITH({key}, '\"'), JSON_VALUE({key}, '$'), {key}) "
+            f"FROM UNNEST(JSON_KEYS({node.sql('bigquery')}, 1)) AS {key})"
+        )
 
     def _type(self, node: exp.DataType) -> exp.DataType:
         """DECIMAL(p, s) -> NUMERIC(p, s) or BIGNUMERIC(p, s) (sqlglot keeps the parameters in DDL only)."""
@@ -381,6 +401,26 @@ def _wildcard_path(node: exp.JSONExtractScalar) -> str | None:
     if match is None:
         return None
     return "$" + match.group(1)
+
+
+def _pointer_key(path: exp.Expr) -> exp.Expr | None:
+    """``k`` of ``'/' || replace(replace(k, '~', '~0'), '/', '~1')`` (the JSON Pointer of the key ``k``), else None."""
+    path = path.unnest()
+    if not (isinstance(path, exp.DPipe) and _is_string(path.this, "/")):
+        return None
+    slash = path.expression
+    if not (isinstance(slash, exp.Replace) and _replaces(slash, "/", "~1") and isinstance(slash.this, exp.Replace)):
+        return None
+    tilde = slash.this
+    return tilde.this if _replaces(tilde, "~", "~0") else None
+
+
+def _replaces(node: exp.Replace, old: str, new: str) -> bool:
+    return _is_string(node.expression, old) and _is_string(node.args.get("replacement"), new)
+
+
+def _is_string(node: exp.Expr | None, value: str) -> bool:
+    return isinstance(node, exp.Literal) and node.is_string and node.this == value
 
 
 def _parse(sql: str) -> exp.Expr:
