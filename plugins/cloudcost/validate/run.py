@@ -19,7 +19,7 @@ from cloudcost.config import Provider, load_org_by_slug, parse_provider
 from cloudcost.identifiers import OrgSlug
 from cloudcost.schemas import PRIMARY_FOCUS_VERSION
 from cloudcost.validate.conformance import Conformance, check_against_model, conformance_path, load_conformance
-from cloudcost.validate.export import export_focus, providers_with_rows, require_table, version_schema
+from cloudcost.validate.export import export_focus, providers_with_rows, require_table
 from cloudcost.validate.junit import ERRORED, FAILED, PASSED, SKIPPED
 from cloudcost.validate.model import RulesModel, load_model
 from cloudcost.validate.referee import DEFAULT_TIMEOUT_SECONDS, Referee
@@ -183,12 +183,10 @@ def run_validation(
     provider the org enables or that has rows). Artifacts go to ``keep_dir`` if given, else to a temporary folder
     removed afterwards. A version other than the primary one must have its table (``ExportError`` otherwise)."""
     org_config = load_org_by_slug(org)
-    if focus_version != PRIMARY_FOCUS_VERSION:
-        version_schema(focus_version)
-    judge = VersionJudge.prepare(focus_version, timeout)
     warehouse = open_warehouse()
-    if focus_version != PRIMARY_FOCUS_VERSION:
+    if focus_version != PRIMARY_FOCUS_VERSION:  # before the validator: the table is what is most likely missing
         require_table(warehouse, org_config.dataset, focus_version)
+    judge = VersionJudge.prepare(focus_version, timeout)
     counts = providers_with_rows(warehouse, org_config.dataset, focus_version)
     enabled = [name for name, entry in org_config.providers.items() if entry.enabled]
     chosen = providers or sorted(set(enabled) | {parse_provider(name) for name in counts})
