@@ -94,10 +94,11 @@ def build_conformance_dag() -> DAG:
 
         @task
         def referee(org_slug: OrgSlug, **context: Any) -> list[dict]:
-            """Judge, record, and fail without retry on a regression (a retry would compare with this run)."""
+            """Judge and record; fail without retry on a regression or a missing validator (neither mends itself)."""
             from airflow.sdk.exceptions import AirflowFailException
 
             from cloudcost.validate.history import ConformanceRegressed
+            from cloudcost.validate.referee import RefereeUnavailable
             from cloudcost.validate.scheduled import judge_latest_days
 
             run_id = context["dag_run"].run_id
@@ -105,6 +106,8 @@ def build_conformance_dag() -> DAG:
                 verdicts = judge_latest_days(org_slug, run_id, datetime.now(UTC), as_of_day(context))
             except ConformanceRegressed as exc:
                 raise AirflowFailException(f"FOCUS conformance regressed for org {org_slug}:\n{exc}") from None
+            except RefereeUnavailable as exc:
+                raise AirflowFailException(str(exc)) from None
             return [verdict.as_dict() for verdict in verdicts]
 
         selected = select_orgs()
