@@ -83,12 +83,11 @@ class ConformanceFile(Conformance):
                 raise ValueError(f"FOCUS {version} is the primary version: its claims are at the top of the file")
         return self
 
-    def of_version(self, version: str) -> Conformance:
+    def of_version(self, version: str) -> Conformance | None:
+        """The claims and errata of ``version`` (``None``: the file has no section for it)."""
         if version == PRIMARY_FOCUS_VERSION:
             return Conformance(providers=self.providers, errata=self.errata)
-        if version not in self.versions:
-            raise ConformanceConfigError(f"{conformance_path()}: key 'versions': no section for FOCUS {version}")
-        return self.versions[version]
+        return self.versions.get(version)
 
 
 def conformance_path() -> Path:
@@ -123,7 +122,10 @@ def load_conformance(path: Path | None = None, version: str = PRIMARY_FOCUS_VERS
         mtime = path.stat().st_mtime_ns
     except OSError as exc:
         raise ConformanceConfigError(f"{path}: cannot read: {exc}") from exc
-    return _load(path, mtime).of_version(version)
+    conformance = _load(path, mtime).of_version(version)
+    if conformance is None:
+        raise ConformanceConfigError(f"{path}: key 'versions': no section for FOCUS {version}")
+    return conformance
 
 
 def check_against_model(conformance: Conformance, criteria: dict[str, str], path: Path | None = None) -> None:
