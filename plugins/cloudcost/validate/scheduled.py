@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from cloudcost.config import load_org_by_slug
+from cloudcost.config import Provider, load_org_by_slug
 from cloudcost.identifiers import OrgSlug, qualified
 from cloudcost.pipeline.focus_rules import versions_to_check
 from cloudcost.validate.history import ConformanceRegressed, JudgedSample, Regression, record
@@ -27,6 +27,14 @@ from cloudcost.warehouse.base import Warehouse
 
 SAMPLE_DAYS = 3  # each provider's latest succeeded billing days the referee reads
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Which referee run is recording, and when it judged."""
+
+    referee_run_id: str
+    judged_at: datetime
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,44 @@ def latest_succeeded_days(warehouse: Warehouse, dataset: str, provider: str, as_
     return sorted(day for (day,) in rows)
 
 
+def judge_sample(
+    warehouse: Warehouse,
+    dataset: str,
+    provider: Provider,
+    judge: VersionJudge,
+    days: list[date],
+    workdir: Path,
+    run: Run,
+) -> tuple[SampleVerdict, list[Regression]] | None:
+    """Referee one provider's days of the judge's version, record its rules; ``None`` when the days have no rows."""
+    verdict = validate_provider(
+        warehouse, dataset, provider, judge, workdir, details=False, include_custom=True, days=days
+    )
+    if verdict.status == NO_DATA:
+        log.info("FOCUS %s %s: no rows on %s", judge.version, provider, days)
+        return None
+    sample = JudgedSample(
+        run.referee_run_id,
+        run.judged_at,
+        judge.version,
+        provider,
+        dataset,
+        tuple(days),
+        judge.model.version,
+        verdict.results,
+    )
+    found = record(warehouse, sample)
+    failed = sum(1 for result in verdict.results.values() if result == FAIL)
+    summary = SampleVerdict(
+        judge.version, provider, sample.sampled_days, verdict.status, len(verdict.results), failed, len(found)
+    )
+    log.info(
+        "FOCUS %s %s %s: %s, %d rules recorded, %d failing, %d regressed",
+        *(judge.version, provider, sample.sampled_days, verdict.status, len(verdict.results), failed, len(found)),
+    )
+    return summary, found
+
+
 def judge_latest_days(
     org: OrgSlug,
     referee_run_id: str,
@@ -72,6 +118,7 @@ def judge_latest_days(
     org_config = load_org_by_slug(org)
     warehouse = open_warehouse()
     providers = sorted(name for name, entry in org_config.providers.items() if entry.enabled)
+    run = Run(referee_run_id, judged_at)
     verdicts: list[SampleVerdict] = []
     regressed: list[Regression] = []
     with tempfile.TemporaryDirectory(prefix="cloudcost-referee-") as scratch:
@@ -83,47 +130,10 @@ def judge_latest_days(
                     log.info("FOCUS %s %s: no succeeded day on or before %s to judge", version, provider, as_of)
                     continue
                 workdir = Path(scratch) / version / provider
-                verdict = validate_provider(
-                    warehouse,
-                    org_config.dataset,
-                    provider,
-                    judge,
-                    workdir,
-                    details=False,
-                    include_custom=True,
-                    days=days,
-                )
-                if verdict.status == NO_DATA:
-                    log.info("FOCUS %s %s: no rows on %s", version, provider, days)
-                    continue
-                sample = JudgedSample(
-                    referee_run_id,
-                    judged_at,
-                    version,
-                    provider,
-                    org_config.dataset,
-                    tuple(days),
-                    judge.model.version,
-                    verdict.results,
-                )
-                found = record(warehouse, sample)
-                regressed += found
-                failed = sum(1 for result in verdict.results.values() if result == FAIL)
-                verdicts.append(
-                    SampleVerdict(
-                        version, provider, sample.sampled_days, verdict.status, len(verdict.results), failed, len(found)
-                    )
-                )
-                log.info(
-                    "FOCUS %s %s %s: %s, %d rules recorded, %d failing, %d regressed",
-                    version,
-                    provider,
-                    sample.sampled_days,
-                    verdict.status,
-                    len(verdict.results),
-                    failed,
-                    len(found),
-                )
+                judged = judge_sample(warehouse, org_config.dataset, provider, judge, days, workdir, run)
+                if judged:
+                    verdicts.append(judged[0])
+                    regressed += judged[1]
     if regressed:
         raise ConformanceRegressed("\n".join(regression.line() for regression in regressed))
     return verdicts
