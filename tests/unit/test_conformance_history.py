@@ -85,3 +85,21 @@ def test_every_rule_of_a_large_run_gets_its_row(data_dir: Path, rules: int) -> N
     results = {f"CAU-R-{i:04d}-M": "pass" for i in range(rules)}
     record(open_warehouse(), sample(1, results))
     assert [r[5] for r in history()] == sorted(results)
+
+
+def test_the_sample_is_the_latest_succeeded_days_on_or_before_the_run_day(data_dir: Path) -> None:
+    from cloudcost.validate.scheduled import latest_succeeded_days
+    from tests.helpers import seed_load_state
+
+    november = [date(2026, 11, d) for d in range(1, 7)]
+    warehouse = open_warehouse()
+    assert latest_succeeded_days(warehouse, "demo_prod", "aws", november[-1], 3) == []  # no load_state yet
+    seed_load_state({"aws": november[:3] + november[4:5], "gcp": november})
+    seed_load_state({"aws": [november[3]]}, status="stale")  # a restated day waiting to be converted again
+    seed_load_state({"aws": [november[5]]}, status="landed")
+    assert latest_succeeded_days(warehouse, "demo_prod", "aws", november[-1], 3) == [
+        november[1],
+        november[2],
+        november[4],
+    ]
+    assert latest_succeeded_days(warehouse, "demo_prod", "gcp", november[2], 3) == november[:3]  # a backfilled run
