@@ -50,6 +50,12 @@ demo: airflow-home
 	$(BIN)/cloudcost demo run --org $(DEMO_ORG) --from $(DEMO_FROM) --to $(DEMO_TO) > $(AIRFLOW_HOME)/demo-run.log 2>&1 \
 		|| (tail -n 60 $(AIRFLOW_HOME)/demo-run.log; exit 1)
 	@grep -E "^(cloud_|cost_rollups)" $(AIRFLOW_HOME)/demo-run.log
+	@# the weekly FOCUS referee, once, on each provider's latest 3 days (needs the validator: make validator)
+	@if test -x $(VENV)-validator/bin/focus-validator; then \
+		$(BIN)/cloudcost demo run --org $(DEMO_ORG) --dag-id focus_conformance --from $(DEMO_TO) --to $(DEMO_TO) \
+			> $(AIRFLOW_HOME)/demo-referee.log 2>&1 || (tail -n 60 $(AIRFLOW_HOME)/demo-referee.log; exit 1); \
+		grep -E "^focus_conformance" $(AIRFLOW_HOME)/demo-referee.log; \
+	else echo "focus_conformance: not run (no $(VENV)-validator; make validator installs the FOCUS referee)"; fi
 	$(BIN)/cloudcost summary --org $(DEMO_ORG)
 	@echo "Export status of $(DEMO_INCOMPLETE), planted incomplete (the sensors wait for it; not loaded):"
 	@$(BIN)/cloudcost status --org $(DEMO_ORG) --from $(DEMO_INCOMPLETE) --to $(DEMO_INCOMPLETE); test $$? -eq 1

@@ -96,8 +96,21 @@ def load_table_schema(relative: str, with_lineage: bool | None = None) -> TableS
     return schema
 
 
-def focus_schema() -> TableSchema:
-    return load_table_schema("focus/cost_data_standard_1_3.yml")
+# The FOCUS versions whose Cost and Usage table we build, each with its schema file under schemas/. Everything that
+# works per version (the daily rules, the referee) reads this, so a new version's table plugs in with one line.
+FOCUS_SCHEMA_FILES: dict[str, str] = {
+    "1.3": "focus/cost_data_standard_1_3.yml",
+}
+PRIMARY_FOCUS_VERSION = "1.3"  # the table every stage writes first; the default wherever a version is optional
+
+
+def focus_schema(version: str = PRIMARY_FOCUS_VERSION) -> TableSchema:
+    """The FOCUS table of ``version`` (1.3, the primary output, by default)."""
+    relative = FOCUS_SCHEMA_FILES.get(version)
+    if relative is None:
+        known = ", ".join(FOCUS_SCHEMA_FILES)
+        raise SchemaError(f"FOCUS {version} has no table in this build (tables are built for FOCUS {known})")
+    return load_table_schema(relative)
 
 
 def quote_column(name: str) -> str:

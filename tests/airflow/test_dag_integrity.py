@@ -12,6 +12,7 @@ import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+from airflow.timetables.trigger import CronTriggerTimetable
 
 from cloudcost.airflow.billing_dag import days_of_every_org
 from cloudcost.airflow.timetable import BillingDayTimetable
@@ -19,6 +20,7 @@ from tests.conftest import REPO
 from tests.helpers import BILLING_ORG_TASKS, RESTATE_TASKS
 
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
+WEEKLY_DAGS = {"focus_conformance": "0 9 * * 1"}  # not per billing day: the weekly referee of recent days
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def test_dag_files_only_wire(dag_file: Path) -> None:
 
 def test_expected_dags_exist(dagbag: DagBag) -> None:
     billing = {f"cloud_{p}_cost_billing" for p in ("aws", "gcp", "azure", "oci")}
-    assert set(dagbag.dag_ids) == billing | {"cost_rollups"}
+    assert set(dagbag.dag_ids) == billing | {"cost_rollups", "focus_conformance"}
 
 
 def test_rollups_wait_for_the_loads_then_refresh(dagbag: DagBag) -> None:
@@ -58,12 +60,23 @@ def test_rollups_wait_for_the_loads_then_refresh(dagbag: DagBag) -> None:
     assert sorted(t.task_id for t in dag.tasks if not t.downstream_task_ids) == ["org.evaluate", "org_files"]
 
 
+def test_conformance_referees_each_org_beside_the_org_files_check(dagbag: DagBag) -> None:
+    dag = dagbag.dags["focus_conformance"]
+    assert dag.get_task("select_orgs").downstream_task_ids == {"referee", "org_files"}
+    assert sorted(t.task_id for t in dag.tasks if not t.downstream_task_ids) == ["org_files", "referee"]
+    assert dag.max_active_runs == 1 and dag.catchup is False  # runs judge in order; each compares with the last
+    assert set(dag.params) == {"org_slug", "billing_day"}
+
+
 def test_dags_follow_policy(dagbag: DagBag) -> None:
     problems = []
     for dag_id, dag in dagbag.dags.items():
         if "cloudcost" not in dag.tags:
             problems.append(f"{dag_id}: missing tag 'cloudcost'")
-        if not isinstance(dag.timetable, BillingDayTimetable):
+        if dag_id in WEEKLY_DAGS:
+            if not isinstance(dag.timetable, CronTriggerTimetable) or dag.timetable.summary != WEEKLY_DAGS[dag_id]:
+                problems.append(f"{dag_id}: not on its weekly schedule {WEEKLY_DAGS[dag_id]}")
+        elif not isinstance(dag.timetable, BillingDayTimetable):
             problems.append(f"{dag_id}: not on BillingDayTimetable")
         if "org_slug" not in dag.params:
             problems.append(f"{dag_id}: no org_slug param")

@@ -35,19 +35,20 @@ BROKEN = {
         "slug: acme\ndisplay_name: Acme\nproviders:\n"
         "  aws:\n    credential_id: acme-aws\n    export: {format: cur2, name: acme-cur2, colour: red}\n",
         "key 'providers.aws.export.colour': unknown key (typo?)",
-        {AWS, "cost_rollups"},
+        {AWS, "cost_rollups", "focus_conformance"},
     ),
     "wrong_type": (
         f"slug: acme\ndisplay_name: Acme\nbudgets: lots\nproviders:\n{GOOD_AWS}",
         "key 'budgets': Input should be a valid list",
-        {AWS, "cost_rollups"},
+        {AWS, "cost_rollups", "focus_conformance"},
     ),
 }
-ALL_DAGS = {f"cloud_{p}_cost_billing" for p in ("aws", "gcp", "azure", "oci")} | {"cost_rollups"}
+ORG_DAGS = {"cost_rollups", "focus_conformance"}  # every org, whatever providers it enables
+ALL_DAGS = {f"cloud_{p}_cost_billing" for p in ("aws", "gcp", "azure", "oci")} | ORG_DAGS
 
 
 def _provider(dag_id: str) -> str | None:
-    return None if dag_id == "cost_rollups" else dag_id.split("_")[1]
+    return None if dag_id in ORG_DAGS else dag_id.split("_")[1]
 
 
 @pytest.mark.parametrize("kind", BROKEN)

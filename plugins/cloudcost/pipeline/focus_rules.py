@@ -1,7 +1,9 @@
 """In-warehouse FOCUS conformance checks, row level, in SQL: fast enough to gate every run.
 
 The FinOps Foundation's validator is the referee for whole files; it misses a single bad value among
-good rows, which these checks catch. Each rule counts offending rows in the run's slice.
+good rows, which these checks catch. Each rule counts offending rows in the run's slice. The rules are derived
+from the FOCUS table they check, so every version registered in ``cloudcost.schemas.FOCUS_SCHEMA_FILES`` gets
+them: 1.3 always, a later version once its table exists in the org's dataset.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import yaml
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.paths import schemas_dir
-from cloudcost.schemas import focus_schema, quote_column
+from cloudcost.schemas import FOCUS_SCHEMA_FILES, PRIMARY_FOCUS_VERSION, TableSchema, focus_schema, quote_column
 from cloudcost.warehouse.base import Warehouse
 
 
@@ -38,10 +40,12 @@ def allowed_values() -> dict:
     return yaml.safe_load((schemas_dir() / "focus/allowed_values.yml").read_text(encoding="utf-8"))
 
 
-def rules() -> list[Rule]:
-    """Mandatory non-null columns, allowed values, currency format, period order, cost relations."""
+def rules(schema: TableSchema | None = None) -> list[Rule]:
+    """Mandatory non-null columns, allowed values, currency format, period order, cost relations of ``schema``
+    (the 1.3 table by default); an allowed-values rule is kept only for a column the table has."""
+    schema = schema or focus_schema()
     out = []
-    for column in focus_schema().columns:
+    for column in schema.columns:
         if not column.nullable and not column.name.startswith("x_"):
             out.append(
                 Rule(
@@ -50,6 +54,8 @@ def rules() -> list[Rule]:
             )
     values = allowed_values()
     for column, allowed in values["enums"].items():
+        if column not in schema.column_names:
+            continue
         ref = quote_column(column)
         out.append(
             Rule(
@@ -91,10 +97,14 @@ def rules() -> list[Rule]:
     return out
 
 
-def check_focus_rules(warehouse: Warehouse, dataset: str, run: RunContext) -> dict[str, int]:
-    """Count violations of every rule in the run's slice; raise if any rule has offending rows."""
-    table = qualified(dataset, focus_schema().table)
-    all_rules = rules()
+def check_focus_rules(
+    warehouse: Warehouse, dataset: str, run: RunContext, version: str = PRIMARY_FOCUS_VERSION
+) -> dict[str, int]:
+    """Count violations of every rule in the run's slice of the ``version`` table; raise if any rule has
+    offending rows."""
+    schema = focus_schema(version)
+    table = qualified(dataset, schema.table)
+    all_rules = rules(schema)
     counts = ", ".join(f"count(*) filter (where {rule.violation}) as r{i}" for i, rule in enumerate(all_rules))
     with warehouse.session() as session:
         row = session.fetchall(
@@ -104,5 +114,25 @@ def check_focus_rules(warehouse: Warehouse, dataset: str, run: RunContext) -> di
     failures = {rule.rule_id: int(n) for rule, n in zip(all_rules, row, strict=True) if n}
     if failures:
         detail = "; ".join(f"{rule_id}: {n} row(s)" for rule_id, n in failures.items())
-        raise FocusRuleViolation(f"{run.org}/{run.provider} {run.billing_day}: FOCUS rules broken: {detail}")
+        raise FocusRuleViolation(f"{run.org}/{run.provider} {run.billing_day}: FOCUS {version} rules broken: {detail}")
     return {rule.rule_id: 0 for rule in all_rules}
+
+
+def versions_to_check(warehouse: Warehouse, dataset: str) -> list[str]:
+    """The primary version, then every other registered version whose table the org's dataset holds."""
+    with warehouse.session() as session:
+        present = warehouse.tables(session, dataset)
+    return [PRIMARY_FOCUS_VERSION] + [
+        version
+        for version in FOCUS_SCHEMA_FILES
+        if version != PRIMARY_FOCUS_VERSION and focus_schema(version).table in present
+    ]
+
+
+def check_every_focus_version(warehouse: Warehouse, dataset: str, run: RunContext) -> dict[str, dict[str, int]]:
+    """The daily check: the rules of each version in ``versions_to_check`` on the run's slice, first failure
+    raised; returns version -> rule id -> 0."""
+    return {
+        version: check_focus_rules(warehouse, dataset, run, version)
+        for version in versions_to_check(warehouse, dataset)
+    }

@@ -119,7 +119,7 @@ def run_convert_to_focus(resolved: ResolvedRun) -> dict:
 
 
 def run_checks(resolved: ResolvedRun) -> dict:
-    from cloudcost.pipeline.focus_rules import check_focus_rules
+    from cloudcost.pipeline.focus_rules import check_every_focus_version
     from cloudcost.pipeline.reconcile import reconcile
 
     fmt = resolved.format
@@ -132,8 +132,12 @@ def run_checks(resolved: ResolvedRun) -> dict:
         resolved.run,
         fmt.reconcile.only_where,
     )
-    rules = check_focus_rules(resolved.warehouse, resolved.dataset, resolved.run)
-    return {**result.as_dict(), "focus_rules_checked": len(rules)}
+    checked = check_every_focus_version(resolved.warehouse, resolved.dataset, resolved.run)
+    return {
+        **result.as_dict(),
+        "focus_rules_checked": sum(len(rules) for rules in checked.values()),
+        "focus_versions_checked": list(checked),
+    }
 
 
 def run_record(resolved: ResolvedRun, landed: dict, checked: dict) -> dict:

@@ -1,4 +1,5 @@
-"""``cloudcost validate --org ORG``: the FOCUS referee's verdict per provider; exit 1 unless all pass."""
+"""``cloudcost validate --org ORG [--focus-version V]``: the FOCUS referee's verdict per provider; exit 1 unless all
+pass."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 from cloudcost.cli_args import add_day_span, org_command
 from cloudcost.config import PROVIDERS
+
+REFEREE_VERSIONS = ("1.3", "1.4")  # the FOCUS versions of the offline rules models (model-<version>.json)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -25,6 +28,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             details=not args.no_details,
             include_custom=not args.focus_only,
             timeout=args.timeout,
+            focus_version=args.focus_version,
         )
     except (RefereeUnavailable, RefereeFailed, ConformanceConfigError, ExportError) as exc:
         print(f"error: {exc}")
@@ -42,9 +46,11 @@ def add_validate_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
         "referee the org's FOCUS table with the FinOps Foundation's focus-validator",
         "cloudcost validate --org demo",
         "cloudcost validate --org demo --provider aws --from 2026-11-01 --to 2026-11-03 --keep /tmp/referee",
+        "cloudcost validate --org demo --focus-version 1.4",
         description=(
-            "Export each provider's FOCUS 1.3 rows to Parquet and run focus-validator (from .venv-validator, "
-            "offline rules) with the applicability criteria claimed in configs/focus_conformance.yml. "
+            "Export each provider's FOCUS rows (1.3 unless --focus-version) to Parquet and run focus-validator "
+            "(from .venv-validator, offline rules) with the applicability criteria claimed in "
+            "configs/focus_conformance.yml. "
             "Exit 0 if every provider passes, 1 if one fails, 2 if the referee cannot run."
         ),
     )
@@ -54,4 +60,10 @@ def add_validate_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
     parser.add_argument("--no-details", action="store_true", help="skip the second run that explains failures")
     parser.add_argument("--focus-only", action="store_true", help="export only the 65 FOCUS columns (drop x_)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per validator run")
+    parser.add_argument(
+        "--focus-version",
+        choices=REFEREE_VERSIONS,
+        default=REFEREE_VERSIONS[0],
+        help="the FOCUS version whose table is judged (default 1.3; 1.4 needs cost_data_standard_1_4)",
+    )
     return parser

@@ -1,7 +1,8 @@
 """What we claim about FOCUS conformance, per provider, and which validator rules are known to be wrong.
 
 Kept as data (``configs/focus_conformance.yml``) so a claim is reviewed like any other config and the referee
-test reads the errata from the same place the report does.
+test reads the errata from the same place the report does. Claims and errata are per FOCUS version: the primary
+version's (1.3) at the top of the file, every other version's under ``versions.<version>`` in the same shape.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cloudcost.config import Provider
 from cloudcost.paths import config_dir
+from cloudcost.schemas import PRIMARY_FOCUS_VERSION
 
 CRITERION = r"^[A-Z][A-Z0-9_]{2,80}$"
 RULE_ID = r"^[A-Za-z][A-Za-z0-9-]{2,120}$"
+FOCUS_VERSION = r"^[1-9][0-9]*\.[0-9]+$"
 
 
 class ConformanceConfigError(ValueError):
@@ -57,6 +60,8 @@ class Erratum(_Strict):
 
 
 class Conformance(_Strict):
+    """The claims and errata of one FOCUS version."""
+
     providers: dict[Provider, ProviderClaim]
     errata: dict[str, Erratum] = Field(default_factory=dict)
 
@@ -64,37 +69,63 @@ class Conformance(_Strict):
         return self.providers.get(provider)
 
 
+class ConformanceFile(Conformance):
+    """The whole file: the primary version's claims and errata, and each other version's under ``versions``."""
+
+    versions: dict[str, Conformance] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _version_keys(self) -> ConformanceFile:
+        for version in self.versions:
+            if not re.fullmatch(FOCUS_VERSION, version):
+                raise ValueError(f"{version!r} is not a FOCUS version like '1.4'")
+            if version == PRIMARY_FOCUS_VERSION:
+                raise ValueError(f"FOCUS {version} is the primary version: its claims are at the top of the file")
+        return self
+
+    def of_version(self, version: str) -> Conformance | None:
+        """The claims and errata of ``version`` (``None``: the file has no section for it)."""
+        if version == PRIMARY_FOCUS_VERSION:
+            return Conformance(providers=self.providers, errata=self.errata)
+        return self.versions.get(version)
+
+
 def conformance_path() -> Path:
     return config_dir() / "focus_conformance.yml"
 
 
 @cache
-def _load(path: Path, mtime_ns: int) -> Conformance:
+def _load(path: Path, mtime_ns: int) -> ConformanceFile:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConformanceConfigError(f"{path}: cannot read: {exc}") from exc
     try:
-        conformance = Conformance.model_validate(data)
+        conformance = ConformanceFile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"key '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" for err in exc.errors(include_url=False)
         )
         raise ConformanceConfigError(f"{path}: {problems}") from None
-    bad = [rule_id for rule_id in conformance.errata if not re.fullmatch(RULE_ID, rule_id)]
-    if bad:
-        raise ConformanceConfigError(f"{path}: key 'errata': not rule ids: {bad}")
+    sections = {"errata": conformance, **{f"versions.{v}.errata": c for v, c in conformance.versions.items()}}
+    for key, section in sections.items():
+        bad = [rule_id for rule_id in section.errata if not re.fullmatch(RULE_ID, rule_id)]
+        if bad:
+            raise ConformanceConfigError(f"{path}: key '{key}': not rule ids: {bad}")
     return conformance
 
 
-def load_conformance(path: Path | None = None) -> Conformance:
-    """The parsed conformance file (re-read when it changes on disk)."""
+def load_conformance(path: Path | None = None, version: str = PRIMARY_FOCUS_VERSION) -> Conformance:
+    """The claims and errata of FOCUS ``version`` from the conformance file (re-read when it changes on disk)."""
     path = path or conformance_path()
     try:
         mtime = path.stat().st_mtime_ns
     except OSError as exc:
         raise ConformanceConfigError(f"{path}: cannot read: {exc}") from exc
-    return _load(path, mtime)
+    conformance = _load(path, mtime).of_version(version)
+    if conformance is None:
+        raise ConformanceConfigError(f"{path}: key 'versions': no section for FOCUS {version}")
+    return conformance
 
 
 def check_against_model(conformance: Conformance, criteria: dict[str, str], path: Path | None = None) -> None:

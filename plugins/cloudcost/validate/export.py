@@ -1,12 +1,13 @@
 """Export one provider's FOCUS rows of an org to Parquet, typed explicitly, for the validator to read.
 
-Types come from ``schemas/focus/cost_data_standard_1_3.yml``, never from inference: the validator's CSV
-loader mistypes ids (account ids become numbers), so it gets Parquet with decimals as decimal128(38, 10),
-timestamps as UTC, JSON as text. Rows stream from the warehouse in Arrow record batches.
+Types come from the version's FOCUS schema (``schemas/focus/cost_data_standard_1_3.yml`` for 1.3), never from
+inference: the validator's CSV loader mistypes ids (account ids become numbers), so it gets Parquet with decimals
+as decimal128(38, 10), timestamps as UTC, JSON as text. Rows stream from the warehouse in Arrow record batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 
 from cloudcost.focus_arrow import arrow_schema, typed
 from cloudcost.identifiers import qualified
-from cloudcost.schemas import Column, focus_schema, quote_column
+from cloudcost.schemas import PRIMARY_FOCUS_VERSION, Column, SchemaError, TableSchema, focus_schema, quote_column
 from cloudcost.warehouse.base import Session, Warehouse
 
 BATCH_ROWS = 100_000
@@ -34,9 +35,33 @@ class FocusExport:
     formats: list[str]  # x_source_format values among the rows
 
 
-def focus_columns(warehouse: Warehouse, session: Session, dataset: str, include_custom: bool) -> list[Column]:
+def version_schema(version: str) -> TableSchema:
+    """The FOCUS table of ``version``; ``ExportError`` (one line) when this build has none for it."""
+    try:
+        return focus_schema(version)
+    except SchemaError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def require_table(warehouse: Warehouse, dataset: str, version: str) -> None:
+    """Fail in one line when the org's dataset has no table of ``version`` (nothing to referee)."""
+    table = version_schema(version).table
+    with warehouse.session() as session:
+        if not warehouse.table_exists(session, dataset, table):
+            raise ExportError(
+                f"{qualified(dataset, table)} does not exist: no FOCUS {version} rows have been built for this org"
+            )
+
+
+def focus_columns(
+    warehouse: Warehouse,
+    session: Session,
+    dataset: str,
+    include_custom: bool,
+    version: str = PRIMARY_FOCUS_VERSION,
+) -> list[Column]:
     """The org's FOCUS table columns to read, in schema order; every FOCUS column must be there."""
-    schema = focus_schema()
+    schema = version_schema(version)
     table = qualified(dataset, schema.table)
     present = set(warehouse.columns(session, dataset, schema.table))
     if not present:
@@ -47,9 +72,9 @@ def focus_columns(warehouse: Warehouse, session: Session, dataset: str, include_
     return [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
 
 
-def providers_with_rows(warehouse: Warehouse, dataset: str) -> dict[str, int]:
+def providers_with_rows(warehouse: Warehouse, dataset: str, version: str = PRIMARY_FOCUS_VERSION) -> dict[str, int]:
     """Row count per ``x_cloud_provider`` in the org's FOCUS table (empty if the table does not exist)."""
-    table = focus_schema().table
+    table = version_schema(version).table
     with warehouse.session() as session:
         if not warehouse.table_exists(session, dataset, table):
             return {}
@@ -68,16 +93,19 @@ def export_focus(
     include_custom: bool = True,
     first_day: date | None = None,
     last_day: date | None = None,
+    days: Sequence[date] | None = None,
+    version: str = PRIMARY_FOCUS_VERSION,
 ) -> FocusExport:
-    """Write the provider's rows (optionally only billing days ``first_day..last_day``) to ``path``.
+    """Write the provider's rows of the ``version`` table (optionally only billing days ``first_day..last_day``,
+    or only ``days``) to ``path``.
 
     ``include_custom`` keeps our ``x_`` columns: focus-validator 2.2.1 accepts them and its results are the
     same with or without them (its custom-column rule, ColumnHandling-A-010-M, is not implemented and skips).
     """
-    table = qualified(dataset, focus_schema().table)
+    table = qualified(dataset, version_schema(version).table)
     params: list[object]
     with warehouse.session() as session:
-        columns = focus_columns(warehouse, session, dataset, include_custom)
+        columns = focus_columns(warehouse, session, dataset, include_custom, version)
         where, params = ["x_cloud_provider = ?"], [provider]
         if first_day:
             where.append("x_ingestion_date >= ?")
@@ -85,6 +113,9 @@ def export_focus(
         if last_day:
             where.append("x_ingestion_date <= ?")
             params.append(last_day)
+        if days is not None:
+            where.append(f"x_ingestion_date in ({', '.join('?' for _ in days) or 'null'})")
+            params.extend(days)
         condition = " and ".join(where)
         formats = [
             str(f)

@@ -59,8 +59,9 @@ class Referee:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
 
     @classmethod
-    def locate(cls, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Referee:
-        """The installed validator and offline rules (``$CLOUDCOST_FOCUS_VALIDATOR``, ``$CLOUDCOST_FOCUS_RULES``)."""
+    def locate(cls, timeout: float = DEFAULT_TIMEOUT_SECONDS, focus_version: str = "1.3") -> Referee:
+        """The installed validator and offline rules (``$CLOUDCOST_FOCUS_VALIDATOR``, ``$CLOUDCOST_FOCUS_RULES``),
+        set to judge ``focus_version`` (its ``model-<version>.json`` must be among the rules)."""
         executable = _env_path(VALIDATOR_ENV, DEFAULT_VALIDATOR)
         rules_dir = _env_path(RULES_ENV, DEFAULT_RULES)
         if not os.access(executable, os.X_OK):
@@ -73,7 +74,11 @@ class Referee:
                 f"offline FOCUS validator rules not found in {rules_dir} (expected model-*.json and "
                 f"currency_codes.csv; ../shared must sit beside the repository), or set {RULES_ENV}"
             )
-        return cls(executable, rules_dir, timeout=timeout)
+        if not (rules_dir / f"model-{focus_version}.json").is_file():
+            raise RefereeUnavailable(
+                f"no rules model for FOCUS {focus_version} in {rules_dir} (model-{focus_version}.json)"
+            )
+        return cls(executable, rules_dir, focus_version, timeout)
 
     def version(self) -> str:
         """The installed focus-validator's package version."""

@@ -1,12 +1,14 @@
 """``run_validation(org)``: export each provider's FOCUS rows, let focus-validator referee them, judge.
 
 One Parquet file and one validator run per provider, because the applicability criteria we claim differ by
-provider (``configs/focus_conformance.yml``).
+provider (``configs/focus_conformance.yml``). Each FOCUS version is judged on its own table with its own rules
+model and claims (``VersionJudge``); 1.3, the primary table, is the default.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,11 +17,13 @@ import duckdb
 
 from cloudcost.config import Provider, load_org_by_slug, parse_provider
 from cloudcost.identifiers import OrgSlug
+from cloudcost.schemas import PRIMARY_FOCUS_VERSION
 from cloudcost.validate.conformance import Conformance, check_against_model, conformance_path, load_conformance
-from cloudcost.validate.export import export_focus, providers_with_rows
+from cloudcost.validate.export import export_focus, providers_with_rows, require_table
 from cloudcost.validate.junit import ERRORED, FAILED, PASSED, SKIPPED
 from cloudcost.validate.model import RulesModel, load_model
 from cloudcost.validate.referee import DEFAULT_TIMEOUT_SECONDS, Referee
+from cloudcost.validate.results import rule_results
 from cloudcost.validate.verdict import (
     FAIL,
     FAILURE,
@@ -84,30 +88,52 @@ def check_errata(data_file: Path, conformance: Conformance, model: RulesModel, c
     return checks
 
 
-def _validate_provider(
+@dataclass(frozen=True)
+class VersionJudge:
+    """What judges one FOCUS version: the validator set to it, its rules model, and our claims and errata."""
+
+    version: str
+    referee: Referee
+    model: RulesModel
+    conformance: Conformance
+
+    @classmethod
+    def prepare(cls, version: str = PRIMARY_FOCUS_VERSION, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> VersionJudge:
+        """Locate the validator and the version's model; refuse claims naming criteria the model lacks."""
+        conformance = load_conformance(version=version)
+        referee = Referee.locate(timeout=timeout, focus_version=version)
+        model = load_model(referee.rules_dir, version)
+        check_against_model(conformance, model.criteria)
+        return cls(version, referee, model, conformance)
+
+
+def validate_provider(
     warehouse: Warehouse,
     dataset: str,
     provider: Provider,
-    referee: Referee,
-    model: RulesModel,
-    conformance: Conformance,
+    judge: VersionJudge,
     workdir: Path,
     *,
     details: bool,
     include_custom: bool,
-    first_day: date | None,
-    last_day: date | None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    days: Sequence[date] | None = None,
 ) -> ProviderVerdict:
+    """Export the provider's rows of the judge's version (the days given, else all) and referee them."""
+    referee, model, conformance = judge.referee, judge.model, judge.conformance
     claim = conformance.claim(provider)
     claims = sorted(claim.claims) if claim else []
     export = export_focus(
         warehouse,
         dataset,
         provider,
-        workdir / provider / f"{dataset}_{provider}_focus_1_3.parquet",
+        workdir / provider / f"{dataset}_{provider}_focus_{judge.version.replace('.', '_')}.parquet",
         include_custom=include_custom,
         first_day=first_day,
         last_day=last_day,
+        days=days,
+        version=judge.version,
     )
     verdict = ProviderVerdict(provider, NO_DATA, rows=export.rows, formats=export.formats, claims=claims)
     if export.rows == 0:
@@ -124,6 +150,7 @@ def _validate_provider(
     run = referee.run(export.path, claims, workdir / provider, details=details)
     verdict.errata = check_errata(export.path, conformance, model, claims)
     verdict.outcomes = classify(run, model, claims, conformance.errata, verdict.errata)
+    verdict.results = rule_results(run.junit.cases, verdict.outcomes, model)
     verdict.totals = {
         "tests": len(run.junit.cases),
         PASSED: run.junit.count(PASSED),
@@ -150,20 +177,20 @@ def run_validation(
     details: bool = True,
     include_custom: bool = True,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    focus_version: str = PRIMARY_FOCUS_VERSION,
 ) -> ValidationReport:
-    """Referee the org's FOCUS table, one verdict per provider (those named, else every provider the org
-    enables or that has rows). Artifacts go to ``keep_dir`` if given, else to a temporary folder removed
-    afterwards."""
+    """Referee the org's FOCUS table of ``focus_version``, one verdict per provider (those named, else every
+    provider the org enables or that has rows). Artifacts go to ``keep_dir`` if given, else to a temporary folder
+    removed afterwards. A version other than the primary one must have its table (``ExportError`` otherwise)."""
     org_config = load_org_by_slug(org)
-    conformance = load_conformance()
-    referee = Referee.locate(timeout=timeout)
-    model = load_model(referee.rules_dir, referee.focus_version)
-    check_against_model(conformance, model.criteria)
     warehouse = open_warehouse()
-    counts = providers_with_rows(warehouse, org_config.dataset)
+    if focus_version != PRIMARY_FOCUS_VERSION:  # before the validator: the table is what is most likely missing
+        require_table(warehouse, org_config.dataset, focus_version)
+    judge = VersionJudge.prepare(focus_version, timeout)
+    counts = providers_with_rows(warehouse, org_config.dataset, focus_version)
     enabled = [name for name, entry in org_config.providers.items() if entry.enabled]
     chosen = providers or sorted(set(enabled) | {parse_provider(name) for name in counts})
-    report = ValidationReport(org, referee.version(), model.version, referee.rules_dir)
+    report = ValidationReport(org, judge.referee.version(), judge.model.version, judge.referee.rules_dir)
     with tempfile.TemporaryDirectory(prefix="cloudcost-validate-") as scratch:
         workdir = Path(keep_dir) if keep_dir else Path(scratch)
         report.workdir = workdir if keep_dir else None
@@ -172,13 +199,11 @@ def run_validation(
                 report.verdicts.append(ProviderVerdict(provider, NO_DATA))
                 continue
             report.verdicts.append(
-                _validate_provider(
+                validate_provider(
                     warehouse,
                     org_config.dataset,
                     provider,
-                    referee,
-                    model,
-                    conformance,
+                    judge,
                     workdir,
                     details=details,
                     include_custom=include_custom,

@@ -65,6 +65,7 @@ class ProviderVerdict:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     data_file: Path | None = None
+    results: dict[str, str] = field(default_factory=dict)  # every rule: pass | fail | skipped | erratum (results.py)
 
     def of(self, classification: str) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.classification == classification]
