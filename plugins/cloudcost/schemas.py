@@ -100,6 +100,15 @@ def focus_schema() -> TableSchema:
     return load_table_schema("focus/cost_data_standard_1_3.yml")
 
 
+def focus_1_4_schema() -> TableSchema:
+    """FOCUS 1.4 Cost and Usage: derived from the 1.3 table, which stays the primary output."""
+    return load_table_schema("focus/cost_data_standard_1_4.yml")
+
+
+def billing_period_1_4_schema() -> TableSchema:
+    return load_table_schema("focus/focus_billing_period_1_4.yml")
+
+
 def quote_column(name: str) -> str:
     if not COLUMN_NAME.fullmatch(name):
         raise SchemaError(f"invalid column name {name!r}")
