@@ -329,3 +329,24 @@ def test_the_recheck_and_land_raw_land_on_the_configured_warehouse(tmp_path: Pat
     begin, commit = sqls.index("BEGIN TRANSACTION"), sqls.index("COMMIT TRANSACTION")
     assert any(q.startswith("MERGE") for q in sqls[begin:commit])
     assert any(q.startswith("INSERT INTO `demo_prod`.`landed_deliveries`") for q in sqls[begin:commit])
+
+
+def test_convert_creates_the_focus_1_4_tables_and_runs_1_4_in_the_procedure(config_dir: Path) -> None:
+    """The FOCUS 1.4 tables exist before the CALL, and the procedure writes them in the 1.3 slice's transaction."""
+    from cloudcost.warehouse.bigquery_ddl import focus_1_4_statements
+
+    client = StubClient(lambda sql, config: StubJob(rows=[(4, Decimal("10.5"), Decimal("9.5"))]))
+    _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
+    sqls = [q.sql for q in client.queries]
+    call = next(i for i, sql in enumerate(sqls) if sql.startswith("CALL"))
+    for table in ("cost_data_standard_1_4", "focus_billing_period_1_4"):
+        created = next(
+            i
+            for i, sql in enumerate(sqls)
+            if sql.startswith(f"CREATE TABLE IF NOT EXISTS `my-project`.`demo_prod`.`{table}`")
+        )
+        assert created < call
+    create = next(sql for sql in sqls if sql.startswith("CREATE OR REPLACE PROCEDURE"))
+    for statement in focus_1_4_statements("my-project", "demo_prod"):
+        assert statement.splitlines()[0] in create
+    _all_parse(client)
