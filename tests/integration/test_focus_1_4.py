@@ -274,3 +274,18 @@ def test_the_day_check_fails_loudly_when_1_4_differs_from_1_3(own_copy: Path) ->
     with pytest.raises(ReconciliationFailed, match=rf"differs from the 1.3 slice .* {account}: ListCost "):
         reconcile_focus_1_4(run.warehouse, run.dataset, run.run)
     assert reconcile_focus_1_4(run.warehouse, run.dataset, _run("oci", DAYS[1]).run) >= 1
+
+
+def test_the_conformance_file_says_per_provider_what_1_4_cannot_give() -> None:
+    """Each provider accounts for every column new in 1.4, the billing-period columns whose source is the
+    provider's, and the two datasets we do not produce; a NULL column is stated as NULL with its reason."""
+    from cloudcost.validate.conformance import load_conformance
+
+    section = load_conformance().focus_1_4
+    assert section is not None and sorted(section.providers) == sorted(PROVIDERS)
+    for provider, notes in section.providers.items():
+        assert set(notes.columns) == NEW_IN_1_4, provider
+        assert all(reason.startswith("NULL: ") for reason in notes.columns.values()), provider
+        assert set(notes.billing_period) == {"BillingPeriodStatus", "BillingPeriodCreated", "BillingPeriodLastUpdated"}
+        assert set(notes.datasets) == {"InvoiceDetail", "ContractCommitment"}
+        assert all(reason.startswith("not produced: ") for reason in notes.datasets.values()), provider

@@ -56,8 +56,21 @@ class Erratum(_Strict):
     violation: str | None = None
 
 
+class Focus14Provider(_Strict):
+    """What FOCUS 1.4 adds for one provider: column -> how it is filled or why NULL; dataset -> why not produced."""
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    billing_period: dict[str, str] = Field(default_factory=dict)
+    datasets: dict[str, str] = Field(default_factory=dict)
+
+
+class Focus14(_Strict):
+    providers: dict[Provider, Focus14Provider]
+
+
 class Conformance(_Strict):
     providers: dict[Provider, ProviderClaim]
+    focus_1_4: Focus14 | None = None
     errata: dict[str, Erratum] = Field(default_factory=dict)
 
     def claim(self, provider: Provider) -> ProviderClaim | None:
