@@ -350,3 +350,22 @@ def test_convert_creates_the_focus_1_4_tables_and_runs_1_4_in_the_procedure(conf
     for statement in focus_1_4_statements("my-project", "demo_prod"):
         assert statement.splitlines()[0] in create
     _all_parse(client)
+
+
+def test_the_1_4_reconciliation_runs_on_bigquery_and_names_the_gap() -> None:
+    """``check``'s 1.3 vs 1.4 comparison is one DuckDB-dialect query: on BigQuery it parses as GoogleSQL with the
+    day and provider bound, and a row count or cost that differs fails naming the account and the column."""
+    from cloudcost.pipeline.reconcile import ReconciliationFailed, reconcile_focus_1_4
+
+    equal = ("A", 3, 3, *(Decimal("1.5"),) * 8)
+    client = StubClient(lambda sql, config: StubJob(rows=[equal]))
+    assert reconcile_focus_1_4(_warehouse(client), "demo_prod", RUN) == 1
+    (query,) = [q for q in client.queries if "cost_data_standard_1_4" in q.sql]
+    parse_bigquery(query.sql)
+    assert "FROM `demo_prod`.`cost_data_standard_1_3`" in query.sql and "FULL OUTER JOIN" in query.sql
+    assert query.params == {"provider": RUN.provider, "day": DAY}
+
+    gap = ("A", 3, 2, Decimal("1.5"), Decimal("1.5"), Decimal("2"), Decimal("1"), *(Decimal("0"),) * 4)
+    client = StubClient(lambda sql, config: StubJob(rows=[gap]))
+    with pytest.raises(ReconciliationFailed, match=r"A: rows 3 vs 2, EffectiveCost 2 vs 1$"):
+        reconcile_focus_1_4(_warehouse(client), "demo_prod", RUN)
