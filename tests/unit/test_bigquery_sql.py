@@ -121,7 +121,9 @@ def test_procedure_has_one_branch_per_enabled_format_and_each_statement_parses()
 def test_procedure_arguments_collide_with_no_column() -> None:
     """Inside the procedure ``provider``, ``source_format`` and ``billing_day`` are variables; a column of the same
     name (BigQuery compares names case-insensitively) would shadow them."""
-    names = {c.name.lower() for c in focus_schema().columns}
+    names = {
+        c.name.lower() for s in (focus_schema(), focus_1_4_schema(), billing_period_1_4_schema()) for c in s.columns
+    }
     for _, _, fmt in FORMATS:
         names |= {c.name.lower() for c in load_table_schema(fmt.schema_file).columns}
     for path in lookup_files().values():
