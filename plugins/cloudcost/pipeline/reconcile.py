@@ -138,8 +138,8 @@ def reconcile_focus_1_4(warehouse: Warehouse, dataset: str, run: RunContext) -> 
             f"for {len(gaps)} billing account(s): {'; '.join(gaps[:20])}"
         )
     log.info(
-        "reconcile %s/%s %s: FOCUS 1.4 equals FOCUS 1.3 for %d billing account(s) (rows, Billed/Effective/List/"
-        "ContractedCost, exactly).",
+        "focus_1_4 %s/%s %s: the FOCUS 1.4 slice equals the 1.3 slice for %d billing account(s) (rows, Billed/"
+        "Effective/List/ContractedCost, exactly).",
         run.org,
         run.provider,
         run.billing_day,
