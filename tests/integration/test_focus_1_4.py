@@ -161,9 +161,19 @@ def test_billing_periods_hold_every_account_period_and_issuer_of_the_rows(loaded
     periods = _periods(loaded, provider)
     assert periods and {p["x_cloud_provider"] for p in periods} == {provider}
     assert [_without_provider(p) for p in periods] == _expected_periods(loaded, provider)
+    landed = {
+        at
+        for (at,) in _query(
+            loaded,
+            "select landed_at from demo_prod.landed_deliveries where raw_table = ?",
+            [f"cloud_{provider}_billing_raw_daily"],
+        )
+    }
     for period in periods:
         assert period["BillingPeriodLastUpdated"] >= period["BillingPeriodCreated"]
         assert period["BillingPeriodStart"] < period["BillingPeriodEnd"]
+        # times of the provider's deliveries (landed_deliveries.landed_at), not of the convert
+        assert {period["BillingPeriodCreated"], period["BillingPeriodLastUpdated"]} <= landed
 
 
 def test_a_period_is_closed_only_once_every_row_carries_an_invoice_id(own_copy: Path) -> None:
