@@ -59,7 +59,8 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "cloudcost export --org demo --format parquet --focus-version 1.4",
         description=(
             "Export billing days FROM..TO (inclusive; the days the pipeline loaded) of <org>_prod."
-            "cost_data_standard_1_3. csv: RFC 4180 with exact decimals; parquet: decimal128(38,10) and "
+            "cost_data_standard_1_3 (cost_data_standard_1_4 with --focus-version 1.4). csv: RFC 4180 with exact "
+            "decimals; parquet: decimal128(38,10) and "
             "focus_version in the file metadata; json: JSON Lines of pulumicost FocusCostRecord. Every file gets "
             "<file>.metadata.json, and the run appends its metrics to <org>_prod.pipeline_metrics. Without --month "
             "or --from/--to: the last loaded month to date (the last day every enabled provider loaded)."
