@@ -246,7 +246,7 @@ BILLING_PERIOD_KEY = (
 
 
 def focus_1_4_statements(project: str, dataset: str) -> list[str]:
-    """What every branch of the procedure runs after its 1.3 MERGE, for any provider: the (provider, billing_day)
+    """What the procedure runs once after its IF chain's 1.3 MERGE, for any provider: the (provider, billing_day)
     slice of FOCUS 1.4 replaced from the 1.3 slice, the billing periods it holds rebuilt (one MERGE on their key),
     and the periods no row holds any more deleted."""
     cau = focus_1_4_schema()
