@@ -224,7 +224,7 @@ def convert_statement(project: str, dataset: str, provider: str, fmt: RawFormat)
     )
 
 
-def _focus_1_4_select(project: str, dataset: str, relative_path: str) -> str:
+def focus_1_4_select(project: str, dataset: str, relative_path: str) -> str:
     """One of ``procedures/sp_cloud_1_focus_1_4/``, translated, checked to give exactly its table's columns."""
     sql = focus_1_4.render(relative_path, lambda table: _quoted_ref(project, dataset, table))
     expected = {
@@ -252,7 +252,7 @@ def focus_1_4_statements(project: str, dataset: str) -> list[str]:
     cau = focus_1_4_schema()
     replace_cau = replace_slice_merge(
         table_ref(project, dataset, cau.table),
-        _focus_1_4_select(project, dataset, focus_1_4.COST_AND_USAGE),
+        focus_1_4_select(project, dataset, focus_1_4.COST_AND_USAGE),
         cau,
         "T.x_cloud_provider = provider AND T.x_ingestion_date = billing_day",
     )
@@ -267,7 +267,7 @@ def focus_1_4_statements(project: str, dataset: str) -> list[str]:
     values = ", ".join(_coerced(c.name, c.type) for c in periods.columns)
     rebuild_periods = (
         f"MERGE {table_ref(project, dataset, periods.table)} AS T\nUSING (\n"
-        f"{_focus_1_4_select(project, dataset, focus_1_4.BILLING_PERIOD)}\n) AS S\nON {on}\n"
+        f"{focus_1_4_select(project, dataset, focus_1_4.BILLING_PERIOD)}\n) AS S\nON {on}\n"
         f"WHEN MATCHED THEN UPDATE SET {updates}\n"
         f"WHEN NOT MATCHED BY TARGET THEN INSERT ({columns})\nVALUES ({values})"
     )
