@@ -100,6 +100,7 @@ def load_table_schema(relative: str, with_lineage: bool | None = None) -> TableS
 # works per version (the daily rules, the referee) reads this, so a new version's table plugs in with one line.
 FOCUS_SCHEMA_FILES: dict[str, str] = {
     "1.3": "focus/cost_data_standard_1_3.yml",
+    "1.4": "focus/cost_data_standard_1_4.yml",
 }
 PRIMARY_FOCUS_VERSION = "1.3"  # the table every stage writes first; the default wherever a version is optional
 
@@ -111,6 +112,15 @@ def focus_schema(version: str = PRIMARY_FOCUS_VERSION) -> TableSchema:
         known = ", ".join(FOCUS_SCHEMA_FILES)
         raise SchemaError(f"FOCUS {version} has no table in this build (tables are built for FOCUS {known})")
     return load_table_schema(relative)
+
+
+def focus_1_4_schema() -> TableSchema:
+    """FOCUS 1.4 Cost and Usage: derived from the 1.3 table, which stays the primary output."""
+    return focus_schema("1.4")
+
+
+def billing_period_1_4_schema() -> TableSchema:
+    return load_table_schema("focus/focus_billing_period_1_4.yml")
 
 
 def quote_column(name: str) -> str:

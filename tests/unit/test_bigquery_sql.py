@@ -15,13 +15,14 @@ from sqlglot import exp
 
 from cloudcost.config import load_org_by_slug
 from cloudcost.lookups import lookup_files
-from cloudcost.schemas import focus_schema, load_table_schema
+from cloudcost.schemas import billing_period_1_4_schema, focus_1_4_schema, focus_schema, load_table_schema
 from cloudcost.warehouse.bigquery_ddl import (
     convert_procedure,
     convert_statement,
     create_dataset_ddl,
     create_table_ddl,
     enabled_formats,
+    focus_1_4_statements,
     raw_formats,
     raw_schema,
 )
@@ -66,6 +67,32 @@ def test_focus_and_dataset_ddl() -> None:
     assert dataset == "CREATE SCHEMA IF NOT EXISTS `my-project`.`demo_prod` OPTIONS (location = 'EU')"
 
 
+def test_focus_1_4_statements_parse_and_match_golden() -> None:
+    """The shared 1.3 -> 1.4 statements every branch runs: the 1.4 slice MERGE, the billing-period MERGE on its
+    key, the DELETE of periods no row holds; each reads the procedure's variables, not query parameters."""
+    cau, periods, orphans = focus_1_4_statements(PROJECT, DATASET)
+    assert isinstance(parse_bigquery(cau), exp.Merge) and isinstance(parse_bigquery(periods), exp.Merge)
+    assert isinstance(parse_bigquery(orphans), exp.Delete)
+    assert cau.startswith("MERGE `my-project`.`demo_prod`.`cost_data_standard_1_4` AS T")
+    assert "FROM `my-project`.`demo_prod`.`cost_data_standard_1_3`" in cau
+    assert "T.x_cloud_provider = provider AND T.x_ingestion_date = billing_day THEN DELETE" in cau
+    assert periods.startswith("MERGE `my-project`.`demo_prod`.`focus_billing_period_1_4` AS T")
+    assert "WHEN MATCHED THEN UPDATE SET" in periods and "WHEN NOT MATCHED BY TARGET THEN INSERT" in periods
+    for sql in (cau, periods, orphans):
+        assert "@provider" not in sql and "@billing_day" not in sql
+    _golden("focus_1_4_cost_and_usage.sql", cau)
+    _golden("focus_1_4_billing_period.sql", periods)
+    _golden("focus_1_4_billing_period_orphans.sql", orphans)
+
+
+def test_focus_1_4_ddl() -> None:
+    for schema in (focus_1_4_schema(), billing_period_1_4_schema()):
+        sql = create_table_ddl(PROJECT, DATASET, schema)
+        assert isinstance(parse_bigquery(sql), exp.Create)
+        _golden(f"ddl_{schema.table}.sql", sql)
+    assert "PARTITION BY `x_ingestion_date`" in create_table_ddl(PROJECT, DATASET, focus_1_4_schema())
+
+
 def test_procedure_has_one_branch_per_enabled_format_and_each_statement_parses() -> None:
     formats = enabled_formats(load_org_by_slug("demo"))
     sql = convert_procedure(PROJECT, DATASET, formats)
@@ -78,14 +105,25 @@ def test_procedure_has_one_branch_per_enabled_format_and_each_statement_parses()
     for provider, name, fmt in formats:
         assert f"provider = '{provider}' AND source_format = '{name}' THEN" in sql
         assert convert_statement(PROJECT, DATASET, provider, fmt).splitlines()[0] in sql
-    assert "RAISE USING MESSAGE" in sql and sql.rstrip().endswith("END IF;\nEND")
+    assert "RAISE USING MESSAGE = CONCAT(" in sql and "\n  END IF;\n" in sql
+    # the 1.3 branch and the shared FOCUS 1.4 statements run in one transaction, rolled back and raised on error
+    assert sql.split("\nBEGIN\n", 1)[1].startswith("  BEGIN TRANSACTION;\n  IF provider = ")
+    end_if = sql.index("\n  END IF;\n")
+    for statement in focus_1_4_statements(PROJECT, DATASET):
+        assert sql.index(statement.splitlines()[0]) > end_if
+    assert sql.rstrip().endswith(
+        "  COMMIT TRANSACTION;\nEXCEPTION WHEN ERROR THEN\n  ROLLBACK TRANSACTION;\n"
+        "  RAISE USING MESSAGE = @@error.message;\nEND"
+    )
     assert "@billing_day" not in sql and "$billing_day" not in sql.replace("/*", "").split("*/")[-1]
 
 
 def test_procedure_arguments_collide_with_no_column() -> None:
     """Inside the procedure ``provider``, ``source_format`` and ``billing_day`` are variables; a column of the same
     name (BigQuery compares names case-insensitively) would shadow them."""
-    names = {c.name.lower() for c in focus_schema().columns}
+    names = {
+        c.name.lower() for s in (focus_schema(), focus_1_4_schema(), billing_period_1_4_schema()) for c in s.columns
+    }
     for _, _, fmt in FORMATS:
         names |= {c.name.lower() for c in load_table_schema(fmt.schema_file).columns}
     for path in lookup_files().values():

@@ -329,3 +329,43 @@ def test_the_recheck_and_land_raw_land_on_the_configured_warehouse(tmp_path: Pat
     begin, commit = sqls.index("BEGIN TRANSACTION"), sqls.index("COMMIT TRANSACTION")
     assert any(q.startswith("MERGE") for q in sqls[begin:commit])
     assert any(q.startswith("INSERT INTO `demo_prod`.`landed_deliveries`") for q in sqls[begin:commit])
+
+
+def test_convert_creates_the_focus_1_4_tables_and_runs_1_4_in_the_procedure(config_dir: Path) -> None:
+    """The FOCUS 1.4 tables exist before the CALL, and the procedure writes them in the 1.3 slice's transaction."""
+    from cloudcost.warehouse.bigquery_ddl import focus_1_4_statements
+
+    client = StubClient(lambda sql, config: StubJob(rows=[(4, Decimal("10.5"), Decimal("9.5"))]))
+    _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
+    sqls = [q.sql for q in client.queries]
+    call = next(i for i, sql in enumerate(sqls) if sql.startswith("CALL"))
+    for table in ("cost_data_standard_1_4", "focus_billing_period_1_4"):
+        created = next(
+            i
+            for i, sql in enumerate(sqls)
+            if sql.startswith(f"CREATE TABLE IF NOT EXISTS `my-project`.`demo_prod`.`{table}`")
+        )
+        assert created < call
+    create = next(sql for sql in sqls if sql.startswith("CREATE OR REPLACE PROCEDURE"))
+    for statement in focus_1_4_statements("my-project", "demo_prod"):
+        assert statement.splitlines()[0] in create
+    _all_parse(client)
+
+
+def test_the_1_4_reconciliation_runs_on_bigquery_and_names_the_gap() -> None:
+    """``check``'s 1.3 vs 1.4 comparison is one DuckDB-dialect query: on BigQuery it parses as GoogleSQL with the
+    day and provider bound, and a row count or cost that differs fails naming the account and the column."""
+    from cloudcost.pipeline.reconcile import ReconciliationFailed, reconcile_focus_1_4
+
+    equal = ("A", 3, 3, *(Decimal("1.5"),) * 8)
+    client = StubClient(lambda sql, config: StubJob(rows=[equal]))
+    assert reconcile_focus_1_4(_warehouse(client), "demo_prod", RUN) == 1
+    (query,) = [q for q in client.queries if "cost_data_standard_1_4" in q.sql]
+    parse_bigquery(query.sql)
+    assert "FROM `demo_prod`.`cost_data_standard_1_3`" in query.sql and "FULL OUTER JOIN" in query.sql
+    assert query.params == {"provider": RUN.provider, "day": DAY}
+
+    gap = ("A", 3, 2, Decimal("1.5"), Decimal("1.5"), Decimal("2"), Decimal("1"), *(Decimal("0"),) * 4)
+    client = StubClient(lambda sql, config: StubJob(rows=[gap]))
+    with pytest.raises(ReconciliationFailed, match=r"A: rows 3 vs 2, EffectiveCost 2 vs 1$"):
+        reconcile_focus_1_4(_warehouse(client), "demo_prod", RUN)

@@ -530,3 +530,53 @@ def test_cli_defaults_to_the_last_loaded_month_to_date(
     monkeypatch.setattr(loaded_range, "last_loaded_day", lambda org: None)
     assert main(["export", "--org", "demo", "--format", "csv"]) == 2
     assert "give --month YYYY-MM or --from/--to" in capsys.readouterr().out
+
+
+# --- FOCUS 1.4 -------------------------------------------------------------------------------------------------
+
+
+def test_focus_1_4_export_declares_its_version_and_keeps_the_1_3_sums(exported: Exported, tmp_path: Path) -> None:
+    """``--focus-version 1.4`` reads cost_data_standard_1_4 (written with the 1.3 slices the fixture converted):
+    the 1.4 column set, the version in the Parquet metadata and the sidecar, the same exact sums as 1.3."""
+    from cloudcost.cli import main
+    from cloudcost.schemas import focus_1_4_schema
+
+    v14 = [c.name for c in focus_1_4_schema().columns]
+    parquet = export_org("demo", "parquet", DAY, DAY, path=tmp_path / "v14.parquet", focus_version="1.4")
+    meta = pq.read_metadata(parquet.path).metadata
+    assert meta[b"focus_version"] == b"1.4"
+    table = pq.read_table(parquet.path)
+    assert table.schema.names == v14
+    assert "ProviderName" not in table.schema.names and "InvoiceDetailId" in table.schema.names
+    records = table.select(["x_cloud_provider", *MONEY]).to_pylist()
+    assert _sums_by_provider(records, lambda r: r["x_cloud_provider"]) == exported.sums
+    sidecar = json.loads(parquet.sidecar.read_text(encoding="utf-8"))
+    assert sidecar["focus_version"] == "1.4" and sidecar["focus_metadata"]["Schema"][0]["FocusVersion"] == "1.4"
+    assert sidecar["rows_by_provider"] == exported.rows
+    assert [m.value for m in parquet.metrics if m.metric == "focus_version_supported"] == [Decimal("1.4")]
+
+    as_json = export_org("demo", "json", DAY, DAY, path=tmp_path / "v14.jsonl", focus_version="1.4")
+    lines = as_json.path.read_text(encoding="utf-8").splitlines()
+    json_records = [json.loads(line) for line in lines]
+    assert {r["provider_name"] for r in json_records} == {""}  # 1.4 removed ProviderName
+    exact = [
+        {**{m: r["extended_columns"][m] for m in MONEY}, "p": r["extended_columns"]["x_cloud_provider"]}
+        for r in json_records
+    ]
+    assert _sums_by_provider(exact, lambda r: r["p"]) == exported.sums
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        args = ["export", "--org", "demo", "--format", "csv", "--from", str(DAY), "--to", str(DAY)]
+        assert main([*args, "--focus-version", "1.4", "--out", str(tmp_path)]) == 0
+    path = tmp_path / f"focus-1.4_demo_{DAY}_{DAY}.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == v14 and len(rows) == sum(exported.rows.values())
+    assert _sums_by_provider(rows, lambda r: r["x_cloud_provider"]) == exported.sums
+
+
+def test_an_unknown_focus_version_is_refused(exported: Exported, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match=r"unknown FOCUS version '1\.5'"):
+        export_org("demo", "csv", DAY, DAY, path=tmp_path / "x.csv", focus_version="1.5")
+    assert not (tmp_path / "x.csv").exists()

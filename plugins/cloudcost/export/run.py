@@ -1,4 +1,5 @@
-"""Export an org's FOCUS 1.3 rows for billing days A..B to one file, with a sidecar, and record the run's metrics.
+"""Export an org's FOCUS 1.3 rows (or its FOCUS 1.4 Cost and Usage rows) for billing days A..B to one file, with a
+sidecar, and record the run's metrics.
 
 Rows stream from the warehouse as Arrow record batches straight into the writer, typed for Parquet and as exact
 text for CSV and JSON (``focus_arrow``: the same text whichever warehouse sent the batch). Row counts, charge
@@ -28,14 +29,22 @@ from typing import Any
 import pyarrow as pa
 
 from cloudcost.config import load_org_by_slug
-from cloudcost.export import DATA_GENERATOR, FOCUS_VERSION
+from cloudcost.export import DATA_GENERATOR, FOCUS_VERSION, FOCUS_VERSIONS
 from cloudcost.export.metrics import Metric, export_freshness, new_run_id, record_metrics
 from cloudcost.export.pulumicost import exact_text, load_mapping, rfc3339
 from cloudcost.export.writers import EXTENSIONS, FORMATS, open_writer
 from cloudcost.focus_arrow import arrow_schema, as_text, typed
 from cloudcost.identifiers import OrgSlug, qualified
 from cloudcost.paths import data_dir
-from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, focus_schema, quote_column
+from cloudcost.schemas import (
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    Column,
+    TableSchema,
+    focus_1_4_schema,
+    focus_schema,
+    quote_column,
+)
 from cloudcost.validate.export import ExportError as FocusTableError
 from cloudcost.validate.export import focus_columns
 from cloudcost.warehouse import Warehouse, open_warehouse
@@ -59,9 +68,16 @@ def generator_version() -> str:
         return "unknown"
 
 
-def default_path(org: OrgSlug, fmt: str, first_day: date, last_day: date) -> Path:
-    """``data/exports/<org>/focus-1.3_<org>_<from>_<to>.<ext>``."""
-    return data_dir() / "exports" / org / f"focus-{FOCUS_VERSION}_{org}_{first_day}_{last_day}.{EXTENSIONS[fmt]}"
+def default_path(org: OrgSlug, fmt: str, first_day: date, last_day: date, focus_version: str = FOCUS_VERSION) -> Path:
+    """``data/exports/<org>/focus-<version>_<org>_<from>_<to>.<ext>``."""
+    return data_dir() / "exports" / org / f"focus-{focus_version}_{org}_{first_day}_{last_day}.{EXTENSIONS[fmt]}"
+
+
+def version_schema(focus_version: str) -> TableSchema:
+    """The table a FOCUS version is exported from: 1.3, the primary output, or 1.4, derived from it."""
+    if focus_version not in FOCUS_VERSIONS:
+        raise ExportError(f"unknown FOCUS version {focus_version!r}: use one of {', '.join(FOCUS_VERSIONS)}")
+    return focus_1_4_schema() if focus_version == "1.4" else focus_schema()
 
 
 def sidecar_path(path: Path) -> Path:
@@ -127,7 +143,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _focus_metadata(columns: list[Column], fmt: str, created_at: str) -> dict[str, Any]:
+def _focus_metadata(columns: list[Column], fmt: str, created_at: str, focus_version: str) -> dict[str, Any]:
     """The FOCUS metadata objects; the SchemaId is a UUID derived from the structure, so it changes with it."""
     definitions = []
     for column in columns:
@@ -137,13 +153,13 @@ def _focus_metadata(columns: list[Column], fmt: str, created_at: str) -> dict[st
         if column.type in ("string", "json"):
             definition["StringEncoding"] = "UTF-8"
         definitions.append(definition)
-    structure = json.dumps([fmt, FOCUS_VERSION, generator_version(), definitions], sort_keys=True)
+    structure = json.dumps([fmt, focus_version, generator_version(), definitions], sort_keys=True)
     return {
         "DataGenerator": {"DataGenerator": DATA_GENERATOR},
         "Schema": [
             {
                 "SchemaId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cloudcost:focus-export:{structure}")),
-                "FocusVersion": FOCUS_VERSION,
+                "FocusVersion": focus_version,
                 "DataGeneratorVersion": generator_version(),
                 "CreationDate": created_at,
                 "ColumnDefinition": definitions,
@@ -152,11 +168,22 @@ def _focus_metadata(columns: list[Column], fmt: str, created_at: str) -> dict[st
     }
 
 
-def _columns(warehouse: Warehouse, session: Session, dataset: str, include_custom: bool) -> list[Column]:
-    try:
-        return focus_columns(warehouse, session, dataset, include_custom)
-    except FocusTableError as exc:
-        raise ExportError(str(exc)) from exc
+def _columns(
+    warehouse: Warehouse, session: Session, dataset: str, include_custom: bool, schema: TableSchema
+) -> list[Column]:
+    if schema.table == focus_schema().table:
+        try:
+            return focus_columns(warehouse, session, dataset, include_custom)
+        except FocusTableError as exc:
+            raise ExportError(str(exc)) from exc
+    table = qualified(dataset, schema.table)
+    present = set(warehouse.columns(session, dataset, schema.table))
+    if not present:
+        raise ExportError(f"{table} does not exist: no FOCUS rows have been converted for this org since 1.4 came")
+    missing = [c.name for c in schema.columns if not c.name.startswith("x_") and c.name not in present]
+    if missing:
+        raise ExportError(f"{table} lacks FOCUS columns {missing}: run a pipeline stage to migrate it")
+    return [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
 
 
 def _write(
@@ -210,8 +237,11 @@ def export_org(
     providers: list[str] | None = None,
     include_custom: bool = True,
     now: datetime | None = None,
+    focus_version: str = FOCUS_VERSION,
 ) -> ExportResult:
-    """Write billing days ``first_day..last_day`` of the org's FOCUS table as ``fmt``, its sidecar, and metrics."""
+    """Write billing days ``first_day..last_day`` of the org's FOCUS table of ``focus_version`` as ``fmt``, its
+    sidecar, and metrics. FOCUS 1.4 as JSON: the record's deprecated provider_name and publisher stay empty (1.4
+    removed those columns) and the 1.4 columns the proto lacks go to extended_columns when not NULL."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if last_day < first_day:
@@ -219,8 +249,9 @@ def export_org(
     now = now or datetime.now(UTC)
     run = new_run_id("export", now)
     org = load_org_by_slug(org_slug)
-    table = qualified(org.dataset, focus_schema().table)
-    path = path or default_path(org.slug, fmt, first_day, last_day)
+    schema = version_schema(focus_version)
+    table = qualified(org.dataset, schema.table)
+    path = path or default_path(org.slug, fmt, first_day, last_day, focus_version)
     mapping = load_mapping() if fmt == "json" else None  # a broken mapping fails before any file is opened
     where = ["x_ingestion_date between ? and ?"]
     params: list[Any] = [first_day, last_day]
@@ -230,10 +261,10 @@ def export_org(
     condition = " and ".join(where)
     warehouse = open_warehouse()
     with warehouse.session() as session:
-        columns = _columns(warehouse, session, org.dataset, include_custom)
+        columns = _columns(warehouse, session, org.dataset, include_custom, schema)
         stats = ExportStats.measure(session, table, condition, params)
         meta = {
-            "focus_version": FOCUS_VERSION,
+            "focus_version": focus_version,
             "data_generator": DATA_GENERATOR,
             "data_generator_version": generator_version(),
             "org": org.slug,
@@ -269,7 +300,7 @@ def export_org(
             },
             "created_at": created_at,
             "run": run,
-            "focus_metadata": _focus_metadata(columns, fmt, created_at),
+            "focus_metadata": _focus_metadata(columns, fmt, created_at, focus_version),
         }
         if mapping is not None:
             sidecar["record"] = {
@@ -287,11 +318,11 @@ def export_org(
             "file": str(path),
             "providers": sidecar["providers"],
         }
-        every_focus_column = sum(1 for c in focus_schema().columns if not c.name.startswith("x_"))
+        every_focus_column = sum(1 for c in schema.columns if not c.name.startswith("x_"))
         metrics = [
             Metric("focus_rows_exported", Decimal(rows), dimensions),
             Metric("focus_columns_present", Decimal(len(focus_columns)), {**dimensions, "of": every_focus_column}),
-            Metric("focus_version_supported", Decimal(FOCUS_VERSION), {"focus_version": FOCUS_VERSION}),
+            Metric("focus_version_supported", Decimal(focus_version), {"focus_version": focus_version}),
             *export_freshness(session, org.dataset, first_day, last_day, providers),
         ]
         record_metrics(warehouse, session, org.dataset, run, metrics, now)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.money_format import cents
-from cloudcost.schemas import focus_schema, quote_column
+from cloudcost.schemas import focus_1_4_schema, focus_schema, quote_column
 from cloudcost.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
@@ -94,3 +94,55 @@ def reconcile(
         cents(result.billed_cost),
     )
     return result
+
+
+FOCUS_1_4_SUMS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+
+
+def reconcile_focus_1_4(warehouse: Warehouse, dataset: str, run: RunContext) -> int:
+    """The day's FOCUS 1.4 slice must equal its 1.3 slice per billing account: row count and the sums of
+    BilledCost, EffectiveCost, ListCost and ContractedCost, exactly (DECIMAL on both sides). Both are written in one
+    transaction, so a gap means the 1.3 -> 1.4 statement lost or changed rows; raise naming each account. Returns
+    the number of billing accounts compared."""
+    sums = ", ".join(f"sum({quote_column(c)}) as {quote_column(c)}" for c in FOCUS_1_4_SUMS)
+    pairs = ", ".join(f"a.{quote_column(c)}, b.{quote_column(c)}" for c in FOCUS_1_4_SUMS)
+    sides = {
+        side: f"""
+            select BillingAccountId as account, count(*) as n, {sums}
+            from {qualified(dataset, schema.table)}
+            where x_cloud_provider = $provider and x_ingestion_date = $day group by 1"""
+        for side, schema in (("v13", focus_schema()), ("v14", focus_1_4_schema()))
+    }
+    sql = f"""
+        with v13 as ({sides["v13"]}), v14 as ({sides["v14"]})
+        select coalesce(a.account, b.account), a.n, b.n, {pairs}
+        from v13 a full outer join v14 b on a.account = b.account
+        order by 1
+    """
+    with warehouse.session() as session:
+        rows = session.fetchall(sql, {"provider": run.provider, "day": run.billing_day})
+    gaps = []
+    for account, n13, n14, *amounts in rows:
+        differ = [
+            f"{name} {amounts[2 * i]} vs {amounts[2 * i + 1]}"
+            for i, name in enumerate(FOCUS_1_4_SUMS)
+            if (amounts[2 * i] or 0) != (amounts[2 * i + 1] or 0)
+        ]
+        if (n13 or 0) != (n14 or 0):
+            differ.insert(0, f"rows {n13 or 0} vs {n14 or 0}")
+        if differ:
+            gaps.append(f"{account}: {', '.join(differ)}")
+    if gaps:
+        raise ReconciliationFailed(
+            f"{run.org}/{run.provider} {run.billing_day}: the FOCUS 1.4 slice differs from the 1.3 slice (1.3 vs 1.4) "
+            f"for {len(gaps)} billing account(s): {'; '.join(gaps[:20])}"
+        )
+    log.info(
+        "focus_1_4 %s/%s %s: the FOCUS 1.4 slice equals the 1.3 slice for %d billing account(s) (rows, Billed/"
+        "Effective/List/ContractedCost, exactly).",
+        run.org,
+        run.provider,
+        run.billing_day,
+        len(rows),
+    )
+    return len(rows)

@@ -120,7 +120,7 @@ def run_convert_to_focus(resolved: ResolvedRun) -> dict:
 
 def run_checks(resolved: ResolvedRun) -> dict:
     from cloudcost.pipeline.focus_rules import check_every_focus_version
-    from cloudcost.pipeline.reconcile import reconcile
+    from cloudcost.pipeline.reconcile import reconcile, reconcile_focus_1_4
 
     fmt = resolved.format
     result = reconcile(
@@ -132,6 +132,7 @@ def run_checks(resolved: ResolvedRun) -> dict:
         resolved.run,
         fmt.reconcile.only_where,
     )
+    reconcile_focus_1_4(resolved.warehouse, resolved.dataset, resolved.run)
     checked = check_every_focus_version(resolved.warehouse, resolved.dataset, resolved.run)
     return {
         **result.as_dict(),

@@ -59,10 +59,23 @@ class Erratum(_Strict):
     violation: str | None = None
 
 
+class AdditionsOfProvider(_Strict):
+    """What FOCUS 1.4 adds for one provider: column -> how it is filled or why NULL; dataset -> why not produced."""
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    billing_period: dict[str, str] = Field(default_factory=dict)
+    datasets: dict[str, str] = Field(default_factory=dict)
+
+
+class Additions(_Strict):
+    providers: dict[Provider, AdditionsOfProvider]
+
+
 class Conformance(_Strict):
     """The claims and errata of one FOCUS version."""
 
     providers: dict[Provider, ProviderClaim]
+    additions: Additions | None = None  # what this version adds to the one before it, per provider
     errata: dict[str, Erratum] = Field(default_factory=dict)
 
     def claim(self, provider: Provider) -> ProviderClaim | None:

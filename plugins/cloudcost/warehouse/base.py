@@ -79,7 +79,8 @@ class Warehouse(Protocol[SessionT]):
         ...
 
     def convert_to_focus(self, org: OrgConfig, source_format: str, fmt: RawFormat, run: RunContext) -> ConvertResult:
-        """Replace the run's (provider, day) slice of the org's FOCUS table by the format's procedure."""
+        """Replace the run's (provider, day) slice of the org's FOCUS 1.3 table by the format's procedure, and in the
+        same transaction its FOCUS 1.4 slice and the 1.4 billing periods it holds (``warehouse/focus_1_4.py``)."""
         ...
 
     def register_lookups(self, session: SessionT, names: list[str]) -> dict[str, str]:

@@ -18,7 +18,16 @@ from cloudcost.config import PROVIDERS, OrgConfig, Provider, RawFormat, load_bil
 from cloudcost.identifiers import InvalidIdentifier
 from cloudcost.lookups import REF_DATASET, lookup_files
 from cloudcost.paths import procedures_dir
-from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, TableSchema, focus_schema, load_table_schema
+from cloudcost.schemas import (
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    TableSchema,
+    billing_period_1_4_schema,
+    focus_1_4_schema,
+    focus_schema,
+    load_table_schema,
+)
+from cloudcost.warehouse import focus_1_4
 from cloudcost.warehouse.bigquery_sql import Parameters, TranslationError, duckdb_to_bigquery
 
 PROCEDURE = "sp_cloud_1_convert_to_focus"
@@ -215,6 +224,60 @@ def convert_statement(project: str, dataset: str, provider: str, fmt: RawFormat)
     )
 
 
+def focus_1_4_select(project: str, dataset: str, relative_path: str) -> str:
+    """One of ``procedures/sp_cloud_1_focus_1_4/``, translated, checked to give exactly its table's columns."""
+    sql = focus_1_4.render(relative_path, lambda table: _quoted_ref(project, dataset, table))
+    expected = {
+        focus_1_4.COST_AND_USAGE: focus_1_4_schema(),
+        focus_1_4.BILLING_PERIOD: billing_period_1_4_schema(),
+    }[relative_path]
+    focus_1_4.check_columns(relative_path, output_columns(sql), expected.column_names)
+    json_columns = [c.name for c in focus_schema().columns if c.type == "json"]
+    return duckdb_to_bigquery(sql, json_columns=json_columns, parameters="variables")
+
+
+BILLING_PERIOD_KEY = (
+    "x_cloud_provider",
+    "x_BillingAccountId",
+    "x_BillingCurrency",
+    "BillingPeriodStart",
+    "InvoiceIssuerName",
+)
+
+
+def focus_1_4_statements(project: str, dataset: str) -> list[str]:
+    """What the procedure runs once after its IF chain's 1.3 MERGE, for any provider: the (provider, billing_day)
+    slice of FOCUS 1.4 replaced from the 1.3 slice, the billing periods it holds rebuilt (one MERGE on their key),
+    and the periods no row holds any more deleted."""
+    cau = focus_1_4_schema()
+    replace_cau = replace_slice_merge(
+        table_ref(project, dataset, cau.table),
+        focus_1_4_select(project, dataset, focus_1_4.COST_AND_USAGE),
+        cau,
+        "T.x_cloud_provider = provider AND T.x_ingestion_date = billing_day",
+    )
+    periods = billing_period_1_4_schema()
+    on = " AND ".join(f"T.{column_name(c)} = S.{column_name(c)}" for c in BILLING_PERIOD_KEY)
+    updates = ", ".join(
+        f"{column_name(c.name)} = {_coerced(c.name, c.type)}"
+        for c in periods.columns
+        if c.name not in BILLING_PERIOD_KEY
+    )
+    columns = ", ".join(column_name(c.name) for c in periods.columns)
+    values = ", ".join(_coerced(c.name, c.type) for c in periods.columns)
+    rebuild_periods = (
+        f"MERGE {table_ref(project, dataset, periods.table)} AS T\nUSING (\n"
+        f"{focus_1_4_select(project, dataset, focus_1_4.BILLING_PERIOD)}\n) AS S\nON {on}\n"
+        f"WHEN MATCHED THEN UPDATE SET {updates}\n"
+        f"WHEN NOT MATCHED BY TARGET THEN INSERT ({columns})\nVALUES ({values})"
+    )
+    orphans = duckdb_to_bigquery(
+        focus_1_4.render(focus_1_4.BILLING_PERIOD_ORPHANS, lambda table: _quoted_ref(project, dataset, table)),
+        parameters="variables",
+    )
+    return [replace_cau, rebuild_periods, orphans]
+
+
 def enabled_formats(org: OrgConfig) -> list[tuple[Provider, str, RawFormat]]:
     """The (provider, format) pairs the org's file selects, in provider order."""
     chosen = []
@@ -227,8 +290,10 @@ def enabled_formats(org: OrgConfig) -> list[tuple[Provider, str, RawFormat]]:
 
 def convert_procedure(project: str, dataset: str, formats: list[tuple[Provider, str, RawFormat]]) -> str:
     """``CREATE OR REPLACE PROCEDURE sp_cloud_1_convert_to_focus(provider, source_format, billing_day)``: one
-    IF branch per format, each one MERGE; an unknown pair raises. The description carries a digest of the
-    body so a deployment can tell whether the stored procedure is the current one."""
+    IF branch per format, each one MERGE of the 1.3 slice, then the shared FOCUS 1.4 statements
+    (``focus_1_4_statements``), all in one transaction: an error anywhere rolls every table back and is raised
+    again. An unknown pair raises. The description carries a digest of the body so a deployment can tell whether
+    the stored procedure is the current one."""
     if not formats:
         raise ValueError(f"dataset {dataset}: no export format enabled, no procedure to create")
     branches = []
@@ -236,11 +301,16 @@ def convert_procedure(project: str, dataset: str, formats: list[tuple[Provider, 
         keyword = "IF" if index == 0 else "ELSEIF"
         statement = _indent(convert_statement(project, dataset, provider, fmt), 4)
         branches.append(f"  {keyword} provider = '{provider}' AND source_format = '{name}' THEN\n{statement};")
+    shared = "".join(f"\n{_indent(statement, 2)};" for statement in focus_1_4_statements(project, dataset))
     body = (
-        "\n".join(branches)
+        "  BEGIN TRANSACTION;\n"
+        + "\n".join(branches)
         + "\n  ELSE\n    RAISE USING MESSAGE = CONCAT('"
         + PROCEDURE
         + ": no conversion for ', provider, ' export format ', source_format);\n  END IF;"
+        + shared
+        + "\n  COMMIT TRANSACTION;\nEXCEPTION WHEN ERROR THEN\n  ROLLBACK TRANSACTION;\n"
+        "  RAISE USING MESSAGE = @@error.message;"
     )
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
     return (

@@ -9,7 +9,7 @@ from it, inside the landing's transaction with the ledger, the guards and the lo
 Converting: the org's ``sp_cloud_1_convert_to_focus`` stored procedure (translated from ``procedures/``,
 ``warehouse/bigquery_ddl.py``) is created or replaced when its digest changed, the lookups it joins are
 loaded into ``cloudcost_ref``, and ``CALL`` runs the provider's branch: one MERGE of the (provider, day)
-slice of the FOCUS table.
+slice of the FOCUS 1.3 table, then the FOCUS 1.4 slice and billing periods from it, in one transaction.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from cloudcost.schemas import (
     DECIMAL_PRECISION,
     DECIMAL_SCALE,
     TableSchema,
+    billing_period_1_4_schema,
+    focus_1_4_schema,
     focus_schema,
     quote_column,
 )
@@ -293,6 +295,8 @@ def convert_to_focus(
     slice_sql = "WHERE x_cloud_provider = @provider AND x_ingestion_date = @billing_day"
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
+        warehouse.ensure_table(session, dataset, focus_1_4_schema())
+        warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
         ensure_procedure(warehouse, session, dataset, org)
         replaced = int(_one(session, f"SELECT COUNT(*) FROM {target} {slice_sql}", params) or 0)
         session.run(

@@ -1,7 +1,8 @@
 """Converting on DuckDB: the provider's part of ``sp_cloud_1_convert_to_focus`` for one day, rendered and run.
 
 The SQL lives in ``procedures/``; this module only fills in validated table names, binds the billing
-day, and replaces the (provider, day) slice of the org's FOCUS table in one transaction.
+day, and replaces the (provider, day) slice of the org's FOCUS 1.3 table, its FOCUS 1.4 slice and the 1.4 billing
+periods it touches, in one transaction: either all of them change or none does.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.lookups import lookup_files
 from cloudcost.paths import procedures_dir
-from cloudcost.schemas import focus_schema, quote_column
+from cloudcost.schemas import billing_period_1_4_schema, focus_1_4_schema, focus_schema, quote_column
+from cloudcost.warehouse import focus_1_4
 from cloudcost.warehouse.base import SliceKey
 
 if TYPE_CHECKING:
-    from cloudcost.warehouse.duckdb import DuckDBWarehouse
+    from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
 
 TOKEN = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
 
@@ -57,6 +59,8 @@ def convert_to_focus(
     target = qualified(dataset, focus.table)
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
+        warehouse.ensure_table(session, dataset, focus_1_4_schema())
+        warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
         lookups = warehouse.register_lookups(session, procedure_lookups(procedure))
         sql = render_procedure(procedure, qualified(dataset, raw_table), lookups)
         params = {"billing_day": run.billing_day}
@@ -74,9 +78,44 @@ def convert_to_focus(
             )
             columns = ", ".join(quote_column(c) for c in produced)
             session.execute(f"insert into {target} ({columns}) select {columns} from ({sql})", params)
+            write_focus_1_4(warehouse, session, dataset, run)
             rows, billed, effective = session.fetchall(
                 f"select count(*), coalesce(sum(BilledCost), 0), coalesce(sum(EffectiveCost), 0) from {target} "
                 "where x_cloud_provider = ? and x_ingestion_date = ?",
                 [run.provider, run.billing_day],
             )[0]
     return ConvertResult(int(rows), str(Decimal(billed)), str(Decimal(effective)), replaced)
+
+
+def write_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, run: RunContext) -> None:
+    """Replace the run's 1.4 slice from the 1.3 slice just written, then rebuild the 1.4 billing periods it holds
+    (a temporary table keeps the rebuilt rows while the old ones are deleted); in the caller's transaction."""
+    cau, periods = focus_1_4_schema(), billing_period_1_4_schema()
+    params = {"provider": run.provider, "billing_day": run.billing_day}
+
+    def qualify(table: str) -> str:
+        return qualified(dataset, table)
+
+    cau_sql = focus_1_4.render(focus_1_4.COST_AND_USAGE, qualify)
+    produced = [d[0] for d in session.execute(f"select * from ({cau_sql}) limit 0", params).description]
+    focus_1_4.check_columns(focus_1_4.COST_AND_USAGE, produced, cau.column_names)
+    warehouse.delete_slice(
+        session, SliceKey.of(dataset, cau.table, x_cloud_provider=run.provider, x_ingestion_date=run.billing_day)
+    )
+    columns = ", ".join(quote_column(c) for c in cau.column_names)
+    session.execute(f"insert into {qualify(cau.table)} ({columns}) select {columns} from ({cau_sql})", params)
+
+    period_sql = focus_1_4.render(focus_1_4.BILLING_PERIOD, qualify)
+    rebuilt = "cloudcost_billing_period_1_4_rebuilt"
+    session.execute(f"create or replace temporary table {rebuilt} as {period_sql}", params)
+    produced = [d[0] for d in session.execute(f"select * from {rebuilt} limit 0").description]
+    focus_1_4.check_columns(focus_1_4.BILLING_PERIOD, produced, periods.column_names)
+    target = qualify(periods.table)
+    session.execute(
+        f"delete from {target} as bp using {rebuilt} as r where bp.x_cloud_provider = r.x_cloud_provider "
+        "and bp.x_BillingAccountId = r.x_BillingAccountId and bp.BillingPeriodStart = r.BillingPeriodStart"
+    )
+    columns = ", ".join(quote_column(c) for c in periods.column_names)
+    session.execute(f"insert into {target} ({columns}) select {columns} from {rebuilt}")
+    session.execute(f"drop table {rebuilt}")
+    session.execute(focus_1_4.render(focus_1_4.BILLING_PERIOD_ORPHANS, qualify), {"provider": run.provider})

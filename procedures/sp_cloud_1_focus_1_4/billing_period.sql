@@ -1,0 +1,87 @@
+-- sp_cloud_1_focus_1_4, Billing Period: the FOCUS 1.4 Billing Period rows of the periods one (provider, billing day)
+-- slice holds, rebuilt from every Cost and Usage row of those periods.
+--
+-- Inputs: {{focus_1_4}} (<org>_prod.cost_data_standard_1_4, the slice the same transaction just wrote),
+-- {{billing_period}} (<org>_prod.focus_billing_period_1_4, the rows before this rebuild), and the bound parameters
+-- $provider and $billing_day. One row per provider, billing account, billing period, invoice issuer and currency.
+--   BillingPeriodStatus: 'Closed' only when every row of the period carries an InvoiceId (AWS's bill_invoice_id and
+--   Azure's InvoiceId appear once the period is invoiced); else 'Open'. GCP and OCI rows carry no InvoiceId, so
+--   their periods stay 'Open' (configs/focus_conformance.yml, focus_1_4:, says why).
+--   BillingPeriodCreated / LastUpdated: the earliest / latest landing (x_ingested_at, the delivery's landed_at)
+--   of the period's rows, never the clock; a rebuild keeps an earlier Created and a later LastUpdated, so a
+--   restated period does not look newly created.
+
+with
+
+touched as (
+    select distinct x_cloud_provider, BillingAccountId, BillingPeriodStart
+    from {{focus_1_4}}
+    where x_cloud_provider = $provider and x_ingestion_date = $billing_day
+),
+
+period_rows as (
+    select
+        c.x_cloud_provider,
+        c.BillingAccountId,
+        c.BillingCurrency,
+        c.BillingPeriodStart,
+        c.BillingPeriodEnd,
+        c.InvoiceIssuerName,
+        c.InvoiceId,
+        c.x_ingested_at
+    from {{focus_1_4}} as c
+    inner join touched as t
+        on c.x_cloud_provider = t.x_cloud_provider
+        and c.BillingAccountId = t.BillingAccountId
+        and c.BillingPeriodStart = t.BillingPeriodStart
+),
+
+periods as (
+    select
+        x_cloud_provider,
+        BillingAccountId,
+        BillingCurrency,
+        BillingPeriodStart,
+        InvoiceIssuerName,
+        max(BillingPeriodEnd)                                       as period_end,
+        min(x_ingested_at)                                          as first_landed,
+        max(x_ingested_at)                                          as last_landed,
+        count(InvoiceId) = count(*)                                 as invoiced
+    from period_rows
+    group by x_cloud_provider, BillingAccountId, BillingCurrency, BillingPeriodStart, InvoiceIssuerName
+),
+
+previous as (
+    select
+        x_cloud_provider,
+        x_BillingAccountId,
+        x_BillingCurrency,
+        BillingPeriodStart,
+        InvoiceIssuerName,
+        BillingPeriodCreated,
+        BillingPeriodLastUpdated
+    from {{billing_period}}
+    where x_cloud_provider = $provider
+),
+
+final as (
+    select
+        least(p.first_landed, coalesce(b.BillingPeriodCreated, p.first_landed))          as BillingPeriodCreated,
+        p.period_end                                                                     as BillingPeriodEnd,
+        greatest(p.last_landed, coalesce(b.BillingPeriodLastUpdated, p.last_landed))     as BillingPeriodLastUpdated,
+        p.BillingPeriodStart                                                             as BillingPeriodStart,
+        case when p.invoiced then 'Closed' else 'Open' end                               as BillingPeriodStatus,
+        p.InvoiceIssuerName                                                              as InvoiceIssuerName,
+        p.x_cloud_provider                                                               as x_cloud_provider,
+        p.BillingAccountId                                                               as x_BillingAccountId,
+        p.BillingCurrency                                                                as x_BillingCurrency
+    from periods as p
+    left join previous as b
+        on b.x_cloud_provider = p.x_cloud_provider
+        and b.x_BillingAccountId = p.BillingAccountId
+        and b.x_BillingCurrency = p.BillingCurrency
+        and b.BillingPeriodStart = p.BillingPeriodStart
+        and b.InvoiceIssuerName = p.InvoiceIssuerName
+)
+
+select * from final

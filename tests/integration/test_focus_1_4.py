@@ -1,0 +1,334 @@
+"""FOCUS 1.4 beside 1.3: every provider's demo days give 1.4 rows equal to the 1.3 rows on every shared column, the
+billing periods they hold, and both are replaced together (a restated day, a failed 1.4 write).
+
+The demo deliveries of 2026-11-01..02 are generated, landed, converted and checked once (module fixture, without
+Airflow); a test that changes the warehouse works on its own copy of that data folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cloudcost.schemas import billing_period_1_4_schema, focus_1_4_schema, focus_schema
+
+DAYS = [date(2026, 11, 1), date(2026, 11, 2)]
+PROVIDERS = ("aws", "azure", "gcp", "oci")
+NEW_IN_1_4 = {"InvoiceDetailId", "CommitmentProgramEligibilityDetails"}
+SHARED = [c for c in focus_1_4_schema().column_names if c not in NEW_IN_1_4]
+
+
+def _run(provider: str, day: date):
+    from cloudcost.pipeline.stages import make_run_context
+
+    return make_run_context(
+        "demo", provider, day, "manual__focus14", f"cloud_{provider}_cost_billing", day, datetime.now(UTC)
+    )
+
+
+def _convert_and_check(provider: str, day: date) -> None:
+    from cloudcost.pipeline.stages import run_checks, run_convert_to_focus
+
+    run = _run(provider, day)
+    run_convert_to_focus(run)
+    run_checks(run)  # raw vs 1.3, and 1.3 vs 1.4, exactly; raises on any gap
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data folder holding the demo org's four providers, 2026-11-01..02, landed, converted and checked."""
+    data = tmp_path_factory.mktemp("focus14-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CLOUDCOST_DATA_DIR", str(data))
+        for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
+            patch.delenv(name, raising=False)
+        from cloudcost.cli import main
+        from cloudcost.demo.credentials import store_demo_credentials
+        from cloudcost.pipeline.stages import run_land_raw
+
+        assert main(["demo", "generate", "--org", "demo", "--from", str(DAYS[0]), "--to", str(DAYS[-1])]) == 0
+        store_demo_credentials("demo")
+        for provider in PROVIDERS:
+            for day in DAYS:
+                run_land_raw(_run(provider, day))
+                _convert_and_check(provider, day)
+        yield data
+
+
+@pytest.fixture
+def own_copy(loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the loaded data folder, free to change."""
+    data = tmp_path / "data"
+    shutil.copytree(loaded, data)
+    monkeypatch.setenv("CLOUDCOST_DATA_DIR", str(data))
+    for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return data
+
+
+def _query(data: Path, sql: str, params: list | None = None) -> list[tuple]:
+    connection = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        return connection.execute(sql, params or []).fetchall()
+    finally:
+        connection.close()
+
+
+def _rows(data: Path, table: str, columns: list[str], provider: str, day: date | None = None) -> list[tuple]:
+    """The provider's rows (of one billing day, or all) as tuples of ``columns``, in one canonical order."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    where, params = "x_cloud_provider = ?", [provider]
+    if day is not None:
+        where, params = where + " and x_ingestion_date = ?", [provider, day]
+    return sorted(_query(data, f"select {names} from demo_prod.{table} where {where}", params), key=repr)
+
+
+def _periods(data: Path, provider: str | None = None) -> list[dict]:
+    columns = billing_period_1_4_schema().column_names
+    where, params = ("x_cloud_provider = ?", [provider]) if provider else ("true", [])
+    rows = _query(
+        data,
+        f"select {', '.join(columns)} from demo_prod.focus_billing_period_1_4 where {where} order by all",
+        params,
+    )
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def _expected_periods(data: Path, provider: str) -> list[dict]:
+    """The billing periods worked out in Python from the provider's 1.4 rows: keys, end, status, landing times."""
+    rows = _query(
+        data,
+        "select BillingAccountId, BillingCurrency, BillingPeriodStart, BillingPeriodEnd, InvoiceIssuerName, InvoiceId, "
+        "x_ingested_at from demo_prod.cost_data_standard_1_4 where x_cloud_provider = ?",
+        [provider],
+    )
+    groups: dict[tuple, list[tuple]] = {}
+    for account, currency, start, end, issuer, invoice, landed in rows:
+        groups.setdefault((account, currency, start, issuer), []).append((end, invoice, landed))
+    return [
+        {
+            "x_BillingAccountId": account,
+            "x_BillingCurrency": currency,
+            "BillingPeriodStart": start,
+            "InvoiceIssuerName": issuer,
+            "BillingPeriodEnd": max(end for end, _, _ in group),
+            "BillingPeriodStatus": "Closed" if all(invoice is not None for _, invoice, _ in group) else "Open",
+            "BillingPeriodCreated": min(landed for _, _, landed in group),
+            "BillingPeriodLastUpdated": max(landed for _, _, landed in group),
+        }
+        for (account, currency, start, issuer), group in sorted(groups.items(), key=repr)
+    ]
+
+
+def _without_provider(period: dict) -> dict:
+    return {k: v for k, v in period.items() if k != "x_cloud_provider"}
+
+
+def test_the_1_4_columns_are_the_1_3_ones_without_provider_and_publisher_plus_the_new_ones() -> None:
+    v13, v14 = set(focus_schema().column_names), set(focus_1_4_schema().column_names)
+    assert v13 - v14 == {"ProviderName", "PublisherName"}
+    assert v14 - v13 == NEW_IN_1_4
+    for name in SHARED:
+        assert focus_1_4_schema().column(name) == focus_schema().column(name)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_demo_day_gives_1_4_rows_equal_to_the_1_3_rows(loaded: Path, provider: str) -> None:
+    for day in DAYS:
+        v13 = _rows(loaded, "cost_data_standard_1_3", SHARED, provider, day)
+        v14 = _rows(loaded, "cost_data_standard_1_4", SHARED, provider, day)
+        assert v13, f"no {provider} rows on {day}"
+        assert v14 == v13  # column by column, DECIMAL compared as Decimal, exactly
+        assert any(isinstance(value, Decimal) for value in v14[0])
+    new = _query(
+        loaded,
+        "select count(*) from demo_prod.cost_data_standard_1_4 where x_cloud_provider = ? "
+        "and (InvoiceDetailId is not null or CommitmentProgramEligibilityDetails is not null)",
+        [provider],
+    )
+    assert new == [(0,)]  # no provider's export carries them (configs/focus_conformance.yml, focus_1_4:)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_billing_periods_hold_every_account_period_and_issuer_of_the_rows(loaded: Path, provider: str) -> None:
+    periods = _periods(loaded, provider)
+    assert periods and {p["x_cloud_provider"] for p in periods} == {provider}
+    assert [_without_provider(p) for p in periods] == _expected_periods(loaded, provider)
+    landed = {
+        at
+        for (at,) in _query(
+            loaded,
+            "select landed_at from demo_prod.landed_deliveries where raw_table = ?",
+            [f"cloud_{provider}_billing_raw_daily"],
+        )
+    }
+    for period in periods:
+        assert period["BillingPeriodLastUpdated"] >= period["BillingPeriodCreated"]
+        assert period["BillingPeriodStart"] < period["BillingPeriodEnd"]
+        # times of the provider's deliveries (landed_deliveries.landed_at), not of the convert
+        assert {period["BillingPeriodCreated"], period["BillingPeriodLastUpdated"]} <= landed
+
+
+def test_a_period_is_closed_only_once_every_row_carries_an_invoice_id(own_copy: Path) -> None:
+    """AWS writes bill_invoice_id when the month is invoiced: while one loaded day still lacks it, the period stays
+    Open; once every day is converted again with it, Closed."""
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute("update demo_prod.cloud_aws_billing_raw_daily set bill_invoice_id = 'EUINGB26-000001'")
+    connection.close()
+    _convert_and_check("aws", DAYS[0])
+    assert {p["BillingPeriodStatus"] for p in _periods(own_copy, "aws")} == {"Open"}
+    _convert_and_check("aws", DAYS[1])
+    assert {p["BillingPeriodStatus"] for p in _periods(own_copy, "aws")} == {"Closed"}
+    assert [_without_provider(p) for p in _periods(own_copy, "aws")] == _expected_periods(own_copy, "aws")
+
+
+def test_a_restated_day_replaces_both_slices_and_its_periods(own_copy: Path) -> None:
+    """GCP restates 11-02 down to half its rows: the 1.3 and 1.4 slices both hold the new rows, the period keeps
+    its first landing as Created; OCI's days restated to nothing leave no OCI billing period behind."""
+    all_before = _periods(own_copy)
+    before = {(p["x_cloud_provider"], p["x_BillingAccountId"]): p for p in all_before}
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    total = connection.execute(
+        "select count(*) from demo_prod.cloud_gcp_billing_raw_daily where ingestion_date = ?", [DAYS[1]]
+    ).fetchone()[0]
+    connection.execute(
+        "delete from demo_prod.cloud_gcp_billing_raw_daily where ingestion_date = ? and rowid % 2 = 0", [DAYS[1]]
+    )
+    connection.execute("delete from demo_prod.cloud_oci_billing_raw_daily")
+    connection.close()
+    _convert_and_check("gcp", DAYS[1])
+    v13 = _rows(own_copy, "cost_data_standard_1_3", SHARED, "gcp", DAYS[1])
+    assert 0 < len(v13) < total
+    assert _rows(own_copy, "cost_data_standard_1_4", SHARED, "gcp", DAYS[1]) == v13
+    assert [_without_provider(p) for p in _periods(own_copy, "gcp")] == _expected_periods(own_copy, "gcp")
+    for period in _periods(own_copy, "gcp"):
+        assert period["BillingPeriodCreated"] == before[("gcp", period["x_BillingAccountId"])]["BillingPeriodCreated"]
+
+    from cloudcost.pipeline.stages import run_convert_to_focus
+
+    for day in DAYS:
+        run_convert_to_focus(_run("oci", day))
+    assert _rows(own_copy, "cost_data_standard_1_4", SHARED, "oci") == []
+    assert _periods(own_copy, "oci") == []
+    untouched = [p for p in all_before if p["x_cloud_provider"] in ("aws", "azure")]
+    assert untouched and sorted(_periods(own_copy, "aws") + _periods(own_copy, "azure"), key=repr) == sorted(
+        untouched, key=repr
+    )
+
+
+def test_a_failed_1_4_write_leaves_the_1_3_slice_and_the_periods_as_they_were(
+    own_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The raw rows of Azure's 11-01 change, then the 1.4 insert fails: the convert raises and the 1.3 slice, the 1.4
+    slice and the billing periods are all the ones before (one transaction)."""
+    from cloudcost.warehouse import duckdb_convert, focus_1_4
+
+    tables = {
+        "cost_data_standard_1_3": focus_schema().column_names,
+        "cost_data_standard_1_4": focus_1_4_schema().column_names,
+    }
+    before = {table: _rows(own_copy, table, columns, "azure") for table, columns in tables.items()}
+    periods_before = _periods(own_copy)
+    day_before = _rows(own_copy, "cost_data_standard_1_3", SHARED, "azure", DAYS[0])
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute(
+        "delete from demo_prod.cloud_azure_billing_raw_daily where ingestion_date = ? and rowid % 2 = 0", [DAYS[0]]
+    )
+    connection.close()
+    real_render = focus_1_4.render
+
+    def failing_render(relative_path: str, qualify):
+        sql = real_render(relative_path, qualify)
+        if relative_path == focus_1_4.COST_AND_USAGE:  # fails on the first row, not at the column check
+            sql = sql.replace(
+                "        BilledCost,", "        cast(error('1.4 insert fails') as decimal(38, 10)) as BilledCost,"
+            )
+        return sql
+
+    monkeypatch.setattr(duckdb_convert.focus_1_4, "render", failing_render)
+    from cloudcost.pipeline.stages import run_convert_to_focus
+
+    with pytest.raises(duckdb.Error, match=r"1\.4 insert fails"):
+        run_convert_to_focus(_run("azure", DAYS[0]))
+    assert {table: _rows(own_copy, table, columns, "azure") for table, columns in tables.items()} == before
+    assert _periods(own_copy) == periods_before
+    monkeypatch.setattr(duckdb_convert.focus_1_4, "render", real_render)
+    run_convert_to_focus(_run("azure", DAYS[0]))  # the same convert, unbroken, takes the changed raw rows
+    after = _rows(own_copy, "cost_data_standard_1_3", SHARED, "azure", DAYS[0])
+    assert 0 < len(after) < len(day_before)
+    assert _rows(own_copy, "cost_data_standard_1_4", SHARED, "azure", DAYS[0]) == after
+
+
+def test_the_day_check_fails_loudly_when_1_4_differs_from_1_3(own_copy: Path) -> None:
+    from cloudcost.pipeline.reconcile import ReconciliationFailed, reconcile_focus_1_4
+
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    account = connection.execute(
+        "select BillingAccountId from demo_prod.cost_data_standard_1_4 where x_cloud_provider = 'oci' limit 1"
+    ).fetchone()[0]
+    connection.execute(
+        "update demo_prod.cost_data_standard_1_4 set ListCost = ListCost + 0.0000000001 "
+        "where rowid = (select min(rowid) from demo_prod.cost_data_standard_1_4 "
+        "where x_cloud_provider = 'oci' and x_ingestion_date = ?)",
+        [DAYS[0]],
+    )
+    connection.close()
+    run = _run("oci", DAYS[0])
+    with pytest.raises(ReconciliationFailed, match=rf"differs from the 1.3 slice .* {account}: ListCost "):
+        reconcile_focus_1_4(run.warehouse, run.dataset, run.run)
+    assert reconcile_focus_1_4(run.warehouse, run.dataset, _run("oci", DAYS[1]).run) >= 1
+
+
+def test_the_conformance_file_says_per_provider_what_1_4_cannot_give() -> None:
+    """Each provider accounts for every column new in 1.4, the billing-period columns whose source is the
+    provider's, and the two datasets we do not produce; a NULL column is stated as NULL with its reason."""
+    from cloudcost.validate.conformance import load_conformance
+
+    section = load_conformance(version="1.4").additions
+    assert section is not None and sorted(section.providers) == sorted(PROVIDERS)
+    for provider, notes in section.providers.items():
+        assert set(notes.columns) == NEW_IN_1_4, provider
+        assert all(reason.startswith("NULL: ") for reason in notes.columns.values()), provider
+        assert set(notes.billing_period) == {"BillingPeriodStatus", "BillingPeriodCreated", "BillingPeriodLastUpdated"}
+        assert set(notes.datasets) == {"InvoiceDetail", "ContractCommitment"}
+        assert all(reason.startswith("not produced: ") for reason in notes.datasets.values()), provider
+
+
+def _bigquery_back_to_duckdb(relative_path: str, provider: str, day: date) -> str:
+    """The BigQuery path's SELECT (as the convert procedure runs it, with its variables ``provider`` and
+    ``billing_day``), transpiled back to DuckDB with the variables as literals and the project as the warehouse
+    file's catalog. This checks the translation, not BigQuery."""
+    import sqlglot
+    from sqlglot import exp
+
+    from cloudcost.warehouse.bigquery_ddl import focus_1_4_select
+
+    values = {"provider": exp.Literal.string(provider), "billing_day": exp.cast(exp.Literal.string(str(day)), "date")}
+
+    def variables(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and not node.table and node.name in values:
+            return values[node.name].copy()
+        return node
+
+    tree = sqlglot.parse_one(focus_1_4_select("warehouse", "demo_prod", relative_path), read="bigquery")
+    return tree.transform(variables).sql("duckdb")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_bigquery_statements_transpiled_back_give_the_duckdb_rows(loaded: Path, provider: str) -> None:
+    from cloudcost.warehouse import focus_1_4
+
+    cau = _query(loaded, _bigquery_back_to_duckdb(focus_1_4.COST_AND_USAGE, provider, DAYS[1]))
+    columns = focus_1_4_schema().column_names
+    assert sorted(cau, key=repr) == _rows(loaded, "cost_data_standard_1_4", columns, provider, DAYS[1])
+    periods = _query(loaded, _bigquery_back_to_duckdb(focus_1_4.BILLING_PERIOD, provider, DAYS[1]))
+    names = billing_period_1_4_schema().column_names
+    stored = sorted((tuple(p[n] for n in names) for p in _periods(loaded, provider)), key=repr)
+    assert periods and sorted(periods, key=repr) == stored
