@@ -123,17 +123,21 @@ def run_checks(resolved: ResolvedRun) -> dict:
     from cloudcost.pipeline.reconcile import reconcile, reconcile_focus_1_4
 
     fmt = resolved.format
-    result = reconcile(
-        resolved.warehouse,
-        resolved.dataset,
-        fmt.table,
-        fmt.reconcile.billing_account,
-        fmt.reconcile.billed_cost,
-        resolved.run,
-        fmt.reconcile.only_where,
-    )
-    reconcile_focus_1_4(resolved.warehouse, resolved.dataset, resolved.run)
-    checked = check_every_focus_version(resolved.warehouse, resolved.dataset, resolved.run)
+    # One session around the checks: each check opens its own, nested in this one, so the stage takes one turn
+    # at an embedded warehouse instead of queueing once per check (five short reads, ~0.04 s each, that each
+    # waited behind every writer that came in between).
+    with resolved.warehouse.session():
+        result = reconcile(
+            resolved.warehouse,
+            resolved.dataset,
+            fmt.table,
+            fmt.reconcile.billing_account,
+            fmt.reconcile.billed_cost,
+            resolved.run,
+            fmt.reconcile.only_where,
+        )
+        reconcile_focus_1_4(resolved.warehouse, resolved.dataset, resolved.run)
+        checked = check_every_focus_version(resolved.warehouse, resolved.dataset, resolved.run)
     return {
         **result.as_dict(),
         "focus_rules_checked": sum(len(rules) for rules in checked.values()),
