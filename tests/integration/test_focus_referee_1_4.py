@@ -146,8 +146,8 @@ def test_1_4_billing_periods_pass_the_referee(report: ValidationReport, referee:
     assert "INVOICE_ISSUER_PAYABLE_INVOICES_SUPPORTED" in verdict.claims
     assert verdict.totals["errored"] == 0
     judged = {rule_id: result for rule_id, result in verdict.results.items() if rule_id.startswith("BIP-")}
-    assert judged["BIP-BillingPeriodStatus-C-002-M"] == "pass"  # Status is one of the allowed values
-    assert judged["BIP-BillingPeriodLastUpdated-C-005-M"] == "pass"
+    assert judged["BIP-BillingPeriodStatus-C-003-M"] == "pass"  # "MUST be one of the allowed values"
+    assert judged["BIP-BillingPeriodLastUpdated-C-005-M"] == "pass"  # not before BillingPeriodCreated
     assert not any(rule_id.startswith("CAU-") for rule_id in verdict.results)
     assert_passes(verdict, referee)
 

@@ -1,8 +1,9 @@
 """``run_validation(org)``: export each provider's FOCUS rows, let focus-validator referee them, judge.
 
-One Parquet file and one validator run per provider, because the applicability criteria we claim differ by
-provider (``configs/focus_conformance.yml``). Each FOCUS version is judged on its own table with its own rules
-model and claims (``VersionJudge``); 1.3, the primary table, is the default.
+One Parquet file and one validator run per provider and FOCUS dataset, because the applicability criteria we claim
+differ by provider (``configs/focus_conformance.yml``) and the validator judges one dataset per run. Each FOCUS
+version is judged on its own tables (``DATASETS``) with its own rules model and claims (``VersionJudge``); 1.3, the
+primary table, is the default.
 """
 
 from __future__ import annotations
