@@ -165,8 +165,9 @@ def format_verdict(verdict: ProviderVerdict) -> str:
     if verdict.status == NO_DATA:
         return f"{head} (no FOCUS rows)"
     totals = verdict.totals
+    source = ", ".join(verdict.formats) or verdict.dataset
     lines = [
-        f"{head}  {verdict.rows} rows ({', '.join(verdict.formats) or '-'}), {totals.get('tests', 0)} rules: "
+        f"{head}  {verdict.rows} rows ({source}), {totals.get('tests', 0)} rules: "
         f"{totals.get('passed', 0)} passed, {totals.get('failed', 0)} failed, {totals.get('skipped', 0)} skipped"
         f"{', ' + str(totals['errored']) + ' errored' if totals.get('errored') else ''}"
         f" [{verdict.seconds:.1f} s]",
