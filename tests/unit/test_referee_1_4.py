@@ -145,3 +145,14 @@ def test_the_billing_period_export_holds_the_periods_of_the_days(data_dir: Path,
     )
     assert not any(name.startswith("x_") for name in focus_only.columns)
     assert "BillingPeriodStatus" in pq.read_schema(focus_only.path).names
+
+
+def test_a_gate_names_criteria_and_no_empty_set() -> None:
+    from cloudcost.validate.conformance import Erratum
+
+    erratum = Erratum(effect="false failure", reason="gated wrongly", gate=[[PRICE_LIST, VIRTUAL]])
+    assert erratum.gate == [[PRICE_LIST, VIRTUAL]]
+    with pytest.raises(ValidationError, match="empty list in gate"):
+        Erratum(effect="false failure", reason="gated wrongly", gate=[[PRICE_LIST], []])
+    with pytest.raises(ValidationError, match="is not an applicability criterion name"):
+        Erratum(effect="false failure", reason="gated wrongly", gate=[["price list"]])

@@ -76,9 +76,12 @@ class Erratum(_Strict):
 
     @model_validator(mode="after")
     def _gate_names(self) -> Erratum:
-        for name in (c for group in self.gate or [] for c in group):
-            if not re.fullmatch(CRITERION, name):
-                raise ValueError(f"{name!r} is not an applicability criterion name")
+        for group in self.gate or []:
+            if not group:
+                raise ValueError("an empty list in gate would enable the rule under any claims")
+            for name in group:
+                if not re.fullmatch(CRITERION, name):
+                    raise ValueError(f"{name!r} is not an applicability criterion name")
         return self
 
 
