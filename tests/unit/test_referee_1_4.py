@@ -156,3 +156,12 @@ def test_a_gate_names_criteria_and_no_empty_set() -> None:
         Erratum(effect="false failure", reason="gated wrongly", gate=[[PRICE_LIST], []])
     with pytest.raises(ValidationError, match="is not an applicability criterion name"):
         Erratum(effect="false failure", reason="gated wrongly", gate=[["price list"]])
+
+
+def test_a_gate_must_name_criteria_of_the_model() -> None:
+    from cloudcost.validate.conformance import Conformance, Erratum, check_against_model
+
+    erratum = Erratum(effect="false failure", reason="gated wrongly", gate=[[PRICE_LIST, "VIRTUAL_CURENCY"]])
+    section = Conformance(providers={}, errata={"CAU-Col-C-000-C": erratum})
+    with pytest.raises(ConformanceConfigError, match=r"unknown criteria in a gate \['VIRTUAL_CURENCY'\]"):
+        check_against_model(section, {PRICE_LIST: "", VIRTUAL: ""})

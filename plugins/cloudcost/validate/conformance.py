@@ -183,11 +183,13 @@ def check_against_model(conformance: Conformance, criteria: dict[str, str], path
     """
     path = path or conformance_path()
     problems = []
+    gated = {c for gate in conformance.gates().values() for group in gate for c in group}
+    if gated - set(criteria):
+        problems.append(f"errata: unknown criteria in a gate {sorted(gated - set(criteria))}")
     for provider, claim in conformance.providers.items():
         named = [*claim.claims, *claim.not_claimed]
         by_dataset = [c for claimed in claim.dataset_claims.values() for c in claimed]
-        gated = [c for gate in conformance.gates().values() for group in gate for c in group]
-        unknown = sorted(set(named + by_dataset + gated) - set(criteria))
+        unknown = sorted(set(named + by_dataset) - set(criteria))
         if unknown:
             problems.append(f"providers.{provider}: unknown criteria {unknown}")
         missing = sorted(set(criteria) - set(named))
