@@ -155,7 +155,7 @@ def validate_provider(
             days=days,
             version=judge.version,
         )
-    else:
+    elif focus_dataset == BILLING_PERIOD:
         rundir = workdir / provider / "billing_period"
         path = rundir / f"{dataset}_{provider}_billing_period_{version}.parquet"
         export = export_billing_period(
@@ -168,6 +168,8 @@ def validate_provider(
             last_day=last_day,
             days=days,
         )
+    else:
+        raise ValueError(f"cloudcost produces no FOCUS {focus_dataset} dataset to referee")
     verdict = ProviderVerdict(
         provider, NO_DATA, rows=export.rows, formats=export.formats, claims=claims, dataset=focus_dataset
     )
