@@ -11,46 +11,20 @@ other than a listed erratum fails the test, with the rule and its message.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from cloudcost.validate.conformance import load_conformance
-from cloudcost.validate.referee import INSTALL_SCRIPT, Referee, RefereeUnavailable
+from cloudcost.validate.referee import Referee
 from cloudcost.validate.run import ValidationReport
-from cloudcost.validate.verdict import PASS, ProviderVerdict
-
-DAYS = [date(2026, 11, 1) + timedelta(days=i) for i in range(3)]
-# provider -> (format of its rows, fewest rows the 3 demo days give)
-PROVIDERS = {
-    "aws": ("cur2", 6000),
-    "azure": ("cost_details", 50),
-    "gcp": ("detailed", 900),
-    "oci": ("cost_report", 1000),
-}
-
-
-def _unavailable(message: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"the FOCUS referee must run in CI: {message}")
-    pytest.skip(message)
+from tests.integration.referee_support import PROVIDERS, assert_passes, load_demo_days, locate_referee
 
 
 @pytest.fixture(scope="module")
 def referee() -> Referee:
     """The installed validator; install.sh creates .venv-validator when it is missing."""
-    try:
-        return Referee.locate()
-    except RefereeUnavailable as first:
-        if "rules not found" in str(first):
-            _unavailable(str(first))
-        result = subprocess.run(["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=900)
-        if result.returncode != 0:
-            _unavailable(f"{INSTALL_SCRIPT} failed: {(result.stderr or result.stdout)[-2000:]}")
-        return Referee.locate()
+    return locate_referee("1.3")
 
 
 @pytest.fixture(scope="module")
@@ -62,44 +36,10 @@ def report(referee: Referee, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         patch.setenv("CLOUDCOST_DATA_DIR", str(data))
         for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
             patch.delenv(name, raising=False)
-        from cloudcost.cli import main
-        from cloudcost.pipeline.stages import make_run_context, run_convert_to_focus, run_land_raw
         from cloudcost.validate.run import run_validation
 
-        assert main(["demo", "generate", "--org", "demo", "--from", str(DAYS[0]), "--to", str(DAYS[-1])]) == 0
-        try:  # runs decrypt the org's credential once the vault exists; the demo stores random ones
-            from cloudcost.demo.credentials import store_demo_credentials
-        except ImportError:
-            pass
-        else:
-            store_demo_credentials("demo")
-        for provider in PROVIDERS:
-            for day in DAYS:
-                run = make_run_context(
-                    "demo", provider, day, "manual__referee", f"cloud_{provider}_cost_billing", day, datetime.now(UTC)
-                )
-                run_land_raw(run)
-                run_convert_to_focus(run)
+        load_demo_days()
         yield run_validation("demo", providers=list(PROVIDERS), details=False, keep_dir=data / "referee")
-
-
-def _assert_passes(verdict: ProviderVerdict, referee: Referee) -> None:
-    """Zero failed rules other than the errata listed in configs/focus_conformance.yml (and rules of criteria we
-    do not claim); a failing composite rule is reported through its failing children."""
-    from cloudcost.validate.model import load_model
-
-    model = load_model(referee.rules_dir, referee.focus_version)
-    failed = {o.rule_id for o in verdict.failures}
-
-    def leaf(rule_id: str) -> bool:
-        rule = model.get(rule_id)
-        return not (rule and set(rule.children) & failed)
-
-    assert not failed, f"FOCUS failures for {verdict.provider}:\n" + "\n".join(
-        f"{o.rule_id}: {o.requirement} ({o.message})" for o in verdict.failures if leaf(o.rule_id)
-    )
-    assert verdict.failed_rule_ids == []
-    assert verdict.status == PASS
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
@@ -132,7 +72,7 @@ def test_errata_excused_by_the_referee_hold_as_the_spec_states_them(report: Vali
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 def test_output_passes_the_referee(report: ValidationReport, referee: Referee, provider: str) -> None:
-    _assert_passes(report.verdict(provider), referee)
+    assert_passes(report.verdict(provider), referee)
 
 
 def test_conformance_file_names_every_criterion_of_the_model(referee: Referee) -> None:

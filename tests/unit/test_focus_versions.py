@@ -90,7 +90,9 @@ def test_claims_and_errata_per_version(tmp_path: Path) -> None:
     primary = load_conformance()
     assert primary == load_conformance(version="1.3")
     assert primary.claim("aws") is not None and "CAU-PricingQuantity-C-005-C" in primary.errata
-    assert load_conformance(version="1.4").providers == {}  # filled once the 1.4 table exists
+    fourteen = load_conformance(version="1.4")  # its own section: 1.4's claims and errata, not 1.3's
+    assert sorted(fourteen.providers) == ["aws", "azure", "gcp", "oci"]
+    assert "CAU-CostAndUsage-D-038-M" in fourteen.errata and "CAU-CostAndUsage-D-038-M" not in primary.errata
     with pytest.raises(ConformanceConfigError, match=r"key 'versions': no section for FOCUS 1\.5"):
         load_conformance(version="1.5")
     text = (REPO / "configs" / "focus_conformance.yml").read_text()

@@ -1,4 +1,5 @@
-"""The FOCUS referee: the FinOps Foundation's focus-validator judges our FOCUS 1.3 output, per provider.
+"""The FOCUS referee: the FinOps Foundation's focus-validator judges our FOCUS output, per provider (1.3; or 1.4,
+whose Billing Period dataset is judged too).
 
 ``run_validation(org)`` exports each provider's rows to typed Parquet, runs the validator (its own venv,
 offline rules, the applicability criteria we claim in ``configs/focus_conformance.yml``), and returns a

@@ -18,8 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cloudcost.config import Provider
 from cloudcost.paths import config_dir
 from cloudcost.schemas import PRIMARY_FOCUS_VERSION
+from cloudcost.validate.model import Gate
 
 CRITERION = r"^[A-Z][A-Z0-9_]{2,80}$"
+FocusDataset = Literal["CostAndUsage", "BillingPeriod", "ContractCommitment", "InvoiceDetail"]  # --focus-dataset
+COST_AND_USAGE: FocusDataset = "CostAndUsage"  # the dataset ``claims`` are worked out for
+BILLING_PERIOD: FocusDataset = "BillingPeriod"
 RULE_ID = r"^[A-Za-z][A-Za-z0-9-]{2,120}$"
 FOCUS_VERSION = r"^[1-9][0-9]*\.[0-9]+$"
 
@@ -39,10 +43,17 @@ class ProviderClaim(_Strict):
     formats: list[str] = Field(default_factory=list, description="x_source_format values the claim covers")
     claims: list[str] = Field(default_factory=list)
     not_claimed: dict[str, str] = Field(default_factory=dict, description="criterion -> reason")
+    dataset_claims: dict[FocusDataset, list[str]] = Field(
+        default_factory=dict, description="dataset -> criteria claimed for that dataset's run only (beside claims)"
+    )
+
+    def claims_for(self, dataset: FocusDataset = COST_AND_USAGE) -> list[str]:
+        """The criteria claimed when judging ``dataset``: ``claims`` and that dataset's own, sorted."""
+        return sorted({*self.claims, *self.dataset_claims.get(dataset, [])})
 
     @model_validator(mode="after")
     def _names(self) -> ProviderClaim:
-        for name in [*self.claims, *self.not_claimed]:
+        for name in [*self.claims, *self.not_claimed, *(c for cs in self.dataset_claims.values() for c in cs)]:
             if not re.fullmatch(CRITERION, name):
                 raise ValueError(f"{name!r} is not an applicability criterion name")
         both = sorted(set(self.claims) & set(self.not_claimed))
@@ -57,6 +68,21 @@ class Erratum(_Strict):
     effect: Literal["false failure", "false pass"]
     reason: str = Field(min_length=10)
     violation: str | None = None
+    gate: list[list[str]] | None = Field(
+        default=None,
+        description="the rule applies when every criterion of one list is claimed (the spec's gate, replacing the "
+        "model's criteria, which the validator reads as any-of)",
+    )
+
+    @model_validator(mode="after")
+    def _gate_names(self) -> Erratum:
+        for group in self.gate or []:
+            if not group:
+                raise ValueError("an empty list in gate would enable the rule under any claims")
+            for name in group:
+                if not re.fullmatch(CRITERION, name):
+                    raise ValueError(f"{name!r} is not an applicability criterion name")
+        return self
 
 
 class AdditionsOfProvider(_Strict):
@@ -80,6 +106,14 @@ class Conformance(_Strict):
 
     def claim(self, provider: Provider) -> ProviderClaim | None:
         return self.providers.get(provider)
+
+    def gates(self) -> dict[str, Gate]:
+        """The corrected gate of each erratum that has one (``RulesModel.with_gates``)."""
+        return {
+            rule_id: tuple(frozenset(group) for group in erratum.gate)
+            for rule_id, erratum in self.errata.items()
+            if erratum.gate is not None
+        }
 
 
 class ConformanceFile(Conformance):
@@ -149,9 +183,13 @@ def check_against_model(conformance: Conformance, criteria: dict[str, str], path
     """
     path = path or conformance_path()
     problems = []
+    gated = {c for gate in conformance.gates().values() for group in gate for c in group}
+    if gated - set(criteria):
+        problems.append(f"errata: unknown criteria in a gate {sorted(gated - set(criteria))}")
     for provider, claim in conformance.providers.items():
         named = [*claim.claims, *claim.not_claimed]
-        unknown = sorted(set(named) - set(criteria))
+        by_dataset = [c for claimed in claim.dataset_claims.values() for c in claimed]
+        unknown = sorted(set(named + by_dataset) - set(criteria))
         if unknown:
             problems.append(f"providers.{provider}: unknown criteria {unknown}")
         missing = sorted(set(criteria) - set(named))

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
 from cloudcost.focus_arrow import arrow_schema, typed
 from cloudcost.identifiers import qualified
-from cloudcost.schemas import PRIMARY_FOCUS_VERSION, Column, SchemaError, TableSchema, focus_schema, quote_column
+from cloudcost.schemas import (
+    PRIMARY_FOCUS_VERSION,
+    Column,
+    SchemaError,
+    TableSchema,
+    billing_period_1_4_schema,
+    focus_schema,
+    quote_column,
+)
 from cloudcost.warehouse.base import Session, Warehouse
 
 BATCH_ROWS = 100_000
@@ -123,12 +131,68 @@ def export_focus(
                 f"select distinct x_source_format from {table} where {condition} order by 1", params
             )
         ]
-        target = arrow_schema(columns)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        rows = 0
-        query = f"select {', '.join(quote_column(c.name) for c in columns)} from {table} where {condition}"
-        with pq.ParquetWriter(path, target) as writer:
-            for batch in warehouse.arrow_batches(session, query, params, BATCH_ROWS):
-                writer.write_table(typed(batch, columns))
-                rows += batch.num_rows
+        rows = _write_parquet(warehouse, session, table, columns, condition, params, path)
     return FocusExport(path, provider, rows, [c.name for c in columns], formats)
+
+
+def _write_parquet(
+    warehouse: Warehouse,
+    session: Session,
+    table: str,
+    columns: list[Column],
+    condition: str,
+    params: list[object],
+    path: Path,
+) -> int:
+    """Stream ``columns`` of the rows of ``table`` matching ``condition`` into ``path``, typed; the row count."""
+    target = arrow_schema(columns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    query = f"select {', '.join(quote_column(c.name) for c in columns)} from {table} where {condition}"
+    with pq.ParquetWriter(path, target) as writer:
+        for batch in warehouse.arrow_batches(session, query, params, BATCH_ROWS):
+            writer.write_table(typed(batch, columns))
+            rows += batch.num_rows
+    return rows
+
+
+def export_billing_period(
+    warehouse: Warehouse,
+    dataset: str,
+    provider: str,
+    path: Path,
+    *,
+    include_custom: bool = True,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    days: Sequence[date] | None = None,
+) -> FocusExport:
+    """Write the provider's FOCUS 1.4 Billing Period rows to ``path``: the periods holding a billing day of
+    ``first_day..last_day`` or of ``days`` (all periods when neither is given).
+
+    Days are bound as UTC midnights: a period holds day D when ``BillingPeriodStart <= D < BillingPeriodEnd``.
+    """
+    schema = billing_period_1_4_schema()
+    table = qualified(dataset, schema.table)
+    where: list[str] = ["x_cloud_provider = ?"]
+    params: list[object] = [provider]
+    if first_day:
+        where.append("BillingPeriodEnd > ?")
+        params.append(_midnight(first_day))
+    if last_day:
+        where.append("BillingPeriodStart <= ?")
+        params.append(_midnight(last_day))
+    if days is not None:
+        held = ["(BillingPeriodStart <= ? and BillingPeriodEnd > ?)" for _ in days]
+        where.append(f"({' or '.join(held) or 'false'})")
+        params.extend(moment for day in days for moment in (_midnight(day), _midnight(day)))
+    with warehouse.session() as session:
+        if not warehouse.table_exists(session, dataset, schema.table):
+            raise ExportError(f"{table} does not exist: no FOCUS 1.4 billing periods have been built for this org")
+        columns = [c for c in schema.columns if include_custom or not c.name.startswith("x_")]
+        rows = _write_parquet(warehouse, session, table, columns, " and ".join(where), params, path)
+    return FocusExport(path, provider, rows, [c.name for c in columns], [])
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)

@@ -9,11 +9,14 @@ the spec makes the whole column conditional, so we treat such a child as not app
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+Gate = tuple[frozenset[str], ...]  # a corrected gate: the rule applies when all criteria of one set are claimed
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class ModelRule:
     requirement: str  # the rule's MustSatisfy text
     criteria: tuple[str, ...]  # its own applicability criteria (any one enables it)
     children: tuple[str, ...]  # rules a composite combines
+    dataset: str | None = None  # the FOCUS dataset it judges (CostAndUsage, BillingPeriod, ...); None: any dataset
 
     @property
     def is_composite(self) -> bool:
@@ -64,13 +68,27 @@ class RulesModel:
                 requirement=" ".join(str(criteria.get("MustSatisfy", "")).split()),
                 criteria=tuple(raw.get("ApplicabilityCriteria") or ()),
                 children=children,
+                dataset=raw.get("DatasetId"),
             )
             for child in children:
                 parents.setdefault(child, set()).add(rule_id)
         self.parents = {child: tuple(sorted(ids)) for child, ids in parents.items()}
+        self.gates: dict[str, Gate] = {}
+
+    def with_gates(self, gates: dict[str, Gate]) -> RulesModel:
+        """A copy in which each rule of ``gates`` applies by its corrected gate instead of its own criteria (the
+        validator reads a rule's criteria as any-of, where the spec may require several together)."""
+        corrected = copy.copy(self)
+        corrected.gates = {**self.gates, **gates}
+        return corrected
 
     def get(self, rule_id: str) -> ModelRule | None:
         return self.rules.get(rule_id)
+
+    def judges(self, rule_id: str, dataset: str) -> bool:
+        """Whether a run over ``dataset`` reaches the rule (a rule of no dataset, or unknown here, reaches every)."""
+        rule = self.rules.get(rule_id)
+        return rule is None or rule.dataset in (None, dataset)
 
     def applicable(self, rule_id: str, claims: Iterable[str]) -> bool:
         """Whether the rule applies under ``claims``: its own criteria (if any) are claimed, and some chain
@@ -88,8 +106,9 @@ class RulesModel:
                 continue
             seen.add(current)
             rule = self.rules.get(current)
-            if rule and rule.criteria and not claimed.intersection(rule.criteria):
-                found.update(rule.criteria)
+            if rule and not self._enabled(rule, claimed):
+                gate = self.gates.get(current)
+                found.update(frozenset().union(*gate) - claimed if gate else rule.criteria)
             todo.extend(self.parents.get(current, ()))
         return sorted(found)
 
@@ -97,12 +116,19 @@ class RulesModel:
         rule = self.rules.get(rule_id)
         if rule is None:
             return True  # not in the model: nothing tells us otherwise
-        if rule.criteria and not claims.intersection(rule.criteria):
+        if not self._enabled(rule, claims):
             return False
         parents = [p for p in self.parents.get(rule_id, ()) if p not in path]
         if not parents:
             return True
         return any(self._applicable(parent, claims, path | {rule_id}) for parent in parents)
+
+    def _enabled(self, rule: ModelRule, claims: frozenset[str]) -> bool:
+        """The rule's own gate: its corrected gate if it has one, else any one of its criteria (or none)."""
+        gate = self.gates.get(rule.rule_id)
+        if gate is not None:
+            return any(group <= claims for group in gate)
+        return not rule.criteria or bool(claims.intersection(rule.criteria))
 
 
 @cache

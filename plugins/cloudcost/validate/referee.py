@@ -103,7 +103,7 @@ class Referee:
         rules.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.rules_dir / "currency_codes.csv", rules / "currency_codes.csv")
 
-    def _command(self, data_file: Path, criteria: list[str]) -> list[str]:
+    def _command(self, data_file: Path, criteria: list[str], dataset: str | None) -> list[str]:
         command = [
             str(self.executable),
             "--data-file",
@@ -116,6 +116,8 @@ class Referee:
         ]
         if criteria:
             command += ["--applicability-criteria", ",".join(criteria)]
+        if dataset:
+            command += ["--focus-dataset", dataset]
         return command
 
     def _call(self, command: list[str], workdir: Path, log_name: str) -> str:
@@ -131,15 +133,24 @@ class Referee:
             raise RefereeFailed(f"focus-validator exited {result.returncode} (log {workdir / log_name}):\n{tail}")
         return result.stdout
 
-    def run(self, data_file: Path, criteria: list[str], workdir: Path, *, details: bool = True) -> RefereeRun:
-        """Validate ``data_file`` (Parquet) claiming ``criteria``; with ``details``, a second, console run
-        explains the failures (violating rows, samples) when there are any."""
+    def run(
+        self, data_file: Path, criteria: list[str], workdir: Path, *, details: bool = True, dataset: str | None = None
+    ) -> RefereeRun:
+        """Validate ``data_file`` (Parquet) claiming ``criteria``, as the FOCUS ``dataset`` (the validator's
+        default, Cost and Usage, when ``None``); with ``details``, a second, console run explains the failures
+        (violating rows, samples) when there are any."""
         workdir.mkdir(parents=True, exist_ok=True)
         self._prepare(workdir)
         xml = workdir / "focus-validator.junit.xml"
         started = time.monotonic()
         self._call(
-            [*self._command(data_file, criteria), "--output-type", "unittest", "--output-destination", str(xml)],
+            [
+                *self._command(data_file, criteria, dataset),
+                "--output-type",
+                "unittest",
+                "--output-destination",
+                str(xml),
+            ],
             workdir,
             "focus-validator.log",
         )
@@ -150,7 +161,9 @@ class Referee:
         failure_details: dict[str, FailureDetail] = {}
         if details and junit.count("failed"):
             console = self._call(
-                [*self._command(data_file, criteria), "--show-violations"], workdir, "focus-validator.console.txt"
+                [*self._command(data_file, criteria, dataset), "--show-violations"],
+                workdir,
+                "focus-validator.console.txt",
             )
             failure_details = parse_console_failures(console)
         return RefereeRun(junit, failure_details, seconds, workdir)

@@ -1,8 +1,9 @@
 """``run_validation(org)``: export each provider's FOCUS rows, let focus-validator referee them, judge.
 
-One Parquet file and one validator run per provider, because the applicability criteria we claim differ by
-provider (``configs/focus_conformance.yml``). Each FOCUS version is judged on its own table with its own rules
-model and claims (``VersionJudge``); 1.3, the primary table, is the default.
+One Parquet file and one validator run per provider and FOCUS dataset, because the applicability criteria we claim
+differ by provider (``configs/focus_conformance.yml``) and the validator judges one dataset per run. Each FOCUS
+version is judged on its own tables (``DATASETS``) with its own rules model and claims (``VersionJudge``); 1.3, the
+primary table, is the default.
 """
 
 from __future__ import annotations
@@ -18,8 +19,17 @@ import duckdb
 from cloudcost.config import Provider, load_org_by_slug, parse_provider
 from cloudcost.identifiers import OrgSlug
 from cloudcost.schemas import PRIMARY_FOCUS_VERSION
-from cloudcost.validate.conformance import Conformance, check_against_model, conformance_path, load_conformance
-from cloudcost.validate.export import export_focus, providers_with_rows, require_table
+from cloudcost.validate.conformance import (
+    BILLING_PERIOD,
+    COST_AND_USAGE,
+    Conformance,
+    Erratum,
+    FocusDataset,
+    check_against_model,
+    conformance_path,
+    load_conformance,
+)
+from cloudcost.validate.export import export_billing_period, export_focus, providers_with_rows, require_table
 from cloudcost.validate.junit import ERRORED, FAILED, PASSED, SKIPPED
 from cloudcost.validate.model import RulesModel, load_model
 from cloudcost.validate.referee import DEFAULT_TIMEOUT_SECONDS, Referee
@@ -37,6 +47,9 @@ from cloudcost.validate.verdict import (
 )
 from cloudcost.warehouse import Warehouse, open_warehouse
 
+# the FOCUS datasets we produce per version, each judged in its own validator run (--focus-dataset)
+DATASETS: dict[str, tuple[FocusDataset, ...]] = {"1.3": (COST_AND_USAGE,), "1.4": (COST_AND_USAGE, BILLING_PERIOD)}
+
 
 @dataclass
 class ValidationReport:
@@ -52,11 +65,11 @@ class ValidationReport:
         """Every provider with rows passes, and at least one had rows."""
         return any(v.status != NO_DATA for v in self.verdicts) and all(v.passed for v in self.verdicts)
 
-    def verdict(self, provider: str) -> ProviderVerdict:
+    def verdict(self, provider: str, dataset: str = COST_AND_USAGE) -> ProviderVerdict:
         for verdict in self.verdicts:
-            if verdict.provider == provider:
+            if verdict.provider == provider and verdict.dataset == dataset:
                 return verdict
-        raise KeyError(f"no verdict for provider {provider!r}")
+        raise KeyError(f"no verdict for provider {provider!r} and dataset {dataset}")
 
     def format(self) -> str:
         lines = [
@@ -70,12 +83,14 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def check_errata(data_file: Path, conformance: Conformance, model: RulesModel, claims: list[str]) -> list[ErratumCheck]:
+def check_errata(
+    data_file: Path, errata: dict[str, Erratum], model: RulesModel, claims: list[str]
+) -> list[ErratumCheck]:
     """Run each erratum's corrected predicate over the exported rows, where the rule applies."""
     checks = []
     with duckdb.connect() as connection:
         connection.execute("SET TimeZone = 'UTC'")
-        for rule_id, erratum in sorted(conformance.errata.items()):
+        for rule_id, erratum in sorted(errata.items()):
             applicable = model.applicable(rule_id, claims)
             violations = None
             if applicable and erratum.violation:
@@ -102,7 +117,7 @@ class VersionJudge:
         """Locate the validator and the version's model; refuse claims naming criteria the model lacks."""
         conformance = load_conformance(version=version)
         referee = Referee.locate(timeout=timeout, focus_version=version)
-        model = load_model(referee.rules_dir, version)
+        model = load_model(referee.rules_dir, version).with_gates(conformance.gates())
         check_against_model(conformance, model.criteria)
         return cls(version, referee, model, conformance)
 
@@ -119,23 +134,45 @@ def validate_provider(
     first_day: date | None = None,
     last_day: date | None = None,
     days: Sequence[date] | None = None,
+    focus_dataset: FocusDataset = COST_AND_USAGE,
 ) -> ProviderVerdict:
-    """Export the provider's rows of the judge's version (the days given, else all) and referee them."""
+    """Export the provider's rows of the judge's version and FOCUS dataset (the days given, else all) and referee
+    them. A Billing Period run reads the periods holding those days, in its own folder under the provider's."""
     referee, model, conformance = judge.referee, judge.model, judge.conformance
     claim = conformance.claim(provider)
-    claims = sorted(claim.claims) if claim else []
-    export = export_focus(
-        warehouse,
-        dataset,
-        provider,
-        workdir / provider / f"{dataset}_{provider}_focus_{judge.version.replace('.', '_')}.parquet",
-        include_custom=include_custom,
-        first_day=first_day,
-        last_day=last_day,
-        days=days,
-        version=judge.version,
+    claims = claim.claims_for(focus_dataset) if claim else []
+    version = judge.version.replace(".", "_")
+    if focus_dataset == COST_AND_USAGE:
+        rundir = workdir / provider
+        export = export_focus(
+            warehouse,
+            dataset,
+            provider,
+            rundir / f"{dataset}_{provider}_focus_{version}.parquet",
+            include_custom=include_custom,
+            first_day=first_day,
+            last_day=last_day,
+            days=days,
+            version=judge.version,
+        )
+    elif focus_dataset == BILLING_PERIOD:
+        rundir = workdir / provider / "billing_period"
+        path = rundir / f"{dataset}_{provider}_billing_period_{version}.parquet"
+        export = export_billing_period(
+            warehouse,
+            dataset,
+            provider,
+            path,
+            include_custom=include_custom,
+            first_day=first_day,
+            last_day=last_day,
+            days=days,
+        )
+    else:
+        raise ValueError(f"cloudcost produces no FOCUS {focus_dataset} dataset to referee")
+    verdict = ProviderVerdict(
+        provider, NO_DATA, rows=export.rows, formats=export.formats, claims=claims, dataset=focus_dataset
     )
-    verdict = ProviderVerdict(provider, NO_DATA, rows=export.rows, formats=export.formats, claims=claims)
     if export.rows == 0:
         return verdict
     if claim is None:
@@ -147,9 +184,12 @@ def validate_provider(
             f"rows of format(s) {sorted(set(export.formats) - set(claim.formats))} are validated against a claim "
             f"worked out for {claim.formats}"
         )
-    run = referee.run(export.path, claims, workdir / provider, details=details)
-    verdict.errata = check_errata(export.path, conformance, model, claims)
-    verdict.outcomes = classify(run, model, claims, conformance.errata, verdict.errata)
+    run = referee.run(
+        export.path, claims, rundir, details=details, dataset=None if focus_dataset == COST_AND_USAGE else focus_dataset
+    )
+    errata = {rule_id: e for rule_id, e in conformance.errata.items() if model.judges(rule_id, focus_dataset)}
+    verdict.errata = check_errata(export.path, errata, model, claims)
+    verdict.outcomes = classify(run, model, claims, errata, verdict.errata)
     verdict.results = rule_results(run.junit.cases, verdict.outcomes, model)
     verdict.totals = {
         "tests": len(run.junit.cases),
@@ -195,20 +235,22 @@ def run_validation(
         workdir = Path(keep_dir) if keep_dir else Path(scratch)
         report.workdir = workdir if keep_dir else None
         for provider in chosen:
-            if not counts.get(provider):
-                report.verdicts.append(ProviderVerdict(provider, NO_DATA))
-                continue
-            report.verdicts.append(
-                validate_provider(
-                    warehouse,
-                    org_config.dataset,
-                    provider,
-                    judge,
-                    workdir,
-                    details=details,
-                    include_custom=include_custom,
-                    first_day=first_day,
-                    last_day=last_day,
+            for focus_dataset in DATASETS.get(focus_version, (COST_AND_USAGE,)):
+                if not counts.get(provider):
+                    report.verdicts.append(ProviderVerdict(provider, NO_DATA, dataset=focus_dataset))
+                    continue
+                report.verdicts.append(
+                    validate_provider(
+                        warehouse,
+                        org_config.dataset,
+                        provider,
+                        judge,
+                        workdir,
+                        details=details,
+                        include_custom=include_custom,
+                        first_day=first_day,
+                        last_day=last_day,
+                        focus_dataset=focus_dataset,
+                    )
                 )
-            )
     return report

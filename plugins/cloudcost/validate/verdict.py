@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloudcost.config import Provider
-from cloudcost.validate.conformance import Erratum
+from cloudcost.validate.conformance import COST_AND_USAGE, Erratum
 from cloudcost.validate.junit import ERRORED, FAILED
 from cloudcost.validate.model import RulesModel
 from cloudcost.validate.referee import RefereeRun
@@ -66,6 +66,7 @@ class ProviderVerdict:
     seconds: float = 0.0
     data_file: Path | None = None
     results: dict[str, str] = field(default_factory=dict)  # every rule: pass | fail | skipped | erratum (results.py)
+    dataset: str = COST_AND_USAGE  # the FOCUS dataset judged (the validator's --focus-dataset)
 
     def of(self, classification: str) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.classification == classification]
@@ -159,12 +160,14 @@ def _short(text: str, width: int = 160) -> str:
 
 def format_verdict(verdict: ProviderVerdict) -> str:
     """A few lines a person reads: status, counts, every failure with its requirement and evidence."""
-    head = f"{verdict.provider}: {verdict.status}"
+    name = verdict.provider if verdict.dataset == COST_AND_USAGE else f"{verdict.provider} {verdict.dataset}"
+    head = f"{name}: {verdict.status}"
     if verdict.status == NO_DATA:
         return f"{head} (no FOCUS rows)"
     totals = verdict.totals
+    source = ", ".join(verdict.formats) or verdict.dataset
     lines = [
-        f"{head}  {verdict.rows} rows ({', '.join(verdict.formats) or '-'}), {totals.get('tests', 0)} rules: "
+        f"{head}  {verdict.rows} rows ({source}), {totals.get('tests', 0)} rules: "
         f"{totals.get('passed', 0)} passed, {totals.get('failed', 0)} failed, {totals.get('skipped', 0)} skipped"
         f"{', ' + str(totals['errored']) + ' errored' if totals.get('errored') else ''}"
         f" [{verdict.seconds:.1f} s]",
