@@ -84,3 +84,51 @@ def test_a_process_holding_its_turn_can_nest_sessions(tmp_path: Path) -> None:
         with warehouse.session() as inner:
             assert inner.fetchall("select count(*) from t") == [(0,)]
     assert _tickets(tmp_path / "w.duckdb") == 0
+
+
+def test_a_ticket_left_by_a_dead_process_whose_id_lives_again_does_not_block(tmp_path: Path) -> None:
+    """A ``kill -9`` leaves its ticket behind; if the process id is then reused (here: a live unrelated process),
+    the ticket must still count as dead: its owner's lock on it went with the owner."""
+    warehouse = tmp_path / "w.duckdb"
+    folder = tmp_path / "w.duckdb.turns"
+    folder.mkdir()
+    unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (folder / f"{1:020d}-{unrelated.pid}").touch()
+        (folder / "counter").write_text("1")
+        started = time.monotonic()
+        with DuckDBWarehouse(warehouse, lock_wait_seconds=20).session() as session:
+            assert session.fetchall("select 42") == [(42,)]
+        assert time.monotonic() - started < 10, "the stale ticket was waited for"
+    finally:
+        unrelated.kill()
+        unrelated.wait()
+    assert _tickets(warehouse) == 0, "the stale ticket is removed"
+
+
+def test_nested_sessions_in_other_threads_keep_the_turn_until_the_last_one_closes(tmp_path: Path) -> None:
+    import threading
+
+    warehouse_path = tmp_path / "w.duckdb"
+    warehouse = DuckDBWarehouse(warehouse_path, lock_wait_seconds=30)
+    inner_open, outer_closed, inner_done = threading.Event(), threading.Event(), threading.Event()
+
+    def inner() -> None:
+        with warehouse.session() as session:
+            inner_open.set()
+            outer_closed.wait(10)
+            session.execute("insert into t values (1)")
+            assert _tickets(warehouse_path) == 1, "the turn was passed on while a nested session was open"
+        inner_done.set()
+
+    with warehouse.session() as outer:
+        outer.execute("create table t (x int)")
+        thread = threading.Thread(target=inner)
+        thread.start()
+        assert inner_open.wait(10)
+    outer_closed.set()
+    thread.join(20)
+    assert inner_done.is_set()
+    assert _tickets(warehouse_path) == 0
+    with warehouse.session() as session:
+        assert session.fetchall("select count(*) from t") == [(1,)]

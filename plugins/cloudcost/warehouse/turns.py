@@ -4,14 +4,18 @@ DuckDB lets one process at a time open its file for writing. Task processes used
 growing back-off (0.2 s to 5 s), so a waiter that arrived early could sleep through the moment the file came
 free while a later one took it: with Celery workers the longest wait was 22 s for 3.4 s of holds ahead of it.
 
-Here each process that wants the file first takes a ticket: an empty file ``<ticket>-<pid>`` in a queue folder
-beside the warehouse, ticket numbers from a counter file under ``flock``. A process goes in when its ticket is
-the lowest of those whose process is alive, and leaves by deleting it. A waiter watches the ticket just ahead of
-its own every 5 ms (is the file there, is its process alive) and reads the whole folder again when it is gone:
-the file changes hands within a few milliseconds, and waiting costs two system calls per look.
-Tickets of dead processes (a ``kill -9``) are skipped and removed, so a crash never blocks the queue. A process
-that holds its turn may open nested sessions at once (DuckDB allows connections within one process). The
-queue works for the processes of one host, which is where an embedded DuckDB file lives.
+Here each process that wants the file first takes a ticket: a file ``<ticket>-<pid>`` in a queue folder beside
+the warehouse, numbered from a counter file. The ticket is created, and locked (``flock``, exclusive) by its
+owner, while the counter is still locked, so no later arrival can be numbered, or seen, before it. A process
+goes in when its ticket is the lowest live one, and leaves by deleting it. A ticket is live while its owner's
+lock is on it: the kernel drops the lock when the process dies, however it dies, so a ticket left by a
+``kill -9`` is seen as dead (and removed) even when its process id has been reused. A waiter watches the ticket
+just ahead of its own every 5 ms (can it take a shared lock on it?) and reads the whole folder again when that
+one is gone: the file changes hands within a few milliseconds.
+
+A process that holds its turn may open nested sessions, from any thread (DuckDB allows connections within one
+process); the turn passes on when the last of them closes. The queue works for the processes of one host,
+which is where an embedded DuckDB file lives.
 """
 
 from __future__ import annotations
@@ -23,106 +27,157 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.005
-_held: dict[Path, int] = {}  # queue folder -> nesting depth of this process's turn
-_guard = threading.Lock()
 
 
 class TurnTimeout(RuntimeError):
     """The process's turn did not come within the wait limit."""
 
 
-def _alive(pid: int) -> bool:
+@dataclass
+class _Held:
+    """This process's turn at one warehouse: its locked ticket, and how many sessions use it now."""
+
+    ticket: Path
+    fd: int
+    depth: int
+
+
+_held: dict[Path, _Held] = {}  # queue folder -> this process's turn
+_guard = threading.Lock()
+
+
+def _live(ticket: Path) -> bool:
+    """Its owner still holds the lock on it (a shared lock can be taken only on a dead owner's ticket)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fd = os.open(ticket, os.O_RDONLY)
+    except FileNotFoundError:
         return False
-    except PermissionError:  # alive, another user's
+    except PermissionError:  # another user's ticket: assume its owner is alive
         return True
-    return True
-
-
-def _next_ticket(folder: Path) -> int:
-    counter = folder / "counter"
-    fd = os.open(counter, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        ticket = int(os.read(fd, 32) or b"0") + 1
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, str(ticket).encode())
-        return ticket
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
     finally:
-        os.close(fd)
+        os.close(fd)  # also drops the probe's own shared lock
+    return False
 
 
-def _queue(folder: Path) -> list[tuple[int, int, Path]]:
+def _take_ticket(folder: Path) -> tuple[int, Path, int]:
+    """The next number, and its ticket file created and locked by this process before the counter is free."""
+    counter = os.open(folder / "counter", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(counter, fcntl.LOCK_EX)
+        ticket = int(os.read(counter, 32) or b"0") + 1
+        path = folder / f"{ticket:020d}-{os.getpid()}"
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.lseek(counter, 0, os.SEEK_SET)
+        os.ftruncate(counter, 0)
+        os.write(counter, str(ticket).encode())
+        return ticket, path, fd
+    finally:
+        os.close(counter)
+
+
+def _relock(path: Path, old_fd: int) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.close(old_fd)
+    return fd
+
+
+def _queue(folder: Path) -> list[tuple[int, Path]]:
     """Live tickets in order; tickets of processes that died are removed."""
     live = []
     for entry in folder.iterdir():
         ticket, _, pid = entry.name.partition("-")
         if not (ticket.isdigit() and pid.isdigit()):
             continue
-        if _alive(int(pid)):
-            live.append((int(ticket), int(pid), entry))
+        if _live(entry):
+            live.append((int(ticket), entry))
         else:
             entry.unlink(missing_ok=True)
     return sorted(live)
+
+
+def _enter_nested(folder: Path) -> bool:
+    with _guard:
+        held = _held.get(folder)
+        if held is None:
+            return False
+        held.depth += 1
+        return True
+
+
+def _leave(folder: Path) -> None:
+    """One session less; the last one out deletes the ticket and drops its lock: the next waiter goes in."""
+    with _guard:
+        held = _held[folder]
+        held.depth -= 1
+        if held.depth:
+            return
+        del _held[folder]
+    held.ticket.unlink(missing_ok=True)
+    os.close(held.fd)
 
 
 @contextmanager
 def turn(warehouse: Path, timeout_seconds: float) -> Iterator[None]:
     """Wait for this process's turn at ``warehouse`` (arrival order), hold it for the block, then pass it on."""
     folder = warehouse.with_name(warehouse.name + ".turns")
-    with _guard:
-        if folder in _held:  # nested session of the process that holds the turn
-            _held[folder] += 1
-            nested = True
-        else:
-            nested = False
-    if nested:
+    if _enter_nested(folder):  # a nested session of the process that holds the turn
         try:
             yield
         finally:
-            with _guard:
-                _held[folder] -= 1
+            _leave(folder)
         return
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    ticket = _next_ticket(folder)
-    mine = folder / f"{ticket:020d}-{os.getpid()}"
-    mine.touch(mode=0o600)
-    started = time.monotonic()
-    ahead = -1
+    number, path, fd = _take_ticket(folder)
+    mine = _Held(path, fd, 1)
     try:
-        while True:
-            queue = _queue(folder)
-            position = next((i for i, (t, _, _) in enumerate(queue) if t == ticket), None)
-            if position is None:  # our ticket vanished (a folder cleaned by hand): put it back, same number
-                mine.touch(mode=0o600)
-                continue
-            if ahead < 0:
-                ahead = position
-            if position == 0:
-                break
-            _, before_pid, before = queue[position - 1]
-            while before.exists() and _alive(before_pid):  # watch only the ticket just ahead: two cheap calls
-                if time.monotonic() - started > timeout_seconds:
-                    raise TurnTimeout(
-                        f"{warehouse}: waited {timeout_seconds:.0f} s for a turn, {position} process(es) still "
-                        f"ahead (pids {', '.join(str(p) for _, p, _ in queue[:position][:5])})"
-                    )
-                time.sleep(POLL_SECONDS)
-        with _guard:
-            _held[folder] = 1
-        waited = time.monotonic() - started
-        if waited >= 1:
-            log.info("waited %.1f s for the warehouse (%d turn(s) ahead)", waited, ahead)
+        ahead = _wait(warehouse, folder, number, mine, timeout_seconds)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        os.close(mine.fd)
+        raise
+    with _guard:
+        _held[folder] = mine
+    if ahead:
+        log.info("waited %.1f s for the warehouse (%d turn(s) ahead)", ahead[1], ahead[0])
+    try:
         yield
     finally:
-        with _guard:
-            _held.pop(folder, None)
-        mine.unlink(missing_ok=True)
+        _leave(folder)
+
+
+def _wait(warehouse: Path, folder: Path, ticket: int, mine: _Held, timeout_seconds: float) -> tuple[int, float] | None:
+    """Until ``ticket`` is the lowest live one; returns (turns ahead on arrival, seconds waited) if that was ≥ 1 s."""
+    started = time.monotonic()
+    ahead = -1
+    while True:
+        queue = _queue(folder)
+        position = next((i for i, (t, _) in enumerate(queue) if t == ticket), None)
+        if position is None:  # our ticket vanished (a folder cleaned by hand): put it back, same number, locked
+            mine.fd = _relock(mine.ticket, mine.fd)
+            continue
+        if ahead < 0:
+            ahead = position
+        if position == 0:
+            waited = time.monotonic() - started
+            return (ahead, waited) if waited >= 1 else None
+        before = queue[position - 1][1]
+        while _live(before):  # watch only the ticket just ahead
+            if time.monotonic() - started > timeout_seconds:
+                owners = ", ".join(path.name.partition("-")[2] for _, path in queue[:position][:5])
+                raise TurnTimeout(
+                    f"{warehouse}: waited {timeout_seconds:.0f} s for a turn, {position} process(es) still "
+                    f"ahead (pids {owners})"
+                )
+            time.sleep(POLL_SECONDS)
