@@ -38,6 +38,7 @@ period_rows as (
         on c.x_cloud_provider = t.x_cloud_provider
         and c.BillingAccountId = t.BillingAccountId
         and c.BillingPeriodStart = t.BillingPeriodStart
+    where c.x_cloud_provider = $provider  -- a constant filter BigQuery prunes on (its first cluster column)
 ),
 
 periods as (

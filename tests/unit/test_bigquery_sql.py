@@ -77,8 +77,13 @@ def test_focus_1_4_statements_parse_and_match_golden() -> None:
     kept = parse_bigquery(replaced)
     assert isinstance(kept, exp.Create) and kept.args["properties"].find(exp.TemporaryProperty) is not None
     assert isinstance(parse_bigquery(drop), exp.Drop) and drop == "DROP TABLE cloudcost_replaced_periods_1_4"
-    # the orphan DELETE checks only the kept keys, never every period of the provider
-    assert "FROM cloudcost_replaced_periods_1_4 AS r" in orphans and "FROM cloudcost_replaced_periods_1_4" in periods
+    # the orphan DELETE reads the 1.4 rows only joined to the kept keys, never every period of the provider
+    reads = [t for t in parse_bigquery(orphans).find_all(exp.Table) if t.name == "cost_data_standard_1_4"]
+    assert reads
+    for table in reads:
+        joins = table.find_ancestor(exp.Select).args.get("joins") or []
+        assert [j.this.name for j in joins] == ["cloudcost_replaced_periods_1_4"]
+    assert "FROM cloudcost_replaced_periods_1_4" in periods
     assert cau.startswith("MERGE `my-project`.`demo_prod`.`cost_data_standard_1_4` AS T")
     assert "FROM `my-project`.`demo_prod`.`cost_data_standard_1_3`" in cau
     assert "T.x_cloud_provider = provider AND T.x_ingestion_date = billing_day THEN DELETE" in cau
