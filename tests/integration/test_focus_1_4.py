@@ -249,6 +249,30 @@ def test_a_restated_day_checks_only_the_periods_its_slice_held(own_copy: Path) -
     assert november == _expected_periods(own_copy, "aws") and november == [_without_provider(p) for p in before]
 
 
+def test_a_day_restated_to_nothing_rebuilds_the_periods_it_held(own_copy: Path) -> None:
+    """AWS's 11-02 is invoiced, 11-01 not yet, so the period is Open; 11-01 is then restated to no rows at all: the
+    new slice holds no period, but the replaced one held November's, so it is rebuilt from 11-02's rows alone and
+    is Closed (not left Open from rows that are gone)."""
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute(
+        "update demo_prod.cloud_aws_billing_raw_daily set bill_invoice_id = 'EUINGB26-000001' where ingestion_date = ?",
+        [DAYS[1]],
+    )
+    connection.close()
+    _convert_and_check("aws", DAYS[1])
+    assert {p["BillingPeriodStatus"] for p in _periods(own_copy, "aws")} == {"Open"}
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute("delete from demo_prod.cloud_aws_billing_raw_daily where ingestion_date = ?", [DAYS[0]])
+    connection.close()
+    from cloudcost.pipeline.stages import run_convert_to_focus
+
+    run_convert_to_focus(_run("aws", DAYS[0]))
+    assert _rows(own_copy, "cost_data_standard_1_4", SHARED, "aws", DAYS[0]) == []
+    periods = _periods(own_copy, "aws")
+    assert periods and {p["BillingPeriodStatus"] for p in periods} == {"Closed"}
+    assert [_without_provider(p) for p in periods] == _expected_periods(own_copy, "aws")
+
+
 def test_a_failed_1_4_write_leaves_the_1_3_slice_and_the_periods_as_they_were(
     own_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
