@@ -248,13 +248,12 @@ BILLING_PERIOD_KEY = (
 
 def focus_1_4_statements(project: str, dataset: str) -> list[str]:
     """What the procedure runs once after its IF chain's 1.3 MERGE, for any provider: the billing-period keys the
-    (provider, billing_day) slice of FOCUS 1.4 holds kept in a TEMP table (allowed inside a multi-statement
-    transaction), the slice replaced from the 1.3 slice, the billing periods it holds or held rebuilt (one MERGE on
-    their key), the kept keys that no row holds any more deleted, and the TEMP table dropped."""
+    (provider, billing_day) slice of FOCUS 1.4 holds kept in a TEMP table, the slice replaced from the 1.3 slice, the
+    billing periods it holds or held rebuilt (one MERGE on their key), the kept keys that no row holds any more
+    deleted, and the TEMP table dropped. Plain ``CREATE TEMP TABLE`` (not ``OR REPLACE``): it and ``DROP TABLE`` of a
+    temp table are the DDL a multi-statement transaction allows (cloud.google.com/bigquery/docs/transactions)."""
     replaced = focus_1_4.REPLACED_PERIODS_TABLE
-    keep_replaced = (
-        f"CREATE OR REPLACE TEMP TABLE {replaced} AS\n{focus_1_4_select(project, dataset, focus_1_4.REPLACED_PERIODS)}"
-    )
+    keep_replaced = f"CREATE TEMP TABLE {replaced} AS\n{focus_1_4_select(project, dataset, focus_1_4.REPLACED_PERIODS)}"
     cau = focus_1_4_schema()
     replace_cau = replace_slice_merge(
         table_ref(project, dataset, cau.table),
