@@ -1,8 +1,9 @@
 -- sp_cloud_1_focus_1_4, Billing Period: the FOCUS 1.4 Billing Period rows of the periods one (provider, billing day)
--- slice holds, rebuilt from every Cost and Usage row of those periods.
+-- slice holds or held before this convert, rebuilt from every Cost and Usage row of those (account, period) pairs.
 --
 -- Inputs: {{focus_1_4}} (<org>_prod.cost_data_standard_1_4, the slice the same transaction just wrote),
--- {{billing_period}} (<org>_prod.focus_billing_period_1_4, the rows before this rebuild), and the bound parameters
+-- {{replaced_periods}} (the keys the replaced slice held, replaced_periods.sql), {{billing_period}}
+-- (<org>_prod.focus_billing_period_1_4, the rows before this rebuild), and the bound parameters
 -- $provider and $billing_day. One row per provider, billing account, billing period, invoice issuer and currency.
 --   BillingPeriodStatus: 'Closed' only when every row of the period carries an InvoiceId (AWS's bill_invoice_id and
 --   Azure's InvoiceId appear once the period is invoiced); else 'Open'. GCP and OCI rows carry no InvoiceId, so
@@ -14,9 +15,12 @@
 with
 
 touched as (
-    select distinct x_cloud_provider, BillingAccountId, BillingPeriodStart
+    select x_cloud_provider, BillingAccountId, BillingPeriodStart
     from {{focus_1_4}}
     where x_cloud_provider = $provider and x_ingestion_date = $billing_day
+    union distinct
+    select x_cloud_provider, BillingAccountId, BillingPeriodStart
+    from {{replaced_periods}}
 ),
 
 period_rows as (
@@ -30,10 +34,17 @@ period_rows as (
         c.InvoiceId,
         c.x_ingested_at
     from {{focus_1_4}} as c
-    inner join touched as t
-        on c.x_cloud_provider = t.x_cloud_provider
-        and c.BillingAccountId = t.BillingAccountId
-        and c.BillingPeriodStart = t.BillingPeriodStart
+    -- a semi join (not an inner join) lets DuckDB build on the few touched keys and skip the row groups of other
+    -- periods (a year of 120 M rows: one month read, not all; BENCHMARKS.md); the constant provider filter is what
+    -- BigQuery prunes on (its first cluster column)
+    where c.x_cloud_provider = $provider
+        and exists (
+            select 1
+            from touched as t
+            where c.x_cloud_provider = t.x_cloud_provider
+                and c.BillingAccountId = t.BillingAccountId
+                and c.BillingPeriodStart = t.BillingPeriodStart
+        )
 ),
 
 periods as (

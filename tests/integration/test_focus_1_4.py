@@ -223,6 +223,56 @@ def test_a_restated_day_replaces_both_slices_and_its_periods(own_copy: Path) -> 
     )
 
 
+def test_a_restated_day_checks_only_the_periods_its_slice_held(own_copy: Path) -> None:
+    """AWS's October period lost its Cost and Usage rows behind the pipeline's back (deleted by hand): converting
+    November's day again leaves that period row as it was, because only the keys the replaced November slice held
+    can be orphaned; November's periods are rebuilt and still match their rows."""
+    before = _periods(own_copy, "aws")
+    assert before and all(p["BillingPeriodStart"].month == 11 for p in before)
+    columns = billing_period_1_4_schema().column_names
+    october = {**before[0], "BillingPeriodStart": datetime(2026, 10, 1, tzinfo=UTC)}
+    october["BillingPeriodEnd"] = datetime(2026, 11, 1, tzinfo=UTC)
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute(
+        f"insert into demo_prod.focus_billing_period_1_4 ({', '.join(columns)}) "
+        f"values ({', '.join('?' for _ in columns)})",
+        [october[c] for c in columns],
+    )
+    connection.close()
+    stored_october = [p for p in _periods(own_copy, "aws") if p["BillingPeriodStart"].month == 10]
+    assert len(stored_october) == 1
+
+    _convert_and_check("aws", DAYS[1])
+    after = _periods(own_copy, "aws")
+    assert [p for p in after if p["BillingPeriodStart"].month == 10] == stored_october
+    november = [_without_provider(p) for p in after if p["BillingPeriodStart"].month == 11]
+    assert november == _expected_periods(own_copy, "aws") and november == [_without_provider(p) for p in before]
+
+
+def test_a_day_restated_to_nothing_rebuilds_the_periods_it_held(own_copy: Path) -> None:
+    """AWS's 11-02 is invoiced, 11-01 not yet, so the period is Open; 11-01 is then restated to no rows at all: the
+    new slice holds no period, but the replaced one held November's, so it is rebuilt from 11-02's rows alone and
+    is Closed (not left Open from rows that are gone)."""
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute(
+        "update demo_prod.cloud_aws_billing_raw_daily set bill_invoice_id = 'EUINGB26-000001' where ingestion_date = ?",
+        [DAYS[1]],
+    )
+    connection.close()
+    _convert_and_check("aws", DAYS[1])
+    assert {p["BillingPeriodStatus"] for p in _periods(own_copy, "aws")} == {"Open"}
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute("delete from demo_prod.cloud_aws_billing_raw_daily where ingestion_date = ?", [DAYS[0]])
+    connection.close()
+    from cloudcost.pipeline.stages import run_convert_to_focus
+
+    run_convert_to_focus(_run("aws", DAYS[0]))
+    assert _rows(own_copy, "cost_data_standard_1_4", SHARED, "aws", DAYS[0]) == []
+    periods = _periods(own_copy, "aws")
+    assert periods and {p["BillingPeriodStatus"] for p in periods} == {"Closed"}
+    assert [_without_provider(p) for p in periods] == _expected_periods(own_copy, "aws")
+
+
 def test_a_failed_1_4_write_leaves_the_1_3_slice_and_the_periods_as_they_were(
     own_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -328,7 +378,11 @@ def test_the_bigquery_statements_transpiled_back_give_the_duckdb_rows(loaded: Pa
     cau = _query(loaded, _bigquery_back_to_duckdb(focus_1_4.COST_AND_USAGE, provider, DAYS[1]))
     columns = focus_1_4_schema().column_names
     assert sorted(cau, key=repr) == _rows(loaded, "cost_data_standard_1_4", columns, provider, DAYS[1])
-    periods = _query(loaded, _bigquery_back_to_duckdb(focus_1_4.BILLING_PERIOD, provider, DAYS[1]))
+    # the procedure keeps the slice's period keys in a TEMP table before the MERGE; nothing changed, so they are
+    # the keys the stored slice holds
+    replaced = _bigquery_back_to_duckdb(focus_1_4.REPLACED_PERIODS, provider, DAYS[1])
+    rebuild = _bigquery_back_to_duckdb(focus_1_4.BILLING_PERIOD, provider, DAYS[1])
+    periods = _query(loaded, f"create temporary table {focus_1_4.REPLACED_PERIODS_TABLE} as {replaced}; {rebuild}")
     names = billing_period_1_4_schema().column_names
     stored = sorted((tuple(p[n] for n in names) for p in _periods(loaded, provider)), key=repr)
     assert periods and sorted(periods, key=repr) == stored

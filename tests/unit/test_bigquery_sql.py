@@ -68,18 +68,30 @@ def test_focus_and_dataset_ddl() -> None:
 
 
 def test_focus_1_4_statements_parse_and_match_golden() -> None:
-    """The shared 1.3 -> 1.4 statements every branch runs: the 1.4 slice MERGE, the billing-period MERGE on its
-    key, the DELETE of periods no row holds; each reads the procedure's variables, not query parameters."""
-    cau, periods, orphans = focus_1_4_statements(PROJECT, DATASET)
+    """The shared 1.3 -> 1.4 statements every branch runs: the replaced slice's period keys kept in a TEMP table,
+    the 1.4 slice MERGE, the billing-period MERGE on its key, the DELETE of the kept keys no row holds, the TEMP
+    table dropped; each reads the procedure's variables, not query parameters."""
+    replaced, cau, periods, orphans, drop = focus_1_4_statements(PROJECT, DATASET)
     assert isinstance(parse_bigquery(cau), exp.Merge) and isinstance(parse_bigquery(periods), exp.Merge)
     assert isinstance(parse_bigquery(orphans), exp.Delete)
+    kept = parse_bigquery(replaced)
+    assert isinstance(kept, exp.Create) and kept.args["properties"].find(exp.TemporaryProperty) is not None
+    assert isinstance(parse_bigquery(drop), exp.Drop) and drop == "DROP TABLE cloudcost_replaced_periods_1_4"
+    # the orphan DELETE reads the 1.4 rows only joined to the kept keys, never every period of the provider
+    reads = [t for t in parse_bigquery(orphans).find_all(exp.Table) if t.name == "cost_data_standard_1_4"]
+    assert reads
+    for table in reads:
+        joins = table.find_ancestor(exp.Select).args.get("joins") or []
+        assert [j.this.name for j in joins] == ["cloudcost_replaced_periods_1_4"]
+    assert "FROM cloudcost_replaced_periods_1_4" in periods
     assert cau.startswith("MERGE `my-project`.`demo_prod`.`cost_data_standard_1_4` AS T")
     assert "FROM `my-project`.`demo_prod`.`cost_data_standard_1_3`" in cau
     assert "T.x_cloud_provider = provider AND T.x_ingestion_date = billing_day THEN DELETE" in cau
     assert periods.startswith("MERGE `my-project`.`demo_prod`.`focus_billing_period_1_4` AS T")
     assert "WHEN MATCHED THEN UPDATE SET" in periods and "WHEN NOT MATCHED BY TARGET THEN INSERT" in periods
-    for sql in (cau, periods, orphans):
+    for sql in (replaced, cau, periods, orphans):
         assert "@provider" not in sql and "@billing_day" not in sql
+    _golden("focus_1_4_replaced_periods.sql", replaced)
     _golden("focus_1_4_cost_and_usage.sql", cau)
     _golden("focus_1_4_billing_period.sql", periods)
     _golden("focus_1_4_billing_period_orphans.sql", orphans)

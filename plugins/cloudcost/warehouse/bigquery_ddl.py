@@ -228,10 +228,11 @@ def focus_1_4_select(project: str, dataset: str, relative_path: str) -> str:
     """One of ``procedures/sp_cloud_1_focus_1_4/``, translated, checked to give exactly its table's columns."""
     sql = focus_1_4.render(relative_path, lambda table: _quoted_ref(project, dataset, table))
     expected = {
-        focus_1_4.COST_AND_USAGE: focus_1_4_schema(),
-        focus_1_4.BILLING_PERIOD: billing_period_1_4_schema(),
+        focus_1_4.COST_AND_USAGE: focus_1_4_schema().column_names,
+        focus_1_4.BILLING_PERIOD: billing_period_1_4_schema().column_names,
+        focus_1_4.REPLACED_PERIODS: focus_1_4.REPLACED_PERIODS_COLUMNS,
     }[relative_path]
-    focus_1_4.check_columns(relative_path, output_columns(sql), expected.column_names)
+    focus_1_4.check_columns(relative_path, output_columns(sql), expected)
     json_columns = [c.name for c in focus_schema().columns if c.type == "json"]
     return duckdb_to_bigquery(sql, json_columns=json_columns, parameters="variables")
 
@@ -246,9 +247,13 @@ BILLING_PERIOD_KEY = (
 
 
 def focus_1_4_statements(project: str, dataset: str) -> list[str]:
-    """What the procedure runs once after its IF chain's 1.3 MERGE, for any provider: the (provider, billing_day)
-    slice of FOCUS 1.4 replaced from the 1.3 slice, the billing periods it holds rebuilt (one MERGE on their key),
-    and the periods no row holds any more deleted."""
+    """What the procedure runs once after its IF chain's 1.3 MERGE, for any provider: the billing-period keys the
+    (provider, billing_day) slice of FOCUS 1.4 holds kept in a TEMP table, the slice replaced from the 1.3 slice, the
+    billing periods it holds or held rebuilt (one MERGE on their key), the kept keys that no row holds any more
+    deleted, and the TEMP table dropped. Plain ``CREATE TEMP TABLE`` (not ``OR REPLACE``): it and ``DROP TABLE`` of a
+    temp table are the DDL a multi-statement transaction allows (cloud.google.com/bigquery/docs/transactions)."""
+    replaced = focus_1_4.REPLACED_PERIODS_TABLE
+    keep_replaced = f"CREATE TEMP TABLE {replaced} AS\n{focus_1_4_select(project, dataset, focus_1_4.REPLACED_PERIODS)}"
     cau = focus_1_4_schema()
     replace_cau = replace_slice_merge(
         table_ref(project, dataset, cau.table),
@@ -275,7 +280,7 @@ def focus_1_4_statements(project: str, dataset: str) -> list[str]:
         focus_1_4.render(focus_1_4.BILLING_PERIOD_ORPHANS, lambda table: _quoted_ref(project, dataset, table)),
         parameters="variables",
     )
-    return [replace_cau, rebuild_periods, orphans]
+    return [keep_replaced, replace_cau, rebuild_periods, orphans, f"DROP TABLE {replaced}"]
 
 
 def enabled_formats(org: OrgConfig) -> list[tuple[Provider, str, RawFormat]]:

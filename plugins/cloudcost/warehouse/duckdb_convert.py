@@ -88,8 +88,9 @@ def convert_to_focus(
 
 
 def write_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, run: RunContext) -> None:
-    """Replace the run's 1.4 slice from the 1.3 slice just written, then rebuild the 1.4 billing periods it holds
-    (a temporary table keeps the rebuilt rows while the old ones are deleted); in the caller's transaction."""
+    """Replace the run's 1.4 slice from the 1.3 slice just written, then rebuild the 1.4 billing periods it holds or
+    held (temporary tables keep the replaced slice's period keys, and the rebuilt rows while the old ones are
+    deleted); only the replaced keys are checked for orphans. In the caller's transaction."""
     cau, periods = focus_1_4_schema(), billing_period_1_4_schema()
     params = {"provider": run.provider, "billing_day": run.billing_day}
 
@@ -99,6 +100,9 @@ def write_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset:
     cau_sql = focus_1_4.render(focus_1_4.COST_AND_USAGE, qualify)
     produced = [d[0] for d in session.execute(f"select * from ({cau_sql}) limit 0", params).description]
     focus_1_4.check_columns(focus_1_4.COST_AND_USAGE, produced, cau.column_names)
+    replaced_sql = focus_1_4.render(focus_1_4.REPLACED_PERIODS, qualify)
+    replaced = focus_1_4.REPLACED_PERIODS_TABLE
+    session.execute(f"create or replace temporary table {replaced} as {replaced_sql}", params)
     warehouse.delete_slice(
         session, SliceKey.of(dataset, cau.table, x_cloud_provider=run.provider, x_ingestion_date=run.billing_day)
     )
@@ -119,3 +123,4 @@ def write_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset:
     session.execute(f"insert into {target} ({columns}) select {columns} from {rebuilt}")
     session.execute(f"drop table {rebuilt}")
     session.execute(focus_1_4.render(focus_1_4.BILLING_PERIOD_ORPHANS, qualify), {"provider": run.provider})
+    session.execute(f"drop table {replaced}")

@@ -17,6 +17,18 @@ FOLDER = "sp_cloud_1_focus_1_4"
 COST_AND_USAGE = f"{FOLDER}/cost_and_usage.sql"
 BILLING_PERIOD = f"{FOLDER}/billing_period.sql"
 BILLING_PERIOD_ORPHANS = f"{FOLDER}/billing_period_orphans.sql"
+REPLACED_PERIODS = f"{FOLDER}/replaced_periods.sql"
+
+# The convert's temporary table of the billing-period keys the replaced slice held: unqualified, because both
+# engines keep temporary tables outside the org's dataset (DuckDB's temp schema, BigQuery's script/session).
+REPLACED_PERIODS_TABLE = "cloudcost_replaced_periods_1_4"
+REPLACED_PERIODS_COLUMNS = [
+    "x_cloud_provider",
+    "BillingAccountId",
+    "BillingCurrency",
+    "BillingPeriodStart",
+    "InvoiceIssuerName",
+]
 
 _TOKEN = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
 
@@ -35,12 +47,15 @@ def table_names() -> dict[str, str]:
 
 
 def render(relative_path: str, qualify: Callable[[str], str]) -> str:
-    """The statement with each ``{{placeholder}}`` replaced by ``qualify(table name)``."""
+    """The statement with each ``{{placeholder}}`` replaced by ``qualify(table name)``, and
+    ``{{replaced_periods}}`` by the unqualified temporary table's name."""
     path = procedures_dir() / relative_path
     names = table_names()
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name == "replaced_periods":
+            return REPLACED_PERIODS_TABLE
         if name not in names:
             raise Focus14ProcedureError(f"{path}: unknown placeholder {{{{{name}}}}}")
         return qualify(names[name])
