@@ -5,9 +5,10 @@
 -- {{replaced_periods}} (the keys the replaced slice held, replaced_periods.sql), {{billing_period}}
 -- (<org>_prod.focus_billing_period_1_4, the rows before this rebuild), and the bound parameters
 -- $provider and $billing_day. One row per provider, billing account, billing period, invoice issuer and currency.
---   BillingPeriodStatus: 'Closed' only when every row of the period carries an InvoiceId (AWS's bill_invoice_id and
---   Azure's InvoiceId appear once the period is invoiced); else 'Open'. GCP and OCI rows carry no InvoiceId, so
---   their periods stay 'Open' (configs/focus_conformance.yml, focus_1_4:, says why).
+--   BillingPeriodStatus: 'Closed' only when every row of the period carries a non-blank InvoiceId (AWS's
+--   bill_invoice_id and Azure's InvoiceId appear once the period is invoiced; an empty CSV cell is not an invoice);
+--   else 'Open'. GCP and OCI rows carry no InvoiceId, so their periods stay 'Open' (configs/focus_conformance.yml,
+--   versions."1.4".additions, says why).
 --   BillingPeriodCreated / LastUpdated: the earliest / latest landing (x_ingested_at, the delivery's landed_at)
 --   of the period's rows, never the clock; a rebuild keeps an earlier Created and a later LastUpdated, so a
 --   restated period does not look newly created.
@@ -57,7 +58,7 @@ periods as (
         max(BillingPeriodEnd)                                       as period_end,
         min(x_ingested_at)                                          as first_landed,
         max(x_ingested_at)                                          as last_landed,
-        count(InvoiceId) = count(*)                                 as invoiced
+        count(nullif(trim(InvoiceId), '')) = count(*)                 as invoiced
     from period_rows
     group by x_cloud_provider, BillingAccountId, BillingCurrency, BillingPeriodStart, InvoiceIssuerName
 ),

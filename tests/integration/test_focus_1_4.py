@@ -119,7 +119,7 @@ def _expected_periods(data: Path, provider: str) -> list[dict]:
             "BillingPeriodStart": start,
             "InvoiceIssuerName": issuer,
             "BillingPeriodEnd": max(end for end, _, _ in group),
-            "BillingPeriodStatus": "Closed" if all(invoice is not None for _, invoice, _ in group) else "Open",
+            "BillingPeriodStatus": "Closed" if all(invoice and invoice.strip() for _, invoice, _ in group) else "Open",
             "BillingPeriodCreated": min(landed for _, _, landed in group),
             "BillingPeriodLastUpdated": max(landed for _, _, landed in group),
         }
@@ -186,6 +186,21 @@ def test_a_period_is_closed_only_once_every_row_carries_an_invoice_id(own_copy: 
     assert {p["BillingPeriodStatus"] for p in _periods(own_copy, "aws")} == {"Open"}
     _convert_and_check("aws", DAYS[1])
     assert {p["BillingPeriodStatus"] for p in _periods(own_copy, "aws")} == {"Closed"}
+    assert [_without_provider(p) for p in _periods(own_copy, "aws")] == _expected_periods(own_copy, "aws")
+
+
+def test_a_blank_invoice_id_does_not_close_a_period(own_copy: Path) -> None:
+    """An empty or blank bill_invoice_id cell is no invoice: the period stays Open until every row has a real one."""
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute(
+        "update demo_prod.cloud_aws_billing_raw_daily set bill_invoice_id = "
+        "case when ingestion_date = ? then ' ' else 'EUINGB26-000001' end",
+        [DAYS[0]],
+    )
+    connection.close()
+    for day in DAYS[:2]:
+        _convert_and_check("aws", day)
+    assert {p["BillingPeriodStatus"] for p in _periods(own_copy, "aws")} == {"Open"}
     assert [_without_provider(p) for p in _periods(own_copy, "aws")] == _expected_periods(own_copy, "aws")
 
 
