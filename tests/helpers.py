@@ -10,6 +10,8 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from cloudcost.config import Provider
 from cloudcost.core.run_context import RunContext
 from cloudcost.pipeline.resolved_run import ResolvedRun
@@ -261,3 +263,11 @@ def seed_load_state(loads: dict[str, list[date]], dataset: str = "demo_prod", st
                     "focus_rows, billed_cost, run_id, loaded_at) values (?, ?, ?, 'test', 1, 1, ?, 'seed', ?)",
                     [provider, day, status, Decimal(1), datetime(2026, 12, 1, tzinfo=UTC)],
                 )
+
+
+def use_data_dir(patch: pytest.MonkeyPatch, data: Path) -> None:
+    """Point cloudcost at a data folder of the test's own, with the warehouse, key file and configs it derives from it
+    (not ones the caller's environment names), so a test never reads or writes anyone else's."""
+    patch.setenv("CLOUDCOST_DATA_DIR", str(data))
+    for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
+        patch.delenv(name, raising=False)

@@ -23,7 +23,7 @@ import pytest
 
 from cloudcost.paths import landing_dir
 from tests.golden.test_aws_golden import _load_day
-from tests.helpers import focus_rows, write_cur2_delivery
+from tests.helpers import focus_rows, use_data_dir, write_cur2_delivery
 
 DAY = date(2023, 1, 1)
 SP = "arn:aws:savingsplans::000000000001:savingsplan/spec-example"
@@ -179,9 +179,7 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]
     """Every scenario landed and converted in one run; our FOCUS rows per payer account."""
     data = tmp_path_factory.mktemp("spec-examples")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLOUDCOST_DATA_DIR", str(data))
-        for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
-            patch.delenv(name, raising=False)
+        use_data_dir(patch, data)
         lines = [row for _, rows, _ in SCENARIOS.values() for row in rows]
         write_cur2_delivery(landing_dir("demo", "aws"), lines, "2023-01")
         _load_day(DAY)

@@ -18,6 +18,7 @@ import pytest
 from cloudcost.validate.conformance import load_conformance
 from cloudcost.validate.referee import Referee
 from cloudcost.validate.run import ValidationReport
+from tests.helpers import use_data_dir
 from tests.integration.referee_support import PROVIDERS, assert_passes, load_demo_days, locate_referee
 
 
@@ -33,9 +34,7 @@ def report(referee: Referee, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     Airflow; the exported Parquet files are kept for the duration of the module."""
     data = tmp_path_factory.mktemp("referee-data")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLOUDCOST_DATA_DIR", str(data))
-        for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
-            patch.delenv(name, raising=False)
+        use_data_dir(patch, data)
         from cloudcost.validate.run import run_validation
 
         load_demo_days()

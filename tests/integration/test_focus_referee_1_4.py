@@ -19,6 +19,7 @@ from cloudcost.validate.conformance import BILLING_PERIOD, load_conformance
 from cloudcost.validate.referee import Referee
 from cloudcost.validate.run import ValidationReport
 from cloudcost.validate.verdict import FAIL, ProviderVerdict
+from tests.helpers import use_data_dir
 from tests.integration.referee_support import DAYS, PROVIDERS, assert_passes, load_demo_days, locate_referee
 
 VERSION = "1.4"
@@ -35,9 +36,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The demo org's three days of every provider, loaded without Airflow into a data folder of the module's."""
     folder = tmp_path_factory.mktemp("referee-1-4-data")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLOUDCOST_DATA_DIR", str(folder))
-        for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
-            patch.delenv(name, raising=False)
+        use_data_dir(patch, folder)
         load_demo_days()
         yield folder
 

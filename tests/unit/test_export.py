@@ -26,6 +26,7 @@ from cloudcost.export.run import ExportError, ExportResult, export_org
 from cloudcost.export.writers import CsvWriter, csv_field
 from cloudcost.paths import schemas_dir
 from tests.helpers import query_warehouse as _query
+from tests.helpers import use_data_dir
 
 DAY = date(2026, 11, 1)
 PROVIDERS = ("aws", "azure", "gcp", "oci")
@@ -176,9 +177,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
     formats (CSV through the command line); the warehouse stays for the module."""
     data = tmp_path_factory.mktemp("export-data")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLOUDCOST_DATA_DIR", str(data))
-        for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
-            patch.delenv(name, raising=False)
+        use_data_dir(patch, data)
         from cloudcost.cli import main
         from cloudcost.demo.credentials import store_demo_credentials
         from cloudcost.pipeline.stages import make_run_context, run_convert_to_focus, run_land_raw
