@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from cloudcost.core.results import ConvertResult, Landed
     from cloudcost.core.run_context import RunContext
     from cloudcost.warehouse.base import LandingJob
+
+log = logging.getLogger(__name__)
 
 _INFORMATION_SCHEMA = re.compile(r"\binformation_schema\.(tables|columns)\b", re.IGNORECASE)
 
@@ -138,9 +141,11 @@ class BigQueryWarehouse:
         location: str,
         client_factory: Callable[[], Any] | None = None,
         worker: DuckDBSettings | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.project = project
         self.location = location
+        self.sleep = sleep  # the pause between retries of an aborted transaction (``conflicts.py``); tests pass theirs
         self.worker = worker or DuckDBSettings()  # the worker's in-memory DuckDB that types rows before they load
         self._client_factory = client_factory
         self._client: Any = None
@@ -175,11 +180,18 @@ class BigQueryWarehouse:
     @contextmanager
     def transaction(self, session: BigQuerySession) -> Iterator[None]:
         """A multi-statement transaction over the session's jobs: all or nothing."""
+        from google.api_core.exceptions import GoogleAPICallError
+
         session.run("BEGIN TRANSACTION", create_session=session.session_id is None)
         try:
             yield
         except BaseException:
-            session.run("ROLLBACK TRANSACTION")
+            try:
+                session.run("ROLLBACK TRANSACTION")
+            except GoogleAPICallError as failed:
+                # BigQuery may already have ended the transaction (cancelled for a concurrent update, or failed);
+                # the caller must see the first error, not this one. Closing the session aborts whatever is left.
+                log.warning("ROLLBACK TRANSACTION failed after an error (%s); the first error follows.", failed.message)
             raise
         session.run("COMMIT TRANSACTION")
 
