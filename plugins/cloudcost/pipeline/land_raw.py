@@ -23,7 +23,6 @@ from cloudcost.pipeline.load_state import LOAD_STATE, landed_row, write_state
 from cloudcost.pipeline.shrink_permits import PERMITS
 from cloudcost.schemas import TableSchema, load_table_schema
 from cloudcost.sources.base import BillingExport, Delivery
-from cloudcost.warehouse import retry_concurrent_updates
 from cloudcost.warehouse.base import LandingJob, Session, Warehouse
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ def land_raw(
         return result, landed
 
     # the ledger and load state are shared by the org's providers: another landing can abort this transaction
-    result, landed = retry_concurrent_updates(land, f"land_raw {run.org}/{run.provider} {run.billing_day}")
+    result, landed = warehouse.retry_conflicts(land, f"land_raw {run.org}/{run.provider} {run.billing_day}")
     log.info(
         "land_raw %s/%s %s: landed %d new deliveries (%s rows, all days); the day now holds %s raw rows "
         "(%s before), billed %s (billing currency, to the cent), from %d file(s) at source version %s.",

@@ -10,7 +10,6 @@ from decimal import Decimal
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.schemas import load_table_schema
-from cloudcost.warehouse import retry_concurrent_updates
 from cloudcost.warehouse.base import Session, Warehouse
 
 LOAD_STATE = "state/load_state.yml"
@@ -71,7 +70,7 @@ def record_load(
                 write_state(session, dataset, row)
 
     # load_state is shared by the org's providers: another one's transaction can abort this one
-    retry_concurrent_updates(record, f"load_state {run.org}/{run.provider} {run.billing_day}")
+    warehouse.retry_conflicts(record, f"load_state {run.org}/{run.provider} {run.billing_day}")
     return {
         **row,
         "billing_day": str(run.billing_day),

@@ -15,7 +15,7 @@ from cloudcost.pipeline.resolved_run import ResolvedRun, export_format
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.base import BillingExport, ExportNotReady, ExportStatus
 from cloudcost.sources.registry import open_export
-from cloudcost.warehouse import open_warehouse, retry_concurrent_updates
+from cloudcost.warehouse import open_warehouse
 from cloudcost.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ def land_window(resolved: ResolvedRun, days: list[date]) -> dict[date, str | Non
             return landed, {day: day_version(session, resolved.dataset, schema, day) for day in complete}
 
     # the ledger is shared by the org's providers: another landing can abort this transaction (warehouse/conflicts.py)
-    landed, versions = retry_concurrent_updates(land, f"recheck {run.org}/{run.provider}")
+    landed, versions = warehouse.retry_conflicts(land, f"recheck {run.org}/{run.provider}")
     log.info(
         "recheck %s/%s: landed %d new deliveries (%s rows) for %d day(s) of the window; %d complete.",
         run.org,

@@ -14,7 +14,6 @@ from cloudcost.paths import procedures_dir
 from cloudcost.rollups.gate import require_complete_loads
 from cloudcost.rollups.upgrade import drop_stale_rollups, ensure_current_tables
 from cloudcost.schemas import focus_schema, load_table_schema
-from cloudcost.warehouse import retry_concurrent_updates
 from cloudcost.warehouse.base import Session, SliceKey, Warehouse
 
 TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
@@ -98,7 +97,7 @@ def refresh_rollups(warehouse: Warehouse, org: OrgConfig, day: date, refreshed_a
         return rebuilt, totals, keys
 
     # the org's rollup tables are shared by every day: a backfill's refreshes of other days can abort this one
-    rebuilt, totals, keys = retry_concurrent_updates(refresh, f"refresh_rollups {org.slug} {day}")
+    rebuilt, totals, keys = warehouse.retry_conflicts(refresh, f"refresh_rollups {org.slug} {day}")
     return RollupResult(
         str(day),
         sum(int(rows) for _, rows, *_ in totals),

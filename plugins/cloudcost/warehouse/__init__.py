@@ -1,7 +1,6 @@
 """Warehouse back ends behind one small interface: DuckDB (embedded default) and BigQuery."""
 
 from cloudcost.warehouse.base import SliceKey, Warehouse
-from cloudcost.warehouse.conflicts import retry_concurrent_updates
 from cloudcost.warehouse.duckdb import DuckDBWarehouse
 
 
@@ -18,4 +17,4 @@ def open_warehouse() -> Warehouse:
     return DuckDBWarehouse.from_environment(config.duckdb)
 
 
-__all__ = ["DuckDBWarehouse", "SliceKey", "Warehouse", "open_warehouse", "retry_concurrent_updates"]
+__all__ = ["DuckDBWarehouse", "SliceKey", "Warehouse", "open_warehouse"]

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudcost.config import BigQuerySettings, DuckDBSettings
 from cloudcost.schemas import TableSchema
@@ -32,6 +32,7 @@ from cloudcost.warehouse.bigquery_ddl import (
     table_ref,
 )
 from cloudcost.warehouse.bigquery_sql import duckdb_to_bigquery
+from cloudcost.warehouse.conflicts import retry_concurrent_updates
 from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from cloudcost.warehouse.base import LandingJob
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _INFORMATION_SCHEMA = re.compile(r"\binformation_schema\.(tables|columns)\b", re.IGNORECASE)
 
@@ -194,6 +196,11 @@ class BigQueryWarehouse:
                 log.warning("ROLLBACK TRANSACTION failed after an error (%s); the first error follows.", failed.message)
             raise
         session.run("COMMIT TRANSACTION")
+
+    def retry_conflicts(self, work: Callable[[], T], what: str) -> T:
+        """``work`` run again whole while BigQuery cancels its transaction for a concurrent update of the same
+        table (the providers and days of one org share tables), within ``conflicts.DEFAULT_BOUND``."""
+        return retry_concurrent_updates(work, what, sleep=self.sleep)
 
     def ensure_dataset(self, session: BigQuerySession, dataset: str) -> None:
         if dataset not in self._known:

@@ -55,7 +55,6 @@ from cloudcost.warehouse.bigquery_ddl import (
     replace_slice_merge,
     table_ref,
 )
-from cloudcost.warehouse.conflicts import retry_concurrent_updates
 from cloudcost.warehouse.duckdb import configure
 from cloudcost.warehouse.lineage import lineage_parameters
 
@@ -303,12 +302,12 @@ def convert_to_focus(
         ensure_procedure(warehouse, session, dataset, org)
         replaced = int(_one(session, f"SELECT COUNT(*) FROM {target} {slice_sql}", params) or 0)
         call = f"CALL {table_ref(warehouse.project, dataset, PROCEDURE)}(@provider, @source_format, @billing_day)"
-        # The procedure's one transaction is cancelled when another provider's convert of the org holds the same
-        # tables; it rolled back whole, so the CALL runs again (warehouse/conflicts.py).
-        retry_concurrent_updates(
+        # BigQuery cancels the procedure's transaction when another provider's convert of the org mutates the same
+        # tables ("Transaction concurrency", https://cloud.google.com/bigquery/docs/transactions): it rolled back
+        # whole, so the same CALL runs again (warehouse/conflicts.py).
+        warehouse.retry_conflicts(
             lambda: session.run(call, {**params, "source_format": source_format}),
             f"convert_to_focus {run.org}/{run.provider} {run.billing_day}",
-            sleep=warehouse.sleep,
         )
         rows = list(
             session.run(

@@ -1,16 +1,18 @@
-"""Run a unit of warehouse work again when another writer's transaction made the warehouse abort it.
+"""Run a unit of warehouse work again when BigQuery cancelled its transaction for another writer's.
 
-BigQuery lets only one transaction mutate a table at a time: "If a transaction mutates (update or deletes) rows
-in a table, then other transactions or DML statements that mutate rows in the same table cannot run
-concurrently. Conflicting transactions are cancelled. Conflicting DML statements that run outside of a
-transaction are queued" (https://cloud.google.com/bigquery/docs/transactions#transaction_concurrency). The
-cancelled one fails with HTTP 400 (``google.api_core.exceptions.BadRequest``, reason ``invalidQuery``) and the
-message "Transaction is aborted due to concurrent update against table <table>. Transaction ID: ...". The
-providers of one org share tables (FOCUS 1.3/1.4, billing periods, ledger, load state, rollups), so their
-nightly runs and backfills abort one another. An aborted transaction is rolled back whole, so the unit that
-opened it (one CALL of the convert procedure, one landing, one rollup refresh) can simply run again; nothing
-else is retried. DuckDB never raises this error, so the helper is engine-neutral: callers do not ask which
-warehouse they hold.
+BigQuery's "Multi-statement transactions" page (https://cloud.google.com/bigquery/docs/transactions, section
+"Transaction concurrency") says that while a transaction mutates (updates or deletes) rows of a table, no other
+transaction or DML statement mutating that table runs at the same time: a conflicting *transaction* is cancelled,
+while a conflicting DML statement outside any transaction is queued. The cancelled job fails with HTTP 400
+(``google.api_core.exceptions.BadRequest``) and the message "Transaction is aborted due to concurrent update
+against table <table>. Transaction ID: ..." (the convert procedure's ``EXCEPTION`` handler rolls back and raises
+``@@error.message``, so its CALL fails with the same text).
+
+The providers of one org share tables (FOCUS 1.3/1.4, billing periods, ledger, load state) and the days of one org
+share its rollup and evaluation tables, so concurrent runs (the nightly DAGs, a backfill) cancel one another. A
+cancelled transaction is rolled back whole, so the unit that opened it (one CALL of the convert procedure, one
+landing, one rollup refresh) can simply run again, after a jittered, growing pause, within a bound; nothing else
+is retried. ``BigQueryWarehouse.retry_conflicts`` calls this; DuckDB never cancels a transaction this way.
 """
 
 from __future__ import annotations
