@@ -304,7 +304,8 @@ def convert_to_focus(
         call = f"CALL {table_ref(warehouse.project, dataset, PROCEDURE)}(@provider, @source_format, @billing_day)"
         # BigQuery cancels the procedure's transaction when another provider's convert of the org mutates the same
         # tables ("Transaction concurrency", https://cloud.google.com/bigquery/docs/transactions): it rolled back
-        # whole, so the same CALL runs again (warehouse/conflicts.py).
+        # whole, so the same CALL runs again (warehouse/conflicts.py). The CALL runs outside a BigQuery session,
+        # so a TEMP table the failed script made ended with it.
         warehouse.retry_conflicts(
             lambda: session.run(call, {**params, "source_format": source_format}),
             f"convert_to_focus {run.org}/{run.provider} {run.billing_day}",
