@@ -200,40 +200,47 @@ def evaluate_day(
     """Write the day's budget_status and anomalies, raise new alerts, notify, resolve stale budget alerts."""
     notify = build_notifiers(org.alerts.notifiers) if notifiers is None else notifiers
     names = ("budget_status", "anomalies", "alerts")
-    with warehouse.session() as session:
-        alerts_table = qualified(org.dataset, "alerts")
-        if lacks(warehouse, session, org.dataset, "daily_cost_by_team", CURRENCY):
-            raise RuntimeError(f"{org.dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
-        legacy = ensure_current_tables(warehouse, session, org.dataset, names)
-        with warehouse.transaction(session):
-            _upgrade(warehouse, session, org.dataset, legacy)
-            for name in legacy:
-                warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
-            budgets = budget_rows(session, org, day, now)
-            anomalies = anomaly_rows(session, org, day, now)
-            warehouse.delete_slice(session, SliceKey.of(org.dataset, "budget_status", as_of_day=day))
-            warehouse.delete_slice(session, SliceKey.of(org.dataset, "anomalies", charge_day=day))
-            _insert(session, qualified(org.dataset, "budget_status"), budgets)
-            _insert(session, qualified(org.dataset, "anomalies"), anomalies)
-            raised = _alerts_for(budgets, anomalies)
-            known = {k for (k,) in session.fetchall(f"select alert_key from {alerts_table}")}
-            new = [a | {"raised_at": now} for a in raised if a["alert_key"] not in known]
-            _insert(session, alerts_table, new)
-            keys = [a["alert_key"] for a in raised]
-            start, _ = month_bounds(day)
-            stale = (
-                "kind = 'budget' and resolved_at is null and charge_day between ? and ? "
-                "and not list_contains(?, alert_key)"
-            )
-            resolved = session.fetchall(f"select alert_key from {alerts_table} where {stale}", [start, day, keys])
-            session.execute(f"update {alerts_table} set resolved_at = ? where {stale}", [now, start, day, keys])
-            cutoff = now - timedelta(hours=org.alerts.suppress_hours)
-            due = session.fetchall(
-                f"select alert_key, kind, severity, subject, charge_day, message from {alerts_table} "
-                "where list_contains(?, alert_key) and resolved_at is null "
-                "and (notified_at is null or notified_at < ?) order by alert_key",
-                [keys, cutoff],
-            )
+    alerts_table = qualified(org.dataset, "alerts")
+
+    def evaluate() -> tuple[list[dict], list[dict], list[dict], list[tuple], list[tuple]]:
+        with warehouse.session() as session:
+            if lacks(warehouse, session, org.dataset, "daily_cost_by_team", CURRENCY):
+                raise RuntimeError(f"{org.dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
+            legacy = ensure_current_tables(warehouse, session, org.dataset, names)
+            with warehouse.transaction(session):
+                _upgrade(warehouse, session, org.dataset, legacy)
+                for name in legacy:
+                    warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
+                budgets = budget_rows(session, org, day, now)
+                anomalies = anomaly_rows(session, org, day, now)
+                warehouse.delete_slice(session, SliceKey.of(org.dataset, "budget_status", as_of_day=day))
+                warehouse.delete_slice(session, SliceKey.of(org.dataset, "anomalies", charge_day=day))
+                _insert(session, qualified(org.dataset, "budget_status"), budgets)
+                _insert(session, qualified(org.dataset, "anomalies"), anomalies)
+                raised = _alerts_for(budgets, anomalies)
+                known = {k for (k,) in session.fetchall(f"select alert_key from {alerts_table}")}
+                new = [a | {"raised_at": now} for a in raised if a["alert_key"] not in known]
+                _insert(session, alerts_table, new)
+                keys = [a["alert_key"] for a in raised]
+                start, _ = month_bounds(day)
+                stale = (
+                    "kind = 'budget' and resolved_at is null and charge_day between ? and ? "
+                    "and not list_contains(?, alert_key)"
+                )
+                resolved = session.fetchall(f"select alert_key from {alerts_table} where {stale}", [start, day, keys])
+                session.execute(f"update {alerts_table} set resolved_at = ? where {stale}", [now, start, day, keys])
+                cutoff = now - timedelta(hours=org.alerts.suppress_hours)
+                due = session.fetchall(
+                    f"select alert_key, kind, severity, subject, charge_day, message from {alerts_table} "
+                    "where list_contains(?, alert_key) and resolved_at is null "
+                    "and (notified_at is null or notified_at < ?) order by alert_key",
+                    [keys, cutoff],
+                )
+        return budgets, anomalies, new, resolved, due
+
+    # the org's budget_status, anomalies and alerts are shared by its days: a backfill's evaluation of another
+    # day can cancel this transaction (warehouse/conflicts.py)
+    budgets, anomalies, new, resolved, due = warehouse.retry_conflicts(evaluate, f"evaluate {org.slug} {day}")
     notified = 0
     for key, kind, severity, subject, charge_day, message in due:
         alert = {"key": key, "kind": kind, "severity": severity, "subject": subject, "day": str(charge_day)}

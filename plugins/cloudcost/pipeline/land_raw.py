@@ -41,17 +41,22 @@ def land_raw(
     and the day's ``landed`` state commit together."""
     deliveries = export.deliveries(run.billing_day)  # ExportNotReady while the day is incomplete
     _state_schemas()  # parsed (and cached) before the turn at the warehouse: others wait while it is held
-    with warehouse.session() as session:
-        ensure_tables(warehouse, session, dataset, schema)
-        replaced = day_rows(session, dataset, schema, run.billing_day)
-        with warehouse.transaction(session):
-            landed = land_guarded(warehouse, session, export, deliveries, schema, dataset, run, rules)
-            rows, billed = _run_day(session, dataset, schema, run, rules)
-            version = day_version(session, dataset, schema, run.billing_day)
-            result = LandResult(
-                rows, billed, replaced, sum(len(d.files) for d in deliveries), version, landed.deliveries, landed.rows
-            )
-            write_state(session, dataset, landed_row(run, source_format, result.as_dict()))
+
+    def land() -> tuple[LandResult, Landed]:
+        with warehouse.session() as session:
+            ensure_tables(warehouse, session, dataset, schema)
+            replaced = day_rows(session, dataset, schema, run.billing_day)
+            with warehouse.transaction(session):
+                landed = land_guarded(warehouse, session, export, deliveries, schema, dataset, run, rules)
+                rows, billed = _run_day(session, dataset, schema, run, rules)
+                version = day_version(session, dataset, schema, run.billing_day)
+                objects = sum(len(d.files) for d in deliveries)
+                result = LandResult(rows, billed, replaced, objects, version, landed.deliveries, landed.rows)
+                write_state(session, dataset, landed_row(run, source_format, result.as_dict()))
+        return result, landed
+
+    # the ledger and load state are shared by the org's providers: another landing can abort this transaction
+    result, landed = warehouse.retry_conflicts(land, f"land_raw {run.org}/{run.provider} {run.billing_day}")
     log.info(
         "land_raw %s/%s %s: landed %d new deliveries (%s rows, all days); the day now holds %s raw rows "
         "(%s before), billed %s (billing currency, to the cent), from %d file(s) at source version %s.",
@@ -60,11 +65,11 @@ def land_raw(
         run.billing_day,
         landed.deliveries,
         f"{landed.rows:,}",
-        f"{rows:,}",
-        f"{replaced:,}",
-        cents(billed),
+        f"{result.rows:,}",
+        f"{result.replaced_rows:,}",
+        cents(result.billed_cost),
         result.objects,
-        version,
+        result.source_version,
     )
     return result
 

@@ -62,10 +62,15 @@ def record_load(
 ) -> dict:
     """Replace the slice's load_state row with this run's figures, in a transaction of its own; returns the row."""
     row = state_row(run, source_format, landed, checked, status)
-    with warehouse.session() as session:
-        warehouse.ensure_table(session, dataset, load_table_schema(LOAD_STATE))
-        with warehouse.transaction(session):
-            write_state(session, dataset, row)
+
+    def record() -> None:
+        with warehouse.session() as session:
+            warehouse.ensure_table(session, dataset, load_table_schema(LOAD_STATE))
+            with warehouse.transaction(session):
+                write_state(session, dataset, row)
+
+    # load_state is shared by the org's providers: another one's transaction can abort this one
+    warehouse.retry_conflicts(record, f"load_state {run.org}/{run.provider} {run.billing_day}")
     return {
         **row,
         "billing_day": str(run.billing_day),

@@ -6,6 +6,7 @@ import logging
 from datetime import date, datetime, timedelta
 
 from cloudcost.config import BillingConfig, OrgConfig, Provider, load_billing_config, load_org_by_slug
+from cloudcost.core.results import Landed
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import OrgSlug
 from cloudcost.money_format import cents
@@ -206,11 +207,18 @@ def land_window(resolved: ResolvedRun, days: list[date]) -> dict[date, str | Non
         except ExportNotReady:
             continue
         complete.append(day)
-    with warehouse.session() as session:
-        ensure_tables(warehouse, session, resolved.dataset, schema)
-        with warehouse.transaction(session):
-            landed = land_guarded(warehouse, session, export, deliveries, schema, resolved.dataset, run, resolved.rules)
-        versions = {day: day_version(session, resolved.dataset, schema, day) for day in complete}
+
+    def land() -> tuple[Landed, dict[date, str | None]]:
+        with warehouse.session() as session:
+            ensure_tables(warehouse, session, resolved.dataset, schema)
+            with warehouse.transaction(session):
+                landed = land_guarded(
+                    warehouse, session, export, deliveries, schema, resolved.dataset, run, resolved.rules
+                )
+            return landed, {day: day_version(session, resolved.dataset, schema, day) for day in complete}
+
+    # the ledger is shared by the org's providers: another landing can abort this transaction (warehouse/conflicts.py)
+    landed, versions = warehouse.retry_conflicts(land, f"recheck {run.org}/{run.provider}")
     log.info(
         "recheck %s/%s: landed %d new deliveries (%s rows) for %d day(s) of the window; %d complete.",
         run.org,

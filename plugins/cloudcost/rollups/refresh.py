@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from cloudcost.config import DIMENSIONS, OrgConfig
 from cloudcost.identifiers import qualified
@@ -72,25 +73,31 @@ def refresh_rollups(warehouse: Warehouse, org: OrgConfig, day: date, refreshed_a
     A rollup table made before amounts carried their currency is dropped and every day it held is rebuilt
     from the FOCUS table in the same transaction (those days passed the gate when they were first rolled up).
     """
-    with warehouse.session() as session:
-        require_complete_loads(warehouse, session, org, [day])
-        stale = ensure_current_tables(warehouse, session, org.dataset, ROLLUPS)
-        with warehouse.transaction(session):
-            rebuilt = [d for d in drop_stale_rollups(session, org.dataset, stale) if d != day]
-            for name in stale:
-                warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
-            for each in [*rebuilt, day]:
-                _write_day(warehouse, session, org, rollup_params(org, each, refreshed_at))
-            team = qualified(org.dataset, "daily_cost_by_team")
-            totals = session.fetchall(
-                f"select billing_currency, sum(rows), sum(billed_cost), sum(effective_cost), "
-                f"coalesce(sum(effective_cost) filter (where team = '__untagged__'), 0) from {team} "
-                "where charge_day = ? group by 1 order by 1",
-                [day],
-            )
-            keys = session.fetchall(
-                f"select count(*) from {qualified(org.dataset, 'untagged_tag_keys')} where charge_day = ?", [day]
-            )[0][0]
+
+    def refresh() -> tuple[list[date], list[tuple], Any]:
+        with warehouse.session() as session:
+            require_complete_loads(warehouse, session, org, [day])
+            stale = ensure_current_tables(warehouse, session, org.dataset, ROLLUPS)
+            with warehouse.transaction(session):
+                rebuilt = [d for d in drop_stale_rollups(session, org.dataset, stale) if d != day]
+                for name in stale:
+                    warehouse.ensure_table(session, org.dataset, load_table_schema(f"rollups/{name}.yml"))
+                for each in [*rebuilt, day]:
+                    _write_day(warehouse, session, org, rollup_params(org, each, refreshed_at))
+                team = qualified(org.dataset, "daily_cost_by_team")
+                totals = session.fetchall(
+                    f"select billing_currency, sum(rows), sum(billed_cost), sum(effective_cost), "
+                    f"coalesce(sum(effective_cost) filter (where team = '__untagged__'), 0) from {team} "
+                    "where charge_day = ? group by 1 order by 1",
+                    [day],
+                )
+                keys = session.fetchall(
+                    f"select count(*) from {qualified(org.dataset, 'untagged_tag_keys')} where charge_day = ?", [day]
+                )[0][0]
+        return rebuilt, totals, keys
+
+    # the org's rollup tables are shared by every day: a backfill's refreshes of other days can abort this one
+    rebuilt, totals, keys = warehouse.retry_conflicts(refresh, f"refresh_rollups {org.slug} {day}")
     return RollupResult(
         str(day),
         sum(int(rows) for _, rows, *_ in totals),

@@ -123,21 +123,31 @@ def record(warehouse: Warehouse, sample: JudgedSample) -> list[Regression]:
         )
         for rule_id, result in sorted(sample.results.items())
     ]
-    with warehouse.session() as session:
-        warehouse.ensure_table(session, sample.dataset, schema)
-        with warehouse.transaction(session):
-            before = previous_run(session, sample.dataset, sample.focus_version, sample.provider, sample.referee_run_id)
-            previous = (
-                results_of(session, sample.dataset, before, sample.focus_version, sample.provider) if before else {}
-            )
-            session.execute(
-                f"delete from {table} where referee_run_id = ? and focus_version = ? and provider = ?",
-                [sample.referee_run_id, sample.focus_version, sample.provider],
-            )
-            placeholders = "(" + ", ".join("?" for _ in _COLUMNS) + ")"
-            for chunk in _chunks(rows, _INSERT_ROWS):
-                session.execute(
-                    f"insert into {table} ({', '.join(_COLUMNS)}) values {', '.join(placeholders for _ in chunk)}",
-                    [value for row in chunk for value in row],
+
+    def store() -> tuple[str | None, dict[str, str]]:
+        with warehouse.session() as session:
+            warehouse.ensure_table(session, sample.dataset, schema)
+            with warehouse.transaction(session):
+                before = previous_run(
+                    session, sample.dataset, sample.focus_version, sample.provider, sample.referee_run_id
                 )
+                previous = (
+                    results_of(session, sample.dataset, before, sample.focus_version, sample.provider) if before else {}
+                )
+                session.execute(
+                    f"delete from {table} where referee_run_id = ? and focus_version = ? and provider = ?",
+                    [sample.referee_run_id, sample.focus_version, sample.provider],
+                )
+                placeholders = "(" + ", ".join("?" for _ in _COLUMNS) + ")"
+                for chunk in _chunks(rows, _INSERT_ROWS):
+                    session.execute(
+                        f"insert into {table} ({', '.join(_COLUMNS)}) values {', '.join(placeholders for _ in chunk)}",
+                        [value for row in chunk for value in row],
+                    )
+        return before, previous
+
+    # the org's history is shared by its providers and versions: a referee run beside the nightly one (the
+    # command line) can cancel this transaction (warehouse/conflicts.py)
+    what = f"conformance history {sample.dataset} {sample.focus_version} {sample.provider}"
+    before, previous = warehouse.retry_conflicts(store, what)
     return regressions(sample, previous, before) if before else []

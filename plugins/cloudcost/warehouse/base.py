@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -53,6 +53,7 @@ class Session(Protocol):
 
 
 SessionT = TypeVar("SessionT", bound=Session)
+T = TypeVar("T")
 
 
 class Warehouse(Protocol[SessionT]):
@@ -69,6 +70,12 @@ class Warehouse(Protocol[SessionT]):
     def ensure_table(self, session: SessionT, dataset: str, schema: TableSchema) -> None: ...
 
     def transaction(self, session: SessionT) -> AbstractContextManager[None]: ...
+
+    def retry_conflicts(self, work: Callable[[], T], what: str) -> T:
+        """``work()``, which opens its own session and transaction, run again whole while the engine cancels that
+        transaction because another writer holds the same table (``warehouse/conflicts.py``); ``what`` names it in
+        the log. Every other error propagates at once."""
+        ...
 
     def delete_slice(self, session: SessionT, key: SliceKey) -> int: ...
 

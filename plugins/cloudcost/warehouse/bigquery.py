@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudcost.config import BigQuerySettings, DuckDBSettings
 from cloudcost.schemas import TableSchema
@@ -31,6 +32,7 @@ from cloudcost.warehouse.bigquery_ddl import (
     table_ref,
 )
 from cloudcost.warehouse.bigquery_sql import duckdb_to_bigquery
+from cloudcost.warehouse.conflicts import retry_concurrent_updates
 from cloudcost.warehouse.duckdb import SchemaMigrationNeeded
 
 if TYPE_CHECKING:
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
     from cloudcost.core.results import ConvertResult, Landed
     from cloudcost.core.run_context import RunContext
     from cloudcost.warehouse.base import LandingJob
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _INFORMATION_SCHEMA = re.compile(r"\binformation_schema\.(tables|columns)\b", re.IGNORECASE)
 
@@ -138,9 +143,11 @@ class BigQueryWarehouse:
         location: str,
         client_factory: Callable[[], Any] | None = None,
         worker: DuckDBSettings | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.project = project
         self.location = location
+        self.sleep = sleep  # the pause between retries of an aborted transaction (``conflicts.py``); tests pass theirs
         self.worker = worker or DuckDBSettings()  # the worker's in-memory DuckDB that types rows before they load
         self._client_factory = client_factory
         self._client: Any = None
@@ -175,13 +182,25 @@ class BigQueryWarehouse:
     @contextmanager
     def transaction(self, session: BigQuerySession) -> Iterator[None]:
         """A multi-statement transaction over the session's jobs: all or nothing."""
+        from google.api_core.exceptions import GoogleAPICallError
+
         session.run("BEGIN TRANSACTION", create_session=session.session_id is None)
         try:
             yield
         except BaseException:
-            session.run("ROLLBACK TRANSACTION")
+            try:
+                session.run("ROLLBACK TRANSACTION")
+            except GoogleAPICallError as failed:
+                # BigQuery may already have ended the transaction (cancelled for a concurrent update, or failed);
+                # the caller must see the first error, not this one. Closing the session aborts whatever is left.
+                log.warning("ROLLBACK TRANSACTION failed after an error (%s); the first error follows.", failed.message)
             raise
         session.run("COMMIT TRANSACTION")
+
+    def retry_conflicts(self, work: Callable[[], T], what: str) -> T:
+        """``work`` run again whole while BigQuery cancels its transaction for a concurrent update of the same
+        table (the providers and days of one org share tables), within ``conflicts.DEFAULT_BOUND``."""
+        return retry_concurrent_updates(work, what, sleep=self.sleep)
 
     def ensure_dataset(self, session: BigQuerySession, dataset: str) -> None:
         if dataset not in self._known:

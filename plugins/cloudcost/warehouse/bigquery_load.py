@@ -9,7 +9,9 @@ from it, inside the landing's transaction with the ledger, the guards and the lo
 Converting: the org's ``sp_cloud_1_convert_to_focus`` stored procedure (translated from ``procedures/``,
 ``warehouse/bigquery_ddl.py``) is created or replaced when its digest changed, the lookups it joins are
 loaded into ``cloudcost_ref``, and ``CALL`` runs the provider's branch: one MERGE of the (provider, day)
-slice of the FOCUS 1.3 table, then the FOCUS 1.4 slice and billing periods from it, in one transaction.
+slice of the FOCUS 1.3 table, then the FOCUS 1.4 slice and billing periods from it, in one transaction. BigQuery
+cancels that transaction when another convert of the org holds the same tables: the CALL then runs again
+(``warehouse/conflicts.py``).
 """
 
 from __future__ import annotations
@@ -299,9 +301,14 @@ def convert_to_focus(
         warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
         ensure_procedure(warehouse, session, dataset, org)
         replaced = int(_one(session, f"SELECT COUNT(*) FROM {target} {slice_sql}", params) or 0)
-        session.run(
-            f"CALL {table_ref(warehouse.project, dataset, PROCEDURE)}(@provider, @source_format, @billing_day)",
-            {**params, "source_format": source_format},
+        call = f"CALL {table_ref(warehouse.project, dataset, PROCEDURE)}(@provider, @source_format, @billing_day)"
+        # BigQuery cancels the procedure's transaction when another provider's convert of the org mutates the same
+        # tables ("Transaction concurrency", https://cloud.google.com/bigquery/docs/transactions): it rolled back
+        # whole, so the same CALL runs again (warehouse/conflicts.py). The CALL runs outside a BigQuery session,
+        # so a TEMP table the failed script made ended with it.
+        warehouse.retry_conflicts(
+            lambda: session.run(call, {**params, "source_format": source_format}),
+            f"convert_to_focus {run.org}/{run.provider} {run.billing_day}",
         )
         rows = list(
             session.run(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudcost.config import DuckDBSettings
 from cloudcost.core.results import ConvertResult, Landed
@@ -22,6 +22,8 @@ from cloudcost.warehouse.turns import turn
 if TYPE_CHECKING:
     from cloudcost.config import OrgConfig, RawFormat
     from cloudcost.warehouse.base import LandingJob
+
+T = TypeVar("T")
 
 # Another task process may hold DuckDB's single-writer lock; wait for it (in turn) rather than fail.
 LOCK_WAIT_SECONDS = 600
@@ -155,6 +157,11 @@ class DuckDBWarehouse:
             session.execute("ROLLBACK")
             raise
         session.execute("COMMIT")
+
+    def retry_conflicts(self, work: Callable[[], T], what: str) -> T:
+        """Run ``work`` once: DuckDB never cancels a transaction for another's, writers wait for the file's
+        lock in turn (``turn``, ``LOCK_WAIT_SECONDS``)."""
+        return work()
 
     def ensure_dataset(self, session: DuckDBSession, dataset: str) -> None:
         session.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(dataset)}")
