@@ -12,7 +12,13 @@ import pytest
 
 from cloudcost.schemas import load_table_schema
 from cloudcost.validate.conformance import BILLING_PERIOD, FocusDataset
-from cloudcost.validate.history import HISTORY, ConformanceRegressed, JudgedSample, previous_run, raise_if_regressed, record
+from cloudcost.validate.history import (
+    HISTORY,
+    ConformanceRegressed,
+    JudgedSample,
+    raise_if_regressed,
+    record,
+)
 from cloudcost.warehouse import open_warehouse
 
 DAYS = (date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3))
@@ -58,7 +64,7 @@ def test_a_rule_that_passed_and_now_fails_is_a_regression_naming_rule_provider_a
 
 
 def test_a_rule_failing_in_both_runs_is_recorded_not_a_regression(data_dir: Path) -> None:
-    """Erratum -> fail moved to its own test below: it is a regression now (review finding 1)."""
+    """Skipped -> fail is no regression (the rule did not apply before); erratum -> fail is, tested below."""
     warehouse = open_warehouse()
     record(warehouse, sample(1, {"CAU-A-001-M": "fail", "CAU-C-003-C": "skipped"}))
     assert record(warehouse, sample(2, {"CAU-A-001-M": "fail", "CAU-C-003-C": "fail"})) == []
@@ -72,7 +78,7 @@ def test_a_regression_stays_red_on_every_run_until_the_rule_passes_again(data_di
     for run in (2, 3):
         found = record(warehouse, sample(run, {"CAU-A-001-M": "fail"}))
         assert [(r.rule_id, r.previous_run_id) for r in found] == [("CAU-A-001-M", "scheduled__run1")], run
-    with pytest.raises(ConformanceRegressed, match=r"rule CAU-A-001-M regressed .* passed in referee run scheduled__run1"):
+    with pytest.raises(ConformanceRegressed, match=r"CAU-A-001-M regressed .* passed in referee run scheduled__run1"):
         raise_if_regressed(found)
     raise_if_regressed([])  # nothing regressed: no error
     assert record(warehouse, sample(4, {"CAU-A-001-M": "pass"})) == []
@@ -88,6 +94,8 @@ def test_an_erratum_that_starts_failing_is_a_regression(data_dir: Path) -> None:
         "FOCUS 1.3 rule CAU-B-002-C regressed for aws on 2026-11-01,2026-11-02,2026-11-03: "
         "was an erratum in referee run scheduled__run1, fails now"
     )
+    with pytest.raises(ConformanceRegressed, match="CAU-B-002-C regressed"):
+        raise_if_regressed([found])
 
 
 def test_a_rule_failing_since_the_first_run_is_recorded_never_a_regression(data_dir: Path) -> None:
@@ -112,10 +120,11 @@ def test_a_run_recorded_again_replaces_its_rows_and_still_compares_with_the_run_
     record(warehouse, sample(1, {"CAU-A-001-M": "pass"}))
     assert len(record(warehouse, sample(2, {"CAU-A-001-M": "fail"}))) == 1
     again = record(warehouse, sample(2, {"CAU-A-001-M": "fail"}))
-    assert [r.rule_id for r in again] == ["CAU-A-001-M"]
+    assert [(r.rule_id, r.previous_run_id) for r in again] == [("CAU-A-001-M", "scheduled__run1")]
     assert [r[0] for r in history()] == ["scheduled__run1", "scheduled__run2"]
-    with warehouse.session() as session:
-        assert previous_run(session, "demo_prod", "1.3", "aws", "scheduled__run3") == "scheduled__run2"
+    assert record(warehouse, sample(2, {"CAU-A-001-M": "pass"})) == []  # cleared again, now passing: rows replaced
+    (found,) = record(warehouse, sample(3, {"CAU-A-001-M": "fail"}))
+    assert found.previous_run_id == "scheduled__run2"
 
 
 @pytest.mark.parametrize("rules", [1, 1201])

@@ -85,25 +85,6 @@ def _chunks(rows: list[tuple], size: int) -> Iterator[list[tuple]]:
         yield chunk
 
 
-def previous_run(
-    session: Session,
-    dataset: str,
-    version: str,
-    provider: str,
-    other_than: str,
-    focus_dataset: FocusDataset = COST_AND_USAGE,
-) -> str | None:
-    """The latest recorded referee run of ``version``, ``provider`` and ``focus_dataset`` other than ``other_than``
-    (rows from before the column existed are Cost and Usage, the only dataset judged then)."""
-    rows = session.fetchall(
-        f"select referee_run_id from {qualified(dataset, 'focus_conformance_history')} "
-        "where focus_version = ? and provider = ? and coalesce(focus_dataset, ?) = ? and referee_run_id <> ? "
-        "group by referee_run_id order by max(judged_at) desc, referee_run_id desc limit 1",
-        [version, provider, COST_AND_USAGE, focus_dataset, other_than],
-    )
-    return str(rows[0][0]) if rows else None
-
-
 def last_not_failed(session: Session, sample: JudgedSample) -> dict[str, tuple[str, str]]:
     """Rule id -> (result, referee run) of each rule's latest result other than a fail, in runs other than the
     sample's own, of the sample's version, provider and FOCUS dataset."""
