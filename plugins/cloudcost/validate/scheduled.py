@@ -1,6 +1,6 @@
 """The referee on a schedule: each provider's latest succeeded days, every FOCUS version the org has a table of and
 every dataset of that version (``run.DATASETS``: 1.4's Billing Period too), judged in full, remembered per rule
-(``history.py``), and a loud failure when a rule that passed before fails.
+(``history.py``), and a loud failure, run after run, while a rule that passed before (or was an erratum) fails.
 
 A sample of recent days, not the whole table: a mapping change shows on the days loaded since it, and the
 validator's cost grows with the rows it reads. The sample ends on or before ``as_of`` so a backfilled run judges
