@@ -351,6 +351,46 @@ def test_the_day_check_fails_loudly_when_1_4_differs_from_1_3(own_copy: Path) ->
     assert reconcile_focus_1_4(run.warehouse, run.dataset, _run("oci", DAYS[1]).run) >= 1
 
 
+_BAD_PERIODS = {  # a planted bad Billing Period row of aws, and the daily rule that must name it
+    "BillingPeriodDataset-start-before-end": "update {t} set BillingPeriodEnd = BillingPeriodStart {aws}",
+    "BillingPeriodDataset-status-allowed": "update {t} set BillingPeriodStatus = 'Invoiced' {aws}",
+    "BillingPeriodDataset-created-not-after-updated": (
+        "update {t} set BillingPeriodCreated = BillingPeriodLastUpdated + interval 1 second {aws}"
+    ),
+    "BillingPeriodDataset-one-row-per-period": "insert into {t} select * from {t} {aws}",
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(_BAD_PERIODS))
+def test_the_day_check_fails_on_a_bad_billing_period_row_of_the_periods_it_touched(
+    own_copy: Path, rule_id: str
+) -> None:
+    from cloudcost.pipeline.focus_rules import FocusRuleViolation, check_every_focus_version
+
+    run = _run("aws", DAYS[0])
+    assert check_every_focus_version(run.warehouse, run.dataset, run.run)["1.4"][rule_id] == 0
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute(
+        _BAD_PERIODS[rule_id].format(t="demo_prod.focus_billing_period_1_4", aws="where x_cloud_provider = 'aws'")
+    )
+    connection.close()
+    with pytest.raises(FocusRuleViolation, match=rf"demo/aws 2026-11-01: FOCUS 1\.4 rules broken: .*{rule_id}: [1-9]"):
+        check_every_focus_version(run.warehouse, run.dataset, run.run)
+    other = _run("gcp", DAYS[0])  # another provider's periods are not the aws slice's to answer for
+    assert check_every_focus_version(other.warehouse, other.dataset, other.run)["1.4"][rule_id] == 0
+
+
+def test_the_day_check_fails_when_a_period_the_slice_holds_has_no_billing_period_row(own_copy: Path) -> None:
+    from cloudcost.pipeline.focus_rules import FocusRuleViolation, check_focus_rules
+
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute("delete from demo_prod.focus_billing_period_1_4 where x_cloud_provider = 'oci'")
+    connection.close()
+    run = _run("oci", DAYS[1])
+    with pytest.raises(FocusRuleViolation, match=r"BillingPeriodDataset-one-row-per-period: [1-9]"):
+        check_focus_rules(run.warehouse, run.dataset, run.run, "1.4")
+
+
 def test_the_conformance_file_says_per_provider_what_1_4_cannot_give() -> None:
     """Each provider accounts for every column new in 1.4, the billing-period columns whose source is the
     provider's, and the two datasets we do not produce; a NULL column is stated as NULL with its reason."""

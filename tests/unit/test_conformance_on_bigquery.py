@@ -30,10 +30,10 @@ class _HistoryAnswers(_Answers):
     def __call__(self, sql: str, config: Any) -> StubJob:
         if "FROM `demo_prod`.`load_state`" in sql and sql.startswith("SELECT billing_day"):
             return StubJob(rows=[(DAYS[1],), (DAYS[0],)])
-        if sql.startswith("SELECT referee_run_id"):
-            return StubJob(rows=[("scheduled__week1",)])
-        if sql.startswith("SELECT rule_id, result"):
-            return StubJob(rows=[("CAU-A-001-M", "pass"), ("CAU-B-002-C", "fail")])
+        if sql.startswith("SELECT rule_id, result, referee_run_id"):  # each rule's last result other than a fail
+            return StubJob(
+                rows=[("CAU-A-001-M", "pass", "scheduled__week1"), ("CAU-C-003-C", "skipped", "scheduled__week1")]
+            )
         if "INFORMATION_SCHEMA.TABLES" in sql:
             return StubJob(rows=[*super().__call__(sql, config).rows, ("focus_conformance_history",)])
         return super().__call__(sql, config)
@@ -60,5 +60,6 @@ def test_the_history_on_bigquery_writes_one_row_per_rule_and_finds_the_regressio
     assert [(r.rule_id, r.previous_run_id) for r in found] == [("CAU-A-001-M", "scheduled__week1")]
     (insert,) = [q for q in client.queries if q.sql.startswith("INSERT INTO `demo_prod`.`focus_conformance_history`")]
     values = _values(insert)
-    assert len(values) == 9 * len(results) and values[6::9] == sorted(results)  # every value bound, a row per rule
+    assert len(values) == 10 * len(results) and values[6::10] == sorted(results)  # every value bound, a row per rule
+    assert set(values[9::10]) == {"CostAndUsage"}  # the FOCUS dataset judged, in its own column
     assert "BEGIN TRANSACTION" in sent and sent.index("BEGIN TRANSACTION") < sent.index(insert.sql)

@@ -23,12 +23,13 @@ SCHEDULE = "0 9 * * 1"  # Mondays 09:00 UTC, after the night's loads
 DOC = """
 ### focus_conformance
 
-Once a week, per org: for every FOCUS version the org has a table of (1.3; 1.4 once built), runs the FinOps
-Foundation's focus-validator with our claims and errata (`configs/focus_conformance.yml`) on each enabled
-provider's latest 3 succeeded billing days on or before the run's day, and records one row per rule in
-`<org>_prod.focus_conformance_history`. `referee` **fails** (without retry) naming each rule that passed in the
-previous recorded run of the same version and provider and fails now (rule, provider, days); the first run is the
-baseline. Set **org_slug** to judge one org and **billing_day** to judge the days up to another day.
+Once a week, per org: for every FOCUS version the org has a table of (1.3; 1.4 once built) and each of its datasets
+(1.4: Cost and Usage and Billing Period), runs the FinOps Foundation's focus-validator with our claims and errata
+(`configs/focus_conformance.yml`) on each enabled provider's latest 3 succeeded billing days on or before the run's
+day, and records one row per rule in `<org>_prod.focus_conformance_history`. `referee` **fails** (without retry)
+naming each rule that fails now and last passed (or was an erratum) in an earlier run of the same version, provider
+and dataset (rule, provider, days), on every run until the rule passes again; the first run is the baseline.
+Set **org_slug** to judge one org and **billing_day** to judge the days up to another day.
 """
 
 

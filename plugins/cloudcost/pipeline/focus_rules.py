@@ -16,7 +16,15 @@ import yaml
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.paths import schemas_dir
-from cloudcost.schemas import FOCUS_SCHEMA_FILES, PRIMARY_FOCUS_VERSION, TableSchema, focus_schema, quote_column
+from cloudcost.pipeline.billing_period_rules import BILLING_PERIOD_VERSION, billing_period_violations
+from cloudcost.schemas import (
+    FOCUS_SCHEMA_FILES,
+    PRIMARY_FOCUS_VERSION,
+    TableSchema,
+    billing_period_1_4_schema,
+    focus_schema,
+    quote_column,
+)
 from cloudcost.warehouse.base import Warehouse
 
 
@@ -100,8 +108,8 @@ def rules(schema: TableSchema | None = None) -> list[Rule]:
 def check_focus_rules(
     warehouse: Warehouse, dataset: str, run: RunContext, version: str = PRIMARY_FOCUS_VERSION
 ) -> dict[str, int]:
-    """Count violations of every rule in the run's slice of the ``version`` table; raise if any rule has
-    offending rows."""
+    """Count violations of every rule in the run's slice of the ``version`` table (for 1.4, and the Billing Period
+    rows of the periods the slice holds); raise if any rule has offending rows."""
     schema = focus_schema(version)
     table = qualified(dataset, schema.table)
     all_rules = rules(schema)
@@ -111,11 +119,16 @@ def check_focus_rules(
             f"select {counts} from {table} where x_cloud_provider = ? and x_ingestion_date = ?",
             [run.provider, run.billing_day],
         )[0]
-    failures = {rule.rule_id: int(n) for rule, n in zip(all_rules, row, strict=True) if n}
+        counts_by_rule = {rule.rule_id: int(n) for rule, n in zip(all_rules, row, strict=True)}
+        if version == BILLING_PERIOD_VERSION and warehouse.table_exists(
+            session, dataset, billing_period_1_4_schema().table
+        ):
+            counts_by_rule |= billing_period_violations(session, dataset, run)
+    failures = {rule_id: n for rule_id, n in counts_by_rule.items() if n}
     if failures:
         detail = "; ".join(f"{rule_id}: {n} row(s)" for rule_id, n in failures.items())
         raise FocusRuleViolation(f"{run.org}/{run.provider} {run.billing_day}: FOCUS {version} rules broken: {detail}")
-    return {rule.rule_id: 0 for rule in all_rules}
+    return counts_by_rule
 
 
 def versions_to_check(warehouse: Warehouse, dataset: str) -> list[str]:

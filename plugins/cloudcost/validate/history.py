@@ -1,8 +1,11 @@
 """The referee's memory: one row per rule and referee run in ``<org>_prod.focus_conformance_history``, and the
-regressions it shows (a rule that passed in the previous run of the same FOCUS version and provider, failing now).
+regressions it shows (a rule failing now whose last result in the same FOCUS version, provider and dataset that was
+not a fail was a pass or an erratum).
 
-Comparing with the previous *other* run, and replacing a run's own rows when it is run again, keeps a cleared
-or retried task from comparing a failure with itself and turning green.
+Comparing with the last result that was not a fail keeps a regression red on every run until the rule passes
+again: against the latest run only, the run after a red one would compare fail with fail and turn green. Looking
+only at *other* runs, and replacing a run's own rows when it is run again, keeps a cleared or retried task from
+comparing a failure with itself.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from itertools import islice
 
 from cloudcost.identifiers import qualified
 from cloudcost.schemas import load_table_schema
-from cloudcost.validate.results import FAIL, PASS
+from cloudcost.validate.conformance import COST_AND_USAGE, FocusDataset
+from cloudcost.validate.results import EXCUSED, FAIL, PASS
 from cloudcost.warehouse.base import Session, Warehouse
 
 HISTORY = "state/focus_conformance_history.yml"
@@ -29,11 +33,13 @@ _COLUMNS = (
     "rule_id",
     "result",
     "model_version",
+    "focus_dataset",
 )
+_REGRESSES_FROM = {PASS: "passed", EXCUSED: "was an erratum"}  # a fail after these is a regression
 
 
 class ConformanceRegressed(AssertionError):
-    """A FOCUS rule that passed in the previous referee run fails now; one line per rule."""
+    """A FOCUS rule that last passed (or was an erratum) fails now; one line per rule."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class JudgedSample:
     days: tuple[date, ...]
     model_version: str
     results: dict[str, str] = field(default_factory=dict)  # rule id -> pass | fail | skipped | erratum
+    focus_dataset: FocusDataset = COST_AND_USAGE
 
     @property
     def sampled_days(self) -> str:
@@ -61,11 +68,14 @@ class Regression:
     rule_id: str
     days: str
     previous_run_id: str
+    previous_result: str = PASS
+    focus_dataset: FocusDataset = COST_AND_USAGE
 
     def line(self) -> str:
+        dataset = "" if self.focus_dataset == COST_AND_USAGE else f" {self.focus_dataset}"
         return (
-            f"FOCUS {self.focus_version} rule {self.rule_id} regressed for {self.provider} on {self.days}: "
-            f"passed in referee run {self.previous_run_id}, fails now"
+            f"FOCUS {self.focus_version}{dataset} rule {self.rule_id} regressed for {self.provider} on {self.days}: "
+            f"{_REGRESSES_FROM[self.previous_result]} in referee run {self.previous_run_id}, fails now"
         )
 
 
@@ -75,38 +85,45 @@ def _chunks(rows: list[tuple], size: int) -> Iterator[list[tuple]]:
         yield chunk
 
 
-def previous_run(session: Session, dataset: str, version: str, provider: str, other_than: str) -> str | None:
-    """The latest recorded referee run of ``version`` and ``provider`` other than ``other_than``."""
+def last_not_failed(session: Session, sample: JudgedSample) -> dict[str, tuple[str, str]]:
+    """Rule id -> (result, referee run) of each rule's latest result other than a fail, in runs other than the
+    sample's own, of the sample's version, provider and FOCUS dataset."""
     rows = session.fetchall(
-        f"select referee_run_id from {qualified(dataset, 'focus_conformance_history')} "
-        "where focus_version = ? and provider = ? and referee_run_id <> ? "
-        "group by referee_run_id order by max(judged_at) desc, referee_run_id desc limit 1",
-        [version, provider, other_than],
+        "select rule_id, result, referee_run_id from ("
+        "select rule_id, result, referee_run_id, "
+        "row_number() over (partition by rule_id order by judged_at desc, referee_run_id desc) as latest "
+        f"from {qualified(sample.dataset, 'focus_conformance_history')} "
+        "where focus_version = ? and provider = ? and coalesce(focus_dataset, ?) = ? and referee_run_id <> ? "
+        "and result <> ?) as not_failed where latest = 1",
+        [sample.focus_version, sample.provider, COST_AND_USAGE, sample.focus_dataset, sample.referee_run_id, FAIL],
     )
-    return str(rows[0][0]) if rows else None
+    return {str(rule_id): (str(result), str(run_id)) for rule_id, result, run_id in rows}
 
 
-def results_of(session: Session, dataset: str, run_id: str, version: str, provider: str) -> dict[str, str]:
-    rows = session.fetchall(
-        f"select rule_id, result from {qualified(dataset, 'focus_conformance_history')} "
-        "where referee_run_id = ? and focus_version = ? and provider = ?",
-        [run_id, version, provider],
-    )
-    return {str(rule_id): str(result) for rule_id, result in rows}
-
-
-def regressions(sample: JudgedSample, previous: dict[str, str], previous_run_id: str) -> list[Regression]:
-    """Rules that passed in ``previous`` and fail in ``sample``; a rule failing in both is no regression."""
-    return [
-        Regression(sample.focus_version, sample.provider, rule_id, sample.sampled_days, previous_run_id)
-        for rule_id, result in sorted(sample.results.items())
-        if result == FAIL and previous.get(rule_id) == PASS
-    ]
+def regressions(sample: JudgedSample, before: dict[str, tuple[str, str]]) -> list[Regression]:
+    """Rules failing in ``sample`` whose last result that was not a fail was a pass or an erratum; a rule that
+    has failed since its first run, or was last skipped, is no regression."""
+    found = []
+    for rule_id, result in sorted(sample.results.items()):
+        previous, run_id = before.get(rule_id, ("", ""))
+        if result == FAIL and previous in _REGRESSES_FROM:
+            found.append(
+                Regression(
+                    sample.focus_version,
+                    sample.provider,
+                    rule_id,
+                    sample.sampled_days,
+                    run_id,
+                    previous,
+                    sample.focus_dataset,
+                )
+            )
+    return found
 
 
 def record(warehouse: Warehouse, sample: JudgedSample) -> list[Regression]:
     """Store the sample's rows (replacing the run's own earlier rows) and return its regressions against the
-    previous recorded run of the same version and provider (none on the first run: it is the baseline)."""
+    earlier runs of the same version, provider and FOCUS dataset (none on the first run: it is the baseline)."""
     schema = load_table_schema(HISTORY)
     table = qualified(sample.dataset, schema.table)
     rows = [
@@ -120,23 +137,26 @@ def record(warehouse: Warehouse, sample: JudgedSample) -> list[Regression]:
             rule_id,
             result,
             sample.model_version,
+            sample.focus_dataset,
         )
         for rule_id, result in sorted(sample.results.items())
     ]
 
-    def store() -> tuple[str | None, dict[str, str]]:
+    def store() -> dict[str, tuple[str, str]]:
         with warehouse.session() as session:
             warehouse.ensure_table(session, sample.dataset, schema)
             with warehouse.transaction(session):
-                before = previous_run(
-                    session, sample.dataset, sample.focus_version, sample.provider, sample.referee_run_id
-                )
-                previous = (
-                    results_of(session, sample.dataset, before, sample.focus_version, sample.provider) if before else {}
-                )
+                before = last_not_failed(session, sample)
                 session.execute(
-                    f"delete from {table} where referee_run_id = ? and focus_version = ? and provider = ?",
-                    [sample.referee_run_id, sample.focus_version, sample.provider],
+                    f"delete from {table} where referee_run_id = ? and focus_version = ? and provider = ? "
+                    "and coalesce(focus_dataset, ?) = ?",
+                    [
+                        sample.referee_run_id,
+                        sample.focus_version,
+                        sample.provider,
+                        COST_AND_USAGE,
+                        sample.focus_dataset,
+                    ],
                 )
                 placeholders = "(" + ", ".join("?" for _ in _COLUMNS) + ")"
                 for chunk in _chunks(rows, _INSERT_ROWS):
@@ -144,10 +164,15 @@ def record(warehouse: Warehouse, sample: JudgedSample) -> list[Regression]:
                         f"insert into {table} ({', '.join(_COLUMNS)}) values {', '.join(placeholders for _ in chunk)}",
                         [value for row in chunk for value in row],
                     )
-        return before, previous
+        return before
 
     # the org's history is shared by its providers and versions: a referee run beside the nightly one (the
     # command line) can cancel this transaction (warehouse/conflicts.py)
-    what = f"conformance history {sample.dataset} {sample.focus_version} {sample.provider}"
-    before, previous = warehouse.retry_conflicts(store, what)
-    return regressions(sample, previous, before) if before else []
+    what = f"conformance history {sample.dataset} {sample.focus_version} {sample.provider} {sample.focus_dataset}"
+    return regressions(sample, warehouse.retry_conflicts(store, what))
+
+
+def raise_if_regressed(found: list[Regression]) -> None:
+    """Fail the referee run, one line per regressed rule, once everything is recorded."""
+    if found:
+        raise ConformanceRegressed("\n".join(regression.line() for regression in found))
