@@ -332,3 +332,49 @@ def test_the_bigquery_statements_transpiled_back_give_the_duckdb_rows(loaded: Pa
     names = billing_period_1_4_schema().column_names
     stored = sorted((tuple(p[n] for n in names) for p in _periods(loaded, provider)), key=repr)
     assert periods and sorted(periods, key=repr) == stored
+
+
+def test_the_convert_that_creates_the_1_4_tables_fills_every_day_1_3_already_held(own_copy: Path) -> None:
+    """An org upgraded from a build without 1.4: its 1.3 history has no 1.4 rows and no billing periods. The first
+    convert after the upgrade (GCP's 11-03) writes the 1.4 slice of every (provider, day) 1.3 holds, equal to 1.3,
+    and periods whose Created is still the first day's landing, not the upgrade's."""
+    from cloudcost.cli import main
+    from cloudcost.pipeline.stages import run_land_raw
+
+    before = _periods(own_copy)
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute("drop table demo_prod.cost_data_standard_1_4")
+    connection.execute("drop table demo_prod.focus_billing_period_1_4")
+    connection.close()
+    third = date(2026, 11, 3)
+    assert main(["demo", "generate", "--org", "demo", "--from", str(third), "--to", str(third)]) == 0
+    run_land_raw(_run("gcp", third))
+    _convert_and_check("gcp", third)
+
+    held = _query(own_copy, "select distinct x_cloud_provider, x_ingestion_date from demo_prod.cost_data_standard_1_3")
+    assert sorted(held) == sorted([(p, d) for p in PROVIDERS for d in DAYS] + [("gcp", third)])
+    for provider, day in held:
+        v13 = _rows(own_copy, "cost_data_standard_1_3", SHARED, provider, day)
+        assert v13 and _rows(own_copy, "cost_data_standard_1_4", SHARED, provider, day) == v13, (provider, day)
+    billed = "select x_cloud_provider, x_ingestion_date, sum(BilledCost) from demo_prod.{} group by all order by all"
+    totals = _query(own_copy, billed.format("cost_data_standard_1_4"))
+    assert totals == _query(own_copy, billed.format("cost_data_standard_1_3"))
+    assert all(isinstance(total, Decimal) for _, _, total in totals)
+
+    for provider in PROVIDERS:
+        assert [_without_provider(p) for p in _periods(own_copy, provider)] == _expected_periods(own_copy, provider)
+    first = {(p["x_cloud_provider"], p["x_BillingAccountId"]): p["BillingPeriodCreated"] for p in before}
+    day_1_landings = {
+        at
+        for (at,) in _query(
+            own_copy,
+            "select distinct x_ingested_at from demo_prod.cost_data_standard_1_3 where x_ingestion_date = ?",
+            [DAYS[0]],
+        )
+    }
+    for period in _periods(own_copy):
+        assert period["BillingPeriodCreated"] == first[(period["x_cloud_provider"], period["x_BillingAccountId"])]
+        assert period["BillingPeriodCreated"] in day_1_landings
+    assert [p for p in _periods(own_copy) if p["x_cloud_provider"] != "gcp"] == [
+        p for p in before if p["x_cloud_provider"] != "gcp"
+    ]

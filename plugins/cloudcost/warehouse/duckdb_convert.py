@@ -8,16 +8,19 @@ periods it touches, in one transaction: either all of them change or none does.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from cloudcost.config import Provider
 from cloudcost.core.results import ConvertResult
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.lookups import lookup_files
 from cloudcost.paths import procedures_dir
 from cloudcost.schemas import billing_period_1_4_schema, focus_1_4_schema, focus_schema, quote_column
-from cloudcost.warehouse import focus_1_4
+from cloudcost.warehouse import focus_1_4, focus_1_4_catch_up
 from cloudcost.warehouse.base import SliceKey
 
 if TYPE_CHECKING:
@@ -59,6 +62,7 @@ def convert_to_focus(
     target = qualified(dataset, focus.table)
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
+        first_1_4 = not warehouse.table_exists(session, dataset, focus_1_4_schema().table)
         warehouse.ensure_table(session, dataset, focus_1_4_schema())
         warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
         lookups = warehouse.register_lookups(session, procedure_lookups(procedure))
@@ -79,6 +83,8 @@ def convert_to_focus(
             columns = ", ".join(quote_column(c) for c in produced)
             session.execute(f"insert into {target} ({columns}) select {columns} from ({sql})", params)
             write_focus_1_4(warehouse, session, dataset, run)
+            if first_1_4:
+                fill_missing_focus_1_4(warehouse, session, dataset, run)
             rows, billed, effective = session.fetchall(
                 f"select count(*), coalesce(sum(BilledCost), 0), coalesce(sum(EffectiveCost), 0) from {target} "
                 "where x_cloud_provider = ? and x_ingestion_date = ?",
@@ -119,3 +125,12 @@ def write_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset:
     session.execute(f"insert into {target} ({columns}) select {columns} from {rebuilt}")
     session.execute(f"drop table {rebuilt}")
     session.execute(focus_1_4.render(focus_1_4.BILLING_PERIOD_ORPHANS, qualify), {"provider": run.provider})
+
+
+def fill_missing_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, run: RunContext) -> None:
+    """The 1.4 table was just created: write the 1.4 slice (and periods) of every day 1.3 already held."""
+
+    def write_slice(provider: Provider, day: date) -> None:
+        write_focus_1_4(warehouse, session, dataset, replace(run, provider=provider, billing_day=day))
+
+    focus_1_4_catch_up.fill_missing_slices(session, lambda table: qualified(dataset, table), write_slice)
