@@ -63,8 +63,6 @@ def convert_to_focus(
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
         first_1_4 = not warehouse.table_exists(session, dataset, focus_1_4_schema().table)
-        warehouse.ensure_table(session, dataset, focus_1_4_schema())
-        warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
         lookups = warehouse.register_lookups(session, procedure_lookups(procedure))
         sql = render_procedure(procedure, qualified(dataset, raw_table), lookups)
         params = {"billing_day": run.billing_day}
@@ -76,6 +74,9 @@ def convert_to_focus(
                 f"procedures/{procedure}: output columns differ from FOCUS: missing {missing}, extra {extra}"
             )
         with warehouse.transaction(session):
+            # created in the transaction: a convert that fails leaves no empty 1.4 table, so the next one catches up
+            warehouse.ensure_table(session, dataset, focus_1_4_schema())
+            warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
             replaced = warehouse.delete_slice(
                 session,
                 SliceKey.of(dataset, focus.table, x_cloud_provider=run.provider, x_ingestion_date=run.billing_day),
@@ -91,6 +92,15 @@ def convert_to_focus(
                 [run.provider, run.billing_day],
             )[0]
     return ConvertResult(int(rows), str(Decimal(billed)), str(Decimal(effective)), replaced)
+
+
+def fill_missing_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, run: RunContext) -> None:
+    """The 1.4 table was just created: write the 1.4 slice (and periods) of every day 1.3 already held."""
+
+    def write_slice(provider: Provider, day: date) -> None:
+        write_focus_1_4(warehouse, session, dataset, replace(run, provider=provider, billing_day=day))
+
+    focus_1_4_catch_up.fill_missing_slices(session, lambda table: qualified(dataset, table), write_slice)
 
 
 def write_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, run: RunContext) -> None:
@@ -125,12 +135,3 @@ def write_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset:
     session.execute(f"insert into {target} ({columns}) select {columns} from {rebuilt}")
     session.execute(f"drop table {rebuilt}")
     session.execute(focus_1_4.render(focus_1_4.BILLING_PERIOD_ORPHANS, qualify), {"provider": run.provider})
-
-
-def fill_missing_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, run: RunContext) -> None:
-    """The 1.4 table was just created: write the 1.4 slice (and periods) of every day 1.3 already held."""
-
-    def write_slice(provider: Provider, day: date) -> None:
-        write_focus_1_4(warehouse, session, dataset, replace(run, provider=provider, billing_day=day))
-
-    focus_1_4_catch_up.fill_missing_slices(session, lambda table: qualified(dataset, table), write_slice)
