@@ -18,11 +18,11 @@ from cloudcost.lookups import lookup_files
 from cloudcost.schemas import billing_period_1_4_schema, focus_1_4_schema, focus_schema, load_table_schema
 from cloudcost.warehouse.bigquery_ddl import (
     convert_procedure,
-    focus_1_4_catch_up_procedure,
     convert_statement,
     create_dataset_ddl,
     create_table_ddl,
     enabled_formats,
+    focus_1_4_catch_up_procedure,
     focus_1_4_statements,
     raw_formats,
     raw_schema,

@@ -433,3 +433,27 @@ def test_the_1_4_reconciliation_runs_on_bigquery_and_names_the_gap() -> None:
     client = StubClient(lambda sql, config: StubJob(rows=[gap]))
     with pytest.raises(ReconciliationFailed, match=r"A: rows 3 vs 2, EffectiveCost 2 vs 1$"):
         reconcile_focus_1_4(_warehouse(client), "demo_prod", RUN)
+
+
+def test_the_1_4_readers_guard_runs_on_bigquery_with_the_range_bound() -> None:
+    """The export's and referee's check that 1.4 holds every day 1.3 holds is one DuckDB-dialect query: on BigQuery
+    it parses as GoogleSQL with the days and providers bound, and a missing slice fails naming org, provider, day."""
+    from cloudcost.validate.export import ExportError, require_every_day
+
+    client = StubClient(lambda sql, config: StubJob(rows=[("gcp", DAY)]))
+    warehouse = _warehouse(client)
+    with warehouse.session() as session, pytest.raises(ExportError) as raised:
+        require_every_day(session, "demo", "demo_prod", "1.4", first_day=DAY, last_day=DAY, providers=["gcp"])
+    assert str(raised.value).startswith(
+        "org demo: demo_prod.cost_data_standard_1_4 has no gcp rows for 2026-11-02, which FOCUS 1.3 holds"
+    )
+    guard = next(q for q in client.queries if "cost_data_standard_1_4" in q.sql)
+    assert "FROM `demo_prod`.`cost_data_standard_1_3`" in guard.sql and "LIMIT 1" in guard.sql
+    assert guard.config is not None and [p.value for p in guard.config.query_parameters] == [DAY, DAY, "gcp"]
+    _all_parse(client)
+
+    client = StubClient(lambda sql, config: StubJob(rows=[]))
+    with _warehouse(client).session() as session:
+        require_every_day(session, "demo", "demo_prod", "1.4", first_day=DAY, last_day=DAY)
+        require_every_day(session, "demo", "demo_prod", "1.3", first_day=DAY, last_day=DAY)
+    assert sum("cost_data_standard_1_4" in q.sql for q in client.queries) == 1  # 1.3 reads nothing
