@@ -334,6 +334,18 @@ def test_the_bigquery_statements_transpiled_back_give_the_duckdb_rows(loaded: Pa
     assert periods and sorted(periods, key=repr) == stored
 
 
+def _drop_1_4(data: Path) -> None:
+    """What an org upgraded from a build without FOCUS 1.4 has: 1.3 history, no 1.4 tables."""
+    connection = duckdb.connect(str(data / "warehouse.duckdb"))
+    connection.execute("drop table demo_prod.cost_data_standard_1_4")
+    connection.execute("drop table demo_prod.focus_billing_period_1_4")
+    connection.close()
+
+
+def _tables(data: Path) -> set[str]:
+    return {t for (t,) in _query(data, "select table_name from duckdb_tables() where schema_name = 'demo_prod'")}
+
+
 def test_the_convert_that_creates_the_1_4_tables_fills_every_day_1_3_already_held(own_copy: Path) -> None:
     """An org upgraded from a build without 1.4: its 1.3 history has no 1.4 rows and no billing periods. The first
     convert after the upgrade (GCP's 11-03) writes the 1.4 slice of every (provider, day) 1.3 holds, equal to 1.3,
@@ -342,10 +354,7 @@ def test_the_convert_that_creates_the_1_4_tables_fills_every_day_1_3_already_hel
     from cloudcost.pipeline.stages import run_land_raw
 
     before = _periods(own_copy)
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
-    connection.execute("drop table demo_prod.cost_data_standard_1_4")
-    connection.execute("drop table demo_prod.focus_billing_period_1_4")
-    connection.close()
+    _drop_1_4(own_copy)
     third = date(2026, 11, 3)
     assert main(["demo", "generate", "--org", "demo", "--from", str(third), "--to", str(third)]) == 0
     run_land_raw(_run("gcp", third))
@@ -378,18 +387,6 @@ def test_the_convert_that_creates_the_1_4_tables_fills_every_day_1_3_already_hel
     assert [p for p in _periods(own_copy) if p["x_cloud_provider"] != "gcp"] == [
         p for p in before if p["x_cloud_provider"] != "gcp"
     ]
-
-
-def _drop_1_4(data: Path) -> None:
-    """What an org upgraded from a build without FOCUS 1.4 has: 1.3 history, no 1.4 tables."""
-    connection = duckdb.connect(str(data / "warehouse.duckdb"))
-    connection.execute("drop table demo_prod.cost_data_standard_1_4")
-    connection.execute("drop table demo_prod.focus_billing_period_1_4")
-    connection.close()
-
-
-def _tables(data: Path) -> set[str]:
-    return {t for (t,) in _query(data, "select table_name from duckdb_tables() where schema_name = 'demo_prod'")}
 
 
 def test_a_failed_first_1_4_convert_leaves_no_1_4_table_so_the_next_one_catches_up(
