@@ -2,7 +2,8 @@
 
 The SQL lives in ``procedures/``; this module only fills in validated table names, binds the billing
 day, and replaces the (provider, day) slice of the org's FOCUS 1.3 table, its FOCUS 1.4 slice and the 1.4 billing
-periods it touches, in one transaction: either all of them change or none does.
+periods it touches, in one transaction: either all of them change or none does. The convert that creates the 1.4
+tables also fills them for every day 1.3 already held (``focus_1_4_catch_up``), in the same transaction.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ slice 1.3 holds and 1.4 does not, with the same shared statements a convert runs
 
 Engine-neutral: which slices are missing (``procedures/sp_cloud_1_focus_1_4/missing_slices.sql``) and the loop
 over them; each engine says how one slice is written (DuckDB: ``duckdb_convert``; BigQuery runs the same loop
-as one script, ``bigquery_ddl.focus_1_4_catch_up_script``).
+inside one procedure, ``bigquery_ddl.focus_1_4_catch_up_procedure``). The 1.4 export and referee refuse a range
+holding a missing slice (``validate.export.require_every_day``).
 """
 
 from __future__ import annotations
