@@ -441,3 +441,147 @@ def test_the_bigquery_statements_transpiled_back_give_the_duckdb_rows(loaded: Pa
     names = billing_period_1_4_schema().column_names
     stored = sorted((tuple(p[n] for n in names) for p in _periods(loaded, provider)), key=repr)
     assert periods and sorted(periods, key=repr) == stored
+
+
+def _drop_1_4(data: Path) -> None:
+    """What an org upgraded from a build without FOCUS 1.4 has: 1.3 history, no 1.4 tables."""
+    connection = duckdb.connect(str(data / "warehouse.duckdb"))
+    connection.execute("drop table demo_prod.cost_data_standard_1_4")
+    connection.execute("drop table demo_prod.focus_billing_period_1_4")
+    connection.close()
+
+
+def _tables(data: Path) -> set[str]:
+    return {t for (t,) in _query(data, "select table_name from duckdb_tables() where schema_name = 'demo_prod'")}
+
+
+def test_the_convert_that_creates_the_1_4_tables_fills_every_day_1_3_already_held(own_copy: Path) -> None:
+    """An org upgraded from a build without 1.4: its 1.3 history has no 1.4 rows and no billing periods. The first
+    convert after the upgrade (GCP's 11-03) writes the 1.4 slice of every (provider, day) 1.3 holds, equal to 1.3,
+    and periods whose Created is still the first day's landing, not the upgrade's."""
+    from cloudcost.cli import main
+    from cloudcost.pipeline.stages import run_land_raw
+
+    before = _periods(own_copy)
+    _drop_1_4(own_copy)
+    third = date(2026, 11, 3)
+    assert main(["demo", "generate", "--org", "demo", "--from", str(third), "--to", str(third)]) == 0
+    run_land_raw(_run("gcp", third))
+    _convert_and_check("gcp", third)
+
+    held = _query(own_copy, "select distinct x_cloud_provider, x_ingestion_date from demo_prod.cost_data_standard_1_3")
+    assert sorted(held) == sorted([(p, d) for p in PROVIDERS for d in DAYS] + [("gcp", third)])
+    for provider, day in held:
+        v13 = _rows(own_copy, "cost_data_standard_1_3", SHARED, provider, day)
+        assert v13 and _rows(own_copy, "cost_data_standard_1_4", SHARED, provider, day) == v13, (provider, day)
+    billed = "select x_cloud_provider, x_ingestion_date, sum(BilledCost) from demo_prod.{} group by all order by all"
+    totals = _query(own_copy, billed.format("cost_data_standard_1_4"))
+    assert totals == _query(own_copy, billed.format("cost_data_standard_1_3"))
+    assert all(isinstance(total, Decimal) for _, _, total in totals)
+
+    for provider in PROVIDERS:
+        assert [_without_provider(p) for p in _periods(own_copy, provider)] == _expected_periods(own_copy, provider)
+    first = {(p["x_cloud_provider"], p["x_BillingAccountId"]): p["BillingPeriodCreated"] for p in before}
+    day_1_landings = {
+        at
+        for (at,) in _query(
+            own_copy,
+            "select distinct x_ingested_at from demo_prod.cost_data_standard_1_3 where x_ingestion_date = ?",
+            [DAYS[0]],
+        )
+    }
+    for period in _periods(own_copy):
+        assert period["BillingPeriodCreated"] == first[(period["x_cloud_provider"], period["x_BillingAccountId"])]
+        assert period["BillingPeriodCreated"] in day_1_landings
+    assert [p for p in _periods(own_copy) if p["x_cloud_provider"] != "gcp"] == [
+        p for p in before if p["x_cloud_provider"] != "gcp"
+    ]
+
+
+def test_a_failed_first_1_4_convert_leaves_no_1_4_table_so_the_next_one_catches_up(
+    own_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 1.4 tables are created in the convert's transaction: when the first convert after the upgrade fails,
+    they are gone again (not left empty, which would read as 'already built' and skip the catch-up forever)."""
+    from cloudcost.pipeline.stages import run_convert_to_focus
+    from cloudcost.warehouse import focus_1_4_catch_up
+
+    _drop_1_4(own_copy)
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("catch-up fails")
+
+    monkeypatch.setattr(focus_1_4_catch_up, "fill_missing_slices", failing)
+    with pytest.raises(RuntimeError, match="catch-up fails"):
+        run_convert_to_focus(_run("aws", DAYS[1]))
+    assert not {"cost_data_standard_1_4", "focus_billing_period_1_4"} & _tables(own_copy)
+    monkeypatch.undo()
+    monkeypatch.setenv("CLOUDCOST_DATA_DIR", str(own_copy))
+    run_convert_to_focus(_run("aws", DAYS[1]))
+    for provider in PROVIDERS:
+        for day in DAYS:
+            v13 = _rows(own_copy, "cost_data_standard_1_3", SHARED, provider, day)
+            assert v13 and _rows(own_copy, "cost_data_standard_1_4", SHARED, provider, day) == v13, (provider, day)
+
+
+def test_the_1_4_export_and_referee_refuse_a_range_with_a_day_1_4_lacks(own_copy: Path) -> None:
+    """A 1.4 slice deleted by hand (as a day converted before 1.4 and never filled would be): the 1.4 export and the
+    1.4 referee fail in one line naming the org, the provider and the day; a range without that day still exports,
+    and 1.3 is not concerned."""
+    from cloudcost.export.run import ExportError, export_org
+    from cloudcost.validate.export import ExportError as RefereeExportError
+    from cloudcost.validate.run import run_validation
+
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute(
+        "delete from demo_prod.cost_data_standard_1_4 where x_cloud_provider = 'azure' and x_ingestion_date = ?",
+        [DAYS[1]],
+    )
+    connection.close()
+    out = own_copy / "exports"
+    message = r"^org demo: demo_prod\.cost_data_standard_1_4 has no azure rows for 2026-11-02, which FOCUS 1\.3 holds"
+    with pytest.raises(ExportError, match=message) as raised:
+        export_org("demo", "csv", DAYS[0], DAYS[1], path=out / "all.csv", focus_version="1.4")
+    assert "\n" not in str(raised.value)
+    assert not (out / "all.csv").exists()
+    with pytest.raises(ExportError, match=message):
+        export_org("demo", "csv", DAYS[1], DAYS[1], path=out / "x.csv", focus_version="1.4", providers=["azure"])
+    with pytest.raises(RefereeExportError, match=message):
+        run_validation("demo", focus_version="1.4", details=False)
+
+    first_day = export_org("demo", "csv", DAYS[0], DAYS[0], path=out / "day1.csv", focus_version="1.4")
+    assert first_day.rows == len(
+        _query(own_copy, "select 1 from demo_prod.cost_data_standard_1_4 where x_ingestion_date = ?", [DAYS[0]])
+    )
+    others = export_org("demo", "csv", DAYS[1], DAYS[1], path=out / "aws.csv", focus_version="1.4", providers=["aws"])
+    assert others.rows == len(_rows(own_copy, "cost_data_standard_1_4", SHARED, "aws", DAYS[1]))
+    v13 = export_org("demo", "csv", DAYS[0], DAYS[1], path=out / "v13.csv")
+    assert v13.rows == len(_query(own_copy, "select 1 from demo_prod.cost_data_standard_1_3"))
+
+
+def test_the_export_freshness_is_read_from_the_exported_versions_table(own_copy: Path) -> None:
+    """The 1.4 rows of GCP's 11-01 are marked landed 10 hours later than their 1.3 twins: the 1.4 export's median
+    delay for that day is 10 hours more than the 1.3 export's, and the other days' are equal."""
+    from cloudcost.export.metrics import FRESHNESS
+    from cloudcost.export.run import export_org
+
+    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection.execute(
+        "update demo_prod.cost_data_standard_1_4 set x_ingested_at = x_ingested_at + interval 10 hour "
+        "where x_cloud_provider = 'gcp' and x_ingestion_date = ?",
+        [DAYS[0]],
+    )
+    connection.close()
+
+    def freshness(version: str) -> dict[tuple[str, str], Decimal]:
+        result = export_org("demo", "csv", DAYS[0], DAYS[1], path=own_copy / f"f{version}.csv", focus_version=version)
+        return {
+            (m.dimensions["provider"], m.dimensions["billing_day"]): m.value
+            for m in result.metrics
+            if m.metric == FRESHNESS
+        }
+
+    v13, v14 = freshness("1.3"), freshness("1.4")
+    assert v13.keys() == v14.keys() and ("gcp", "2026-11-01") in v13
+    for key, value in v13.items():
+        assert v14[key] - value == (Decimal("10.0000") if key == ("gcp", "2026-11-01") else 0), key

@@ -6,7 +6,6 @@ The client is the stub of tests/unit/bigquery_stub.py; the answers below fake Bi
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ from cloudcost.warehouse.conflicts import (
     retry_concurrent_updates,
 )
 from tests.unit.bigquery_stub import StubClient, StubJob
-from tests.unit.test_bigquery_warehouse import DAY, GCP, RULES, RUN, _answer, _Export
+from tests.unit.test_bigquery_warehouse import DAY, GCP, RULES, RUN, UPGRADED, _answer, _catalog, _Export
 from tests.unit.test_conformance_on_bigquery import _HistoryAnswers
 from tests.unit.test_features_on_bigquery import DAY as FEATURE_DAY
 from tests.unit.test_features_on_bigquery import NOW, _Answers
@@ -47,11 +46,12 @@ def concurrent_update() -> BadRequest:
 
 class FakeAbortingBigQuery:
     """Answers like BigQuery while another provider's transaction holds the org's tables: the first ``aborts``
-    queries starting with ``statement`` are cancelled (or fail with ``error``); the rest answer ``answer``."""
+    queries starting with ``statement`` are cancelled (or fail with ``error``); the rest answer ``answer`` (by
+    default: the org's 1.4 tables exist, every other query gets a converted slice's figures)."""
 
     def __init__(self, statement: str, aborts: int, error: Exception | None = None, answer=None) -> None:
         self.statement, self.aborts, self.error = statement, aborts, error
-        self.answer = answer or (lambda sql, config: StubJob(rows=[(4, Decimal("10.5"), Decimal("9.5"))]))
+        self.answer = answer or _catalog(UPGRADED)  # an org whose 1.4 tables exist; a converted slice's figures
         self.client = StubClient(self)
         self.sleeps: list[float] = []
 
@@ -204,3 +204,14 @@ def test_an_aborted_feature_transaction_runs_again_whole(run, answers, contended
     assert len(fake.sent(contended)) == 2 and len(fake.sleeps) == 1
     assert sent.count("BEGIN TRANSACTION") == 2 and sent.count("ROLLBACK TRANSACTION") == 1
     assert _transaction(sent, last=True) == _transaction([q.sql for q in calm.client.queries], last=False)
+
+
+def test_an_aborted_1_4_catch_up_is_called_again_and_keeps_its_tables(config_dir: Path) -> None:
+    """The first converts of an org's providers after an upgrade can each start the catch-up: one cancelled by the
+    other's transaction runs again whole, and does not drop the 1.4 tables a failure would drop."""
+    catch_up = "CALL `my-project`.`demo_prod`.`sp_cloud_1_focus_1_4_catch_up`()"
+    fake = FakeAbortingBigQuery(catch_up, aborts=1, answer=_catalog(("cost_data_standard_1_3",)))
+    fake.warehouse().convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
+    assert len(fake.sent(catch_up)) == 2 and len(fake.sleeps) == 1
+    assert not fake.sent("DROP TABLE")
+    assert len(fake.sent("CALL `my-project`.`demo_prod`.`sp_cloud_1_convert_to_focus`")) == 1

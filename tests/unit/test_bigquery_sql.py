@@ -22,11 +22,13 @@ from cloudcost.warehouse.bigquery_ddl import (
     create_dataset_ddl,
     create_table_ddl,
     enabled_formats,
+    focus_1_4_catch_up_procedure,
     focus_1_4_statements,
     raw_formats,
     raw_schema,
 )
 from cloudcost.warehouse.bigquery_sql import TranslationError, duckdb_to_bigquery, parse_bigquery
+from cloudcost.warehouse.focus_1_4_catch_up import missing_slices_select
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "bigquery"
 PROJECT, DATASET = "my-project", "demo_prod"
@@ -128,6 +130,25 @@ def test_procedure_has_one_branch_per_enabled_format_and_each_statement_parses()
         "  RAISE USING MESSAGE = @@error.message;\nEND"
     )
     assert "@billing_day" not in sql and "$billing_day" not in sql.replace("/*", "").split("*/")[-1]
+
+
+def test_the_1_4_catch_up_procedure_loops_over_the_missing_slices_in_one_transaction() -> None:
+    """For every (provider, day) in 1.3 and not in 1.4 (golden), the convert's own shared 1.4 statements with the
+    procedure's ``provider`` and ``billing_day`` set to it, between one BEGIN and one COMMIT."""
+    missing = duckdb_to_bigquery(missing_slices_select(lambda table: f'"{PROJECT}"."{DATASET}"."{table}"'))
+    assert isinstance(parse_bigquery(missing), exp.Select)
+    _golden("focus_1_4_missing_slices.sql", missing)
+    sql = focus_1_4_catch_up_procedure(PROJECT, DATASET)
+    parse_bigquery(sql)  # an opaque command to sqlglot, like the convert procedure: its statements are checked above
+    assert sql.startswith("CREATE OR REPLACE PROCEDURE `my-project`.`demo_prod`.`sp_cloud_1_focus_1_4_catch_up`()")
+    begin, loop, end = sql.index("BEGIN TRANSACTION;"), sql.index("  FOR missing IN ("), sql.index("  END FOR;")
+    assert sql.count("BEGIN TRANSACTION;") == 1 and sql.count("COMMIT TRANSACTION;") == 1
+    assert begin < loop < end < sql.index("COMMIT TRANSACTION;")
+    assert missing.splitlines()[-1].strip() in sql[loop:end]
+    at = sql.index("SET billing_day = missing.x_ingestion_date;")
+    assert loop < sql.index("SET provider = missing.x_cloud_provider;") < at
+    for statement in focus_1_4_statements(PROJECT, DATASET):
+        assert at < sql.index(statement.splitlines()[0]) < end
 
 
 def test_procedure_arguments_collide_with_no_column() -> None:

@@ -4,10 +4,12 @@ calls it makes, with which SQL and parameters. Every SQL statement it sends is a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import CodeType
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -268,8 +270,22 @@ def test_land_raw_names_the_bad_value_and_loads_nothing(tmp_path: Path) -> None:
     assert client.loads == [] and not any(q.sql.startswith("MERGE") for q in client.queries)
 
 
+def _catalog(tables: tuple[str, ...]) -> Callable[[str, Any], StubJob]:
+    """Answers the catalog read with ``tables`` and every other query with a converted slice's figures."""
+
+    def answer(sql: str, config: Any) -> StubJob:
+        if "INFORMATION_SCHEMA.TABLES" in sql:
+            return StubJob(rows=[(table,) for table in tables])
+        return StubJob(rows=[(4, Decimal("10.5"), Decimal("9.5"))])
+
+    return answer
+
+
+UPGRADED = ("cost_data_standard_1_3", "cost_data_standard_1_4", "focus_billing_period_1_4")  # 1.4 already built
+
+
 def test_convert_creates_the_procedure_loads_lookups_and_calls_it(config_dir: Path) -> None:
-    client = StubClient(lambda sql, config: StubJob(rows=[(4, Decimal("10.5"), Decimal("9.5"))]))
+    client = StubClient(_catalog(UPGRADED))
     result = _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
     assert (result.rows, result.billed_cost, result.effective_cost) == (4, "10.5", "9.5")
     create = next(q for q in client.queries if q.sql.startswith("CREATE OR REPLACE PROCEDURE"))
@@ -342,7 +358,7 @@ def test_convert_creates_the_focus_1_4_tables_and_runs_1_4_in_the_procedure(conf
     """The FOCUS 1.4 tables exist before the CALL, and the procedure writes them in the 1.3 slice's transaction."""
     from cloudcost.warehouse.bigquery_ddl import focus_1_4_statements
 
-    client = StubClient(lambda sql, config: StubJob(rows=[(4, Decimal("10.5"), Decimal("9.5"))]))
+    client = StubClient(_catalog(UPGRADED))
     _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
     sqls = [q.sql for q in client.queries]
     call = next(i for i, sql in enumerate(sqls) if sql.startswith("CALL"))
@@ -357,6 +373,54 @@ def test_convert_creates_the_focus_1_4_tables_and_runs_1_4_in_the_procedure(conf
     for statement in focus_1_4_statements("my-project", "demo_prod"):
         assert statement.splitlines()[0] in create
     _all_parse(client)
+
+
+def test_the_convert_that_creates_the_1_4_tables_catches_up_once(config_dir: Path) -> None:
+    """An org upgraded from a build without 1.4: the convert that finds no 1.4 table creates the catch-up procedure
+    and CALLs it (every day 1.3 held, one transaction), after creating the tables and before its own CALL; a
+    convert that finds the table sends neither."""
+    from cloudcost.warehouse.bigquery_ddl import focus_1_4_catch_up_procedure
+
+    client = StubClient(_catalog(("cost_data_standard_1_3",)))
+    _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
+    sqls = [q.sql for q in client.queries]
+    catch_up = "CALL `my-project`.`demo_prod`.`sp_cloud_1_focus_1_4_catch_up`()"
+    assert sqls.count(focus_1_4_catch_up_procedure("my-project", "demo_prod")) == 1 and sqls.count(catch_up) == 1
+    created = sqls.index(focus_1_4_catch_up_procedure("my-project", "demo_prod"))
+    table = next(
+        i
+        for i, sql in enumerate(sqls)
+        if "CREATE TABLE IF NOT EXISTS `my-project`.`demo_prod`.`cost_data_standard_1_4`" in sql
+    )
+    convert = next(i for i, sql in enumerate(sqls) if "sp_cloud_1_convert_to_focus`(@provider" in sql)
+    assert table < created < sqls.index(catch_up) < convert
+    _all_parse(client)
+
+    client = StubClient(_catalog(UPGRADED))
+    _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
+    assert not any("sp_cloud_1_focus_1_4_catch_up" in q.sql for q in client.queries)
+
+
+def test_a_failed_catch_up_drops_the_new_1_4_tables_so_the_next_convert_catches_up(config_dir: Path) -> None:
+    """BigQuery creates no table inside a transaction: when the catch-up CALL fails (and BigQuery rolled it back),
+    the 1.4 tables it left empty are dropped, so the next convert finds none and catches up again."""
+    answer = _catalog(())
+
+    def failing(sql: str, config: Any) -> StubJob:
+        if sql.startswith("CALL `my-project`.`demo_prod`.`sp_cloud_1_focus_1_4_catch_up`"):
+            raise RuntimeError("Query exceeded resource limits")
+        return answer(sql, config)
+
+    client = StubClient(failing)
+    with pytest.raises(RuntimeError, match="resource limits"):
+        _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
+    sqls = [q.sql for q in client.queries]
+    dropped = [sql for sql in sqls if sql.startswith("DROP TABLE IF EXISTS")]
+    assert dropped == [
+        "DROP TABLE IF EXISTS `my-project`.`demo_prod`.`cost_data_standard_1_4`",
+        "DROP TABLE IF EXISTS `my-project`.`demo_prod`.`focus_billing_period_1_4`",
+    ]
+    assert not any("sp_cloud_1_convert_to_focus`(@provider" in sql for sql in sqls)
 
 
 def test_the_1_4_reconciliation_runs_on_bigquery_and_names_the_gap() -> None:
@@ -376,3 +440,27 @@ def test_the_1_4_reconciliation_runs_on_bigquery_and_names_the_gap() -> None:
     client = StubClient(lambda sql, config: StubJob(rows=[gap]))
     with pytest.raises(ReconciliationFailed, match=r"A: rows 3 vs 2, EffectiveCost 2 vs 1$"):
         reconcile_focus_1_4(_warehouse(client), "demo_prod", RUN)
+
+
+def test_the_1_4_readers_guard_runs_on_bigquery_with_the_range_bound() -> None:
+    """The export's and referee's check that 1.4 holds every day 1.3 holds is one DuckDB-dialect query: on BigQuery
+    it parses as GoogleSQL with the days and providers bound, and a missing slice fails naming org, provider, day."""
+    from cloudcost.validate.export import ExportError, require_every_day
+
+    client = StubClient(lambda sql, config: StubJob(rows=[("gcp", DAY)]))
+    warehouse = _warehouse(client)
+    with warehouse.session() as session, pytest.raises(ExportError) as raised:
+        require_every_day(session, "demo", "demo_prod", "1.4", first_day=DAY, last_day=DAY, providers=["gcp"])
+    assert str(raised.value).startswith(
+        "org demo: demo_prod.cost_data_standard_1_4 has no gcp rows for 2026-11-02, which FOCUS 1.3 holds"
+    )
+    guard = next(q for q in client.queries if "cost_data_standard_1_4" in q.sql)
+    assert "FROM `demo_prod`.`cost_data_standard_1_3`" in guard.sql and "LIMIT 1" in guard.sql
+    assert guard.config is not None and [p.value for p in guard.config.query_parameters] == [DAY, DAY, "gcp"]
+    _all_parse(client)
+
+    client = StubClient(lambda sql, config: StubJob(rows=[]))
+    with _warehouse(client).session() as session:
+        require_every_day(session, "demo", "demo_prod", "1.4", first_day=DAY, last_day=DAY)
+        require_every_day(session, "demo", "demo_prod", "1.3", first_day=DAY, last_day=DAY)
+    assert sum("cost_data_standard_1_4" in q.sql for q in client.queries) == 1  # 1.3 reads nothing

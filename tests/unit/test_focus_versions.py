@@ -58,6 +58,23 @@ def test_an_unregistered_version_has_no_table() -> None:
     assert focus_schema() == focus_schema("1.3")
 
 
+def test_export_and_validate_offer_the_registered_versions() -> None:
+    """The versions are listed once, in ``FOCUS_SCHEMA_FILES``: export and validate accept exactly those (1.3 by
+    default), and the referee knows the FOCUS datasets of each (``DATASETS`` says which, it is not a copy)."""
+    from cloudcost import cli
+    from cloudcost.validate.run import DATASETS
+
+    parser = cli.build_parser()
+    commands = {"export": ["export", "--org", "demo", "--format", "csv"], "validate": ["validate", "--org", "demo"]}
+    for command, args in commands.items():
+        assert parser.parse_args(args).focus_version == schemas.PRIMARY_FOCUS_VERSION, command
+        for version in schemas.FOCUS_SCHEMA_FILES:
+            assert parser.parse_args([*args, "--focus-version", version]).focus_version == version, command
+        with pytest.raises(SystemExit):
+            parser.parse_args([*args, "--focus-version", "9.9"])
+    assert set(DATASETS) == set(schemas.FOCUS_SCHEMA_FILES)
+
+
 def test_the_daily_check_adds_a_registered_version_once_its_table_exists(
     data_dir: Path, config_dir: Path, second_version: TableSchema
 ) -> None:

@@ -4,6 +4,8 @@ Modules: ``pulumicost`` (FOCUS row -> FocusCostRecord, mapping in configs/pulumi
 ``writers`` (one streaming writer per format), ``run`` (query, sidecar), ``metrics`` (pipeline_metrics), ``cli``.
 """
 
-FOCUS_VERSION = "1.3"  # the default: the primary table
-FOCUS_VERSIONS = ("1.3", "1.4")
+from cloudcost.schemas import FOCUS_SCHEMA_FILES, PRIMARY_FOCUS_VERSION
+
+FOCUS_VERSION = PRIMARY_FOCUS_VERSION  # the default: the primary table
+FOCUS_VERSIONS = tuple(FOCUS_SCHEMA_FILES)  # every version whose table this build writes
 DATA_GENERATOR = "cloudcost"

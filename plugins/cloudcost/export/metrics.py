@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from cloudcost.identifiers import qualified
-from cloudcost.schemas import focus_schema, load_table_schema
+from cloudcost.schemas import PRIMARY_FOCUS_VERSION, focus_schema, load_table_schema
 from cloudcost.warehouse.base import Session, Warehouse
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,10 @@ def export_freshness(
     first_day: date,
     last_day: date,
     providers: list[str] | None = None,
+    focus_version: str = PRIMARY_FOCUS_VERSION,
 ) -> list[Metric]:
-    """Median hours from charge end to the FOCUS row's load, per provider and billing day (module docstring)."""
+    """Median hours from charge end to the FOCUS row's load, per provider and billing day (module docstring), read
+    from the table of the exported ``focus_version``: the rows the file holds."""
     where = ["x_ingestion_date between ? and ?", "ChargePeriodEnd <= x_ingested_at"]
     params: list[Any] = [first_day, last_day]
     if providers:
@@ -60,11 +62,12 @@ def export_freshness(
         params += providers
     # the median as a window function: the one form of it that every warehouse's SQL has
     per_day = "over (partition by x_cloud_provider, x_ingestion_date)"
+    table = qualified(dataset, focus_schema(focus_version).table)
     rows = session.fetchall(
         f"select distinct x_cloud_provider, x_ingestion_date, count(*) {per_day}, "
         f"quantile_cont(delay_us, 0.5) {per_day} from ("
         "select x_cloud_provider, x_ingestion_date, epoch_us(x_ingested_at) - epoch_us(ChargePeriodEnd) as delay_us "
-        f"from {qualified(dataset, focus_schema().table)} where {' and '.join(where)}) as delays order by 1, 2",
+        f"from {table} where {' and '.join(where)}) as delays order by 1, 2",
         params,
     )
     return [

@@ -29,24 +29,16 @@ from typing import Any
 import pyarrow as pa
 
 from cloudcost.config import load_org_by_slug
-from cloudcost.export import DATA_GENERATOR, FOCUS_VERSION, FOCUS_VERSIONS
+from cloudcost.export import DATA_GENERATOR, FOCUS_VERSION
 from cloudcost.export.metrics import Metric, export_freshness, new_run_id, record_metrics
 from cloudcost.export.pulumicost import exact_text, load_mapping, rfc3339
 from cloudcost.export.writers import EXTENSIONS, FORMATS, open_writer
 from cloudcost.focus_arrow import arrow_schema, as_text, typed
 from cloudcost.identifiers import OrgSlug, qualified
 from cloudcost.paths import data_dir
-from cloudcost.schemas import (
-    DECIMAL_PRECISION,
-    DECIMAL_SCALE,
-    Column,
-    TableSchema,
-    focus_1_4_schema,
-    focus_schema,
-    quote_column,
-)
+from cloudcost.schemas import DECIMAL_PRECISION, DECIMAL_SCALE, Column, quote_column
 from cloudcost.validate.export import ExportError as FocusTableError
-from cloudcost.validate.export import focus_columns
+from cloudcost.validate.export import focus_columns, require_every_day, version_schema
 from cloudcost.warehouse import Warehouse, open_warehouse
 from cloudcost.warehouse.base import Session
 
@@ -71,13 +63,6 @@ def generator_version() -> str:
 def default_path(org: OrgSlug, fmt: str, first_day: date, last_day: date, focus_version: str = FOCUS_VERSION) -> Path:
     """``data/exports/<org>/focus-<version>_<org>_<from>_<to>.<ext>``."""
     return data_dir() / "exports" / org / f"focus-{focus_version}_{org}_{first_day}_{last_day}.{EXTENSIONS[fmt]}"
-
-
-def version_schema(focus_version: str) -> TableSchema:
-    """The table a FOCUS version is exported from: 1.3, the primary output, or 1.4, derived from it."""
-    if focus_version not in FOCUS_VERSIONS:
-        raise ExportError(f"unknown FOCUS version {focus_version!r}: use one of {', '.join(FOCUS_VERSIONS)}")
-    return focus_1_4_schema() if focus_version == "1.4" else focus_schema()
 
 
 def sidecar_path(path: Path) -> Path:
@@ -168,24 +153,6 @@ def _focus_metadata(columns: list[Column], fmt: str, created_at: str, focus_vers
     }
 
 
-def _columns(
-    warehouse: Warehouse, session: Session, dataset: str, include_custom: bool, schema: TableSchema
-) -> list[Column]:
-    if schema.table == focus_schema().table:
-        try:
-            return focus_columns(warehouse, session, dataset, include_custom)
-        except FocusTableError as exc:
-            raise ExportError(str(exc)) from exc
-    table = qualified(dataset, schema.table)
-    present = set(warehouse.columns(session, dataset, schema.table))
-    if not present:
-        raise ExportError(f"{table} does not exist: no FOCUS rows have been converted for this org since 1.4 came")
-    missing = [c.name for c in schema.columns if not c.name.startswith("x_") and c.name not in present]
-    if missing:
-        raise ExportError(f"{table} lacks FOCUS columns {missing}: run a pipeline stage to migrate it")
-    return [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
-
-
 def _write(
     warehouse: Warehouse,
     session: Session,
@@ -249,7 +216,10 @@ def export_org(
     now = now or datetime.now(UTC)
     run = new_run_id("export", now)
     org = load_org_by_slug(org_slug)
-    schema = version_schema(focus_version)
+    try:
+        schema = version_schema(focus_version)
+    except FocusTableError as exc:
+        raise ExportError(str(exc)) from None
     table = qualified(org.dataset, schema.table)
     path = path or default_path(org.slug, fmt, first_day, last_day, focus_version)
     mapping = load_mapping() if fmt == "json" else None  # a broken mapping fails before any file is opened
@@ -261,7 +231,19 @@ def export_org(
     condition = " and ".join(where)
     warehouse = open_warehouse()
     with warehouse.session() as session:
-        columns = _columns(warehouse, session, org.dataset, include_custom, schema)
+        try:
+            columns = focus_columns(warehouse, session, org.dataset, include_custom, focus_version)
+            require_every_day(
+                session,
+                org.slug,
+                org.dataset,
+                focus_version,
+                first_day=first_day,
+                last_day=last_day,
+                providers=providers,
+            )
+        except FocusTableError as exc:
+            raise ExportError(str(exc)) from None
         stats = ExportStats.measure(session, table, condition, params)
         meta = {
             "focus_version": focus_version,
@@ -276,7 +258,7 @@ def export_org(
             raise ExportError(f"{table} changed during the export: {rows} rows written, {stats.rows} counted")
 
         created_at = rfc3339(datetime.now(UTC))
-        focus_columns = [c.name for c in columns if not c.name.startswith("x_")]
+        focus_names = [c.name for c in columns if not c.name.startswith("x_")]
         sidecar: dict[str, Any] = {
             **{k: v for k, v in meta.items() if not k.startswith("billing_day")},
             "file": path.name,
@@ -292,7 +274,7 @@ def export_org(
             "rows": stats.rows,
             "rows_by_provider": dict(sorted(stats.rows_by_provider.items())),
             "columns_present": [c.name for c in columns],
-            "focus_columns_present": len(focus_columns),
+            "focus_columns_present": len(focus_names),
             "sums": stats.totals(),
             "sums_by_provider": {
                 p: {c: {m: exact_text(v) for m, v in s.items()} for c, s in sorted(by.items())}
@@ -321,9 +303,9 @@ def export_org(
         every_focus_column = sum(1 for c in schema.columns if not c.name.startswith("x_"))
         metrics = [
             Metric("focus_rows_exported", Decimal(rows), dimensions),
-            Metric("focus_columns_present", Decimal(len(focus_columns)), {**dimensions, "of": every_focus_column}),
+            Metric("focus_columns_present", Decimal(len(focus_names)), {**dimensions, "of": every_focus_column}),
             Metric("focus_version_supported", Decimal(focus_version), {"focus_version": focus_version}),
-            *export_freshness(session, org.dataset, first_day, last_day, providers),
+            *export_freshness(session, org.dataset, first_day, last_day, providers, focus_version),
         ]
         record_metrics(warehouse, session, org.dataset, run, metrics, now)
     return ExportResult(path, sidecar_path(path), fmt, run, rows, [c.name for c in columns], metrics)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from cloudcost.cli_args import add_day_span, org_command
 from cloudcost.config import PROVIDERS
+from cloudcost.schemas import FOCUS_SCHEMA_FILES, PRIMARY_FOCUS_VERSION
 
-REFEREE_VERSIONS = ("1.3", "1.4")  # the FOCUS versions of the offline rules models (model-<version>.json)
+REFEREE_VERSIONS = tuple(FOCUS_SCHEMA_FILES)  # every version's table is refereed with its model-<version>.json
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -63,7 +64,7 @@ def add_validate_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
     parser.add_argument(
         "--focus-version",
         choices=REFEREE_VERSIONS,
-        default=REFEREE_VERSIONS[0],
+        default=PRIMARY_FOCUS_VERSION,
         help="the FOCUS version whose table is judged (default 1.3; 1.4 needs cost_data_standard_1_4)",
     )
     return parser

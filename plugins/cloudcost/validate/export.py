@@ -26,6 +26,7 @@ from cloudcost.schemas import (
     quote_column,
 )
 from cloudcost.warehouse.base import Session, Warehouse
+from cloudcost.warehouse.focus_1_4_catch_up import missing_slices_select
 
 BATCH_ROWS = 100_000
 
@@ -78,6 +79,47 @@ def focus_columns(
     if missing:
         raise ExportError(f"{table} lacks FOCUS columns {missing}: run a pipeline stage to migrate it")
     return [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
+
+
+def require_every_day(
+    session: Session,
+    org: str,
+    dataset: str,
+    version: str,
+    *,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    providers: Sequence[str] | None = None,
+) -> None:
+    """A derived version (1.4) is read only where it holds every (provider, day) the primary table holds: a day
+    converted before 1.4 existed and never filled would otherwise drop out of a file or a verdict without a word.
+    ``ExportError`` names the org, the provider and the first such day."""
+    if version == PRIMARY_FOCUS_VERSION:
+        return
+    where: list[str] = []
+    params: list[object] = []
+    if first_day:
+        where.append("x_ingestion_date >= ?")
+        params.append(first_day)
+    if last_day:
+        where.append("x_ingestion_date <= ?")
+        params.append(last_day)
+    if providers:
+        where.append(f"x_cloud_provider in ({', '.join('?' for _ in providers)})")
+        params.extend(providers)
+    missing = missing_slices_select(lambda table: qualified(dataset, table))
+    rows = session.fetchall(
+        f"select x_cloud_provider, x_ingestion_date from ({missing}) as missing "
+        f"{'where ' + ' and '.join(where) if where else ''} order by x_ingestion_date, x_cloud_provider limit 1",
+        params,
+    )
+    if rows:
+        provider, day = rows[0]
+        table = f"{dataset}.{version_schema(version).table}"  # as people write it; qualified() checked both above
+        raise ExportError(
+            f"org {org}: {table} has no {provider} rows for {day}, which FOCUS {PRIMARY_FOCUS_VERSION} holds (and "
+            f"perhaps later days): convert {day} again, or drop {table} so the next convert fills every missing day"
+        )
 
 
 def providers_with_rows(warehouse: Warehouse, dataset: str, version: str = PRIMARY_FOCUS_VERSION) -> dict[str, int]:

@@ -29,7 +29,13 @@ from cloudcost.validate.conformance import (
     conformance_path,
     load_conformance,
 )
-from cloudcost.validate.export import export_billing_period, export_focus, providers_with_rows, require_table
+from cloudcost.validate.export import (
+    export_billing_period,
+    export_focus,
+    providers_with_rows,
+    require_every_day,
+    require_table,
+)
 from cloudcost.validate.junit import ERRORED, FAILED, PASSED, SKIPPED
 from cloudcost.validate.model import RulesModel, load_model
 from cloudcost.validate.referee import DEFAULT_TIMEOUT_SECONDS, Referee
@@ -226,6 +232,16 @@ def run_validation(
     warehouse = open_warehouse()
     if focus_version != PRIMARY_FOCUS_VERSION:  # before the validator: the table is what is most likely missing
         require_table(warehouse, org_config.dataset, focus_version)
+        with warehouse.session() as session:
+            require_every_day(
+                session,
+                org,
+                org_config.dataset,
+                focus_version,
+                first_day=first_day,
+                last_day=last_day,
+                providers=providers,
+            )
     judge = VersionJudge.prepare(focus_version, timeout)
     counts = providers_with_rows(warehouse, org_config.dataset, focus_version)
     enabled = [name for name, entry in org_config.providers.items() if entry.enabled]

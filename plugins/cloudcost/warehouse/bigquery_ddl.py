@@ -29,6 +29,7 @@ from cloudcost.schemas import (
 )
 from cloudcost.warehouse import focus_1_4
 from cloudcost.warehouse.bigquery_sql import Parameters, TranslationError, duckdb_to_bigquery
+from cloudcost.warehouse.focus_1_4_catch_up import missing_slices_select
 
 PROCEDURE = "sp_cloud_1_convert_to_focus"
 
@@ -340,3 +341,22 @@ def _indent(text: str, spaces: int) -> str:
 
 def raw_schema(fmt: RawFormat) -> TableSchema:
     return load_table_schema(fmt.schema_file)
+
+
+CATCH_UP_PROCEDURE = "sp_cloud_1_focus_1_4_catch_up"
+
+
+def focus_1_4_catch_up_procedure(project: str, dataset: str) -> str:
+    """``CREATE OR REPLACE PROCEDURE sp_cloud_1_focus_1_4_catch_up()``: for every (provider, billing day) slice the
+    1.3 table holds and 1.4 does not (``focus_1_4_catch_up``), the convert procedure's shared 1.4 statements with
+    ``provider`` and ``billing_day`` set to it, in one transaction. No exception handler: on an error BigQuery fails
+    the CALL and rolls the open transaction back itself (cloud.google.com/bigquery/docs/transactions)."""
+    missing = duckdb_to_bigquery(missing_slices_select(lambda table: _quoted_ref(project, dataset, table)))
+    shared = "".join(f"\n{_indent(statement, 4)};" for statement in focus_1_4_statements(project, dataset))
+    body = (
+        "  DECLARE provider STRING;\n  DECLARE billing_day DATE;\n  BEGIN TRANSACTION;\n"
+        f"  FOR missing IN (\n{_indent(missing, 4)}\n  ) DO\n"
+        "    SET provider = missing.x_cloud_provider;\n    SET billing_day = missing.x_ingestion_date;"
+        f"{shared}\n  END FOR;\n  COMMIT TRANSACTION;"
+    )
+    return f"CREATE OR REPLACE PROCEDURE {table_ref(project, dataset, CATCH_UP_PROCEDURE)}()\nBEGIN\n{body}\nEND"

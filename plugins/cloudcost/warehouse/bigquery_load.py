@@ -45,10 +45,12 @@ from cloudcost.sources.normalize import check_required, json_keys, select_sql
 from cloudcost.sources.spool import spool_directory
 from cloudcost.warehouse.bigquery import BigQuerySession, BigQueryWarehouse
 from cloudcost.warehouse.bigquery_ddl import (
+    CATCH_UP_PROCEDURE,
     PROCEDURE,
     column_name,
     convert_procedure,
     enabled_formats,
+    focus_1_4_catch_up_procedure,
     procedure_digest,
     procedure_lookups,
     raw_schema,
@@ -286,6 +288,21 @@ def ensure_procedure(warehouse: BigQueryWarehouse, session: BigQuerySession, dat
     return sql
 
 
+def catch_up_focus_1_4(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str) -> None:
+    """The 1.4 tables were just created: CALL ``sp_cloud_1_focus_1_4_catch_up`` (one transaction) to fill every day
+    1.3 already held. BigQuery cannot create tables inside a transaction, so a failed catch-up drops the (still
+    empty) 1.4 tables again: the next convert finds them missing and catches up, instead of never."""
+    session.run(focus_1_4_catch_up_procedure(warehouse.project, dataset))
+    call = f"CALL {table_ref(warehouse.project, dataset, CATCH_UP_PROCEDURE)}()"
+    try:
+        # another provider's convert of the org can cancel it (as the convert's CALL below): run it again whole
+        warehouse.retry_conflicts(lambda: session.run(call), f"FOCUS 1.4 catch-up {dataset}")
+    except Exception:
+        for schema in (focus_1_4_schema(), billing_period_1_4_schema()):
+            session.run(f"DROP TABLE IF EXISTS {table_ref(warehouse.project, dataset, schema.table)}")
+        raise
+
+
 def convert_to_focus(
     warehouse: BigQueryWarehouse, org: OrgConfig, source_format: str, run: RunContext
 ) -> ConvertResult:
@@ -297,9 +314,12 @@ def convert_to_focus(
     slice_sql = "WHERE x_cloud_provider = @provider AND x_ingestion_date = @billing_day"
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
+        first_1_4 = not warehouse.table_exists(session, dataset, focus_1_4_schema().table)
         warehouse.ensure_table(session, dataset, focus_1_4_schema())
         warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
         ensure_procedure(warehouse, session, dataset, org)
+        if first_1_4:
+            catch_up_focus_1_4(warehouse, session, dataset)
         replaced = int(_one(session, f"SELECT COUNT(*) FROM {target} {slice_sql}", params) or 0)
         call = f"CALL {table_ref(warehouse.project, dataset, PROCEDURE)}(@provider, @source_format, @billing_day)"
         # BigQuery cancels the procedure's transaction when another provider's convert of the org mutates the same

@@ -2,22 +2,26 @@
 
 The SQL lives in ``procedures/``; this module only fills in validated table names, binds the billing
 day, and replaces the (provider, day) slice of the org's FOCUS 1.3 table, its FOCUS 1.4 slice and the 1.4 billing
-periods it touches, in one transaction: either all of them change or none does.
+periods it touches, in one transaction: either all of them change or none does. The convert that creates the 1.4
+tables also fills them for every day 1.3 already held (``focus_1_4_catch_up``), in the same transaction.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from cloudcost.config import Provider
 from cloudcost.core.results import ConvertResult
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.lookups import lookup_files
 from cloudcost.paths import procedures_dir
 from cloudcost.schemas import billing_period_1_4_schema, focus_1_4_schema, focus_schema, quote_column
-from cloudcost.warehouse import focus_1_4
+from cloudcost.warehouse import focus_1_4, focus_1_4_catch_up
 from cloudcost.warehouse.base import SliceKey
 
 if TYPE_CHECKING:
@@ -59,8 +63,7 @@ def convert_to_focus(
     target = qualified(dataset, focus.table)
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
-        warehouse.ensure_table(session, dataset, focus_1_4_schema())
-        warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
+        first_1_4 = not warehouse.table_exists(session, dataset, focus_1_4_schema().table)
         lookups = warehouse.register_lookups(session, procedure_lookups(procedure))
         sql = render_procedure(procedure, qualified(dataset, raw_table), lookups)
         params = {"billing_day": run.billing_day}
@@ -72,6 +75,9 @@ def convert_to_focus(
                 f"procedures/{procedure}: output columns differ from FOCUS: missing {missing}, extra {extra}"
             )
         with warehouse.transaction(session):
+            # created in the transaction: a convert that fails leaves no empty 1.4 table, so the next one catches up
+            warehouse.ensure_table(session, dataset, focus_1_4_schema())
+            warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
             replaced = warehouse.delete_slice(
                 session,
                 SliceKey.of(dataset, focus.table, x_cloud_provider=run.provider, x_ingestion_date=run.billing_day),
@@ -79,12 +85,23 @@ def convert_to_focus(
             columns = ", ".join(quote_column(c) for c in produced)
             session.execute(f"insert into {target} ({columns}) select {columns} from ({sql})", params)
             write_focus_1_4(warehouse, session, dataset, run)
+            if first_1_4:
+                fill_missing_focus_1_4(warehouse, session, dataset, run)
             rows, billed, effective = session.fetchall(
                 f"select count(*), coalesce(sum(BilledCost), 0), coalesce(sum(EffectiveCost), 0) from {target} "
                 "where x_cloud_provider = ? and x_ingestion_date = ?",
                 [run.provider, run.billing_day],
             )[0]
     return ConvertResult(int(rows), str(Decimal(billed)), str(Decimal(effective)), replaced)
+
+
+def fill_missing_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, run: RunContext) -> None:
+    """The 1.4 table was just created: write the 1.4 slice (and periods) of every day 1.3 already held."""
+
+    def write_slice(provider: Provider, day: date) -> None:
+        write_focus_1_4(warehouse, session, dataset, replace(run, provider=provider, billing_day=day))
+
+    focus_1_4_catch_up.fill_missing_slices(session, lambda table: qualified(dataset, table), write_slice)
 
 
 def write_focus_1_4(warehouse: DuckDBWarehouse, session: DuckDBSession, dataset: str, run: RunContext) -> None:
