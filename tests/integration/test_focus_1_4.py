@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from cloudcost.schemas import billing_period_1_4_schema, focus_1_4_schema, focus_schema
+from tests.helpers import use_data_dir
 
 DAYS = [date(2026, 11, 1), date(2026, 11, 2)]
 PROVIDERS = ("aws", "azure", "gcp", "oci")
@@ -45,9 +46,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A data folder holding the demo org's four providers, 2026-11-01..02, landed, converted and checked."""
     data = tmp_path_factory.mktemp("focus14-data")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLOUDCOST_DATA_DIR", str(data))
-        for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
-            patch.delenv(name, raising=False)
+        use_data_dir(patch, data)
         from cloudcost.cli import main
         from cloudcost.demo.credentials import store_demo_credentials
         from cloudcost.pipeline.stages import run_land_raw
@@ -66,9 +65,7 @@ def own_copy(loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     """A private copy of the loaded data folder, free to change."""
     data = tmp_path / "data"
     shutil.copytree(loaded, data)
-    monkeypatch.setenv("CLOUDCOST_DATA_DIR", str(data))
-    for name in ("CLOUDCOST_WAREHOUSE", "CLOUDCOST_KEY_FILE", "CLOUDCOST_CONFIG_DIR"):
-        monkeypatch.delenv(name, raising=False)
+    use_data_dir(monkeypatch, data)
     return data
 
 
