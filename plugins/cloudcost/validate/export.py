@@ -81,6 +81,19 @@ def focus_columns(
     return [c for c in schema.columns if c.name in present and (include_custom or not c.name.startswith("x_"))]
 
 
+def _day_range(first_day: date | None, last_day: date | None) -> tuple[list[str], list[object]]:
+    """The conditions and bound values of an optional billing-day range ``first_day..last_day``."""
+    where: list[str] = []
+    params: list[object] = []
+    if first_day:
+        where.append("x_ingestion_date >= ?")
+        params.append(first_day)
+    if last_day:
+        where.append("x_ingestion_date <= ?")
+        params.append(last_day)
+    return where, params
+
+
 def require_every_day(
     session: Session,
     org: str,
@@ -96,14 +109,7 @@ def require_every_day(
     ``ExportError`` names the org, the provider and the first such day."""
     if version == PRIMARY_FOCUS_VERSION:
         return
-    where: list[str] = []
-    params: list[object] = []
-    if first_day:
-        where.append("x_ingestion_date >= ?")
-        params.append(first_day)
-    if last_day:
-        where.append("x_ingestion_date <= ?")
-        params.append(last_day)
+    where, params = _day_range(first_day, last_day)
     if providers:
         where.append(f"x_cloud_provider in ({', '.join('?' for _ in providers)})")
         params.extend(providers)
@@ -153,16 +159,11 @@ def export_focus(
     same with or without them (its custom-column rule, ColumnHandling-A-010-M, is not implemented and skips).
     """
     table = qualified(dataset, version_schema(version).table)
-    params: list[object]
     with warehouse.session() as session:
         columns = focus_columns(warehouse, session, dataset, include_custom, version)
-        where, params = ["x_cloud_provider = ?"], [provider]
-        if first_day:
-            where.append("x_ingestion_date >= ?")
-            params.append(first_day)
-        if last_day:
-            where.append("x_ingestion_date <= ?")
-            params.append(last_day)
+        where, params = _day_range(first_day, last_day)
+        where.insert(0, "x_cloud_provider = ?")
+        params.insert(0, provider)
         if days is not None:
             where.append(f"x_ingestion_date in ({', '.join('?' for _ in days) or 'null'})")
             params.extend(days)
