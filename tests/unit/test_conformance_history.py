@@ -98,6 +98,21 @@ def test_an_erratum_that_starts_failing_is_a_regression(data_dir: Path) -> None:
         raise_if_regressed([found])
 
 
+def test_a_skip_between_is_no_pass_and_the_regression_stays_red(data_dir: Path) -> None:
+    """A rule with nothing to check in one sample is skipped: pass, skipped, fail regressed, and pass, fail,
+    skipped, fail is still red on the fourth run (the last pass is run 1's both times)."""
+    warehouse = open_warehouse()
+    record(warehouse, sample(1, {"CAU-A-001-M": "pass", "CAU-B-002-C": "pass"}))
+    assert record(warehouse, sample(2, {"CAU-A-001-M": "skipped", "CAU-B-002-C": "fail"}))[0].rule_id == "CAU-B-002-C"
+    found = record(warehouse, sample(3, {"CAU-A-001-M": "fail", "CAU-B-002-C": "skipped"}))
+    assert [(r.rule_id, r.previous_run_id) for r in found] == [("CAU-A-001-M", "scheduled__run1")]
+    found = record(warehouse, sample(4, {"CAU-A-001-M": "fail", "CAU-B-002-C": "fail"}))
+    assert [(r.rule_id, r.previous_run_id) for r in found] == [
+        ("CAU-A-001-M", "scheduled__run1"),
+        ("CAU-B-002-C", "scheduled__run1"),
+    ]
+
+
 def test_a_rule_failing_since_the_first_run_is_recorded_never_a_regression(data_dir: Path) -> None:
     warehouse = open_warehouse()
     for run in (1, 2, 3):

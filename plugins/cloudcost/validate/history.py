@@ -85,24 +85,28 @@ def _chunks(rows: list[tuple], size: int) -> Iterator[list[tuple]]:
         yield chunk
 
 
-def last_not_failed(session: Session, sample: JudgedSample) -> dict[str, tuple[str, str]]:
-    """Rule id -> (result, referee run) of each rule's latest result other than a fail, in runs other than the
-    sample's own, of the sample's version, provider and FOCUS dataset."""
+PASSING = (PASS, EXCUSED)  # what a failing rule can regress from
+
+
+def last_passing(session: Session, sample: JudgedSample) -> dict[str, tuple[str, str]]:
+    """Rule id -> (result, referee run) of each rule's latest pass or erratum, in runs other than the sample's own,
+    of the sample's version, provider and FOCUS dataset. A skip is not a pass: a rule with nothing to check in one
+    sample (pass, skipped, fail) has still regressed, and stays red until it passes again."""
     rows = session.fetchall(
         "select rule_id, result, referee_run_id from ("
         "select rule_id, result, referee_run_id, "
         "row_number() over (partition by rule_id order by judged_at desc, referee_run_id desc) as latest "
         f"from {qualified(sample.dataset, 'focus_conformance_history')} "
         "where focus_version = ? and provider = ? and coalesce(focus_dataset, ?) = ? and referee_run_id <> ? "
-        "and result <> ?) as not_failed where latest = 1",
-        [sample.focus_version, sample.provider, COST_AND_USAGE, sample.focus_dataset, sample.referee_run_id, FAIL],
+        "and result in (?, ?)) as passing where latest = 1",
+        [sample.focus_version, sample.provider, COST_AND_USAGE, sample.focus_dataset, sample.referee_run_id, *PASSING],
     )
     return {str(rule_id): (str(result), str(run_id)) for rule_id, result, run_id in rows}
 
 
 def regressions(sample: JudgedSample, before: dict[str, tuple[str, str]]) -> list[Regression]:
-    """Rules failing in ``sample`` whose last result that was not a fail was a pass or an erratum; a rule that
-    has failed since its first run, or was last skipped, is no regression."""
+    """Rules failing in ``sample`` that passed (or were excused by an erratum) in an earlier run; a rule that has
+    never passed is no regression."""
     found = []
     for rule_id, result in sorted(sample.results.items()):
         previous, run_id = before.get(rule_id, ("", ""))
@@ -146,7 +150,7 @@ def record(warehouse: Warehouse, sample: JudgedSample) -> list[Regression]:
         with warehouse.session() as session:
             warehouse.ensure_table(session, sample.dataset, schema)
             with warehouse.transaction(session):
-                before = last_not_failed(session, sample)
+                before = last_passing(session, sample)
                 session.execute(
                     f"delete from {table} where referee_run_id = ? and focus_version = ? and provider = ? "
                     "and coalesce(focus_dataset, ?) = ?",
