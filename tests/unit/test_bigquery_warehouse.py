@@ -282,10 +282,17 @@ def _catalog(tables: tuple[str, ...]) -> Callable[[str, Any], StubJob]:
 
 
 UPGRADED = ("cost_data_standard_1_3", "cost_data_standard_1_4", "focus_billing_period_1_4")  # 1.4 already built
+CATCH_UP_ROUTINE = "my-project.demo_prod.sp_cloud_1_focus_1_4_catch_up"  # its presence marks the catch-up done
+
+
+def _caught_up(client: StubClient) -> StubClient:
+    """An org whose FOCUS 1.4 catch-up has run: its procedure exists."""
+    client.routines[CATCH_UP_ROUTINE] = ""
+    return client
 
 
 def test_convert_creates_the_procedure_loads_lookups_and_calls_it(config_dir: Path) -> None:
-    client = StubClient(_catalog(UPGRADED))
+    client = _caught_up(StubClient(_catalog(UPGRADED)))
     result = _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
     assert (result.rows, result.billed_cost, result.effective_cost) == (4, "10.5", "9.5")
     create = next(q for q in client.queries if q.sql.startswith("CREATE OR REPLACE PROCEDURE"))
@@ -375,36 +382,37 @@ def test_convert_creates_the_focus_1_4_tables_and_runs_1_4_in_the_procedure(conf
     _all_parse(client)
 
 
-def test_the_convert_that_creates_the_1_4_tables_catches_up_once(config_dir: Path) -> None:
-    """An org upgraded from a build without 1.4: the convert that finds no 1.4 table creates the catch-up procedure
-    and CALLs it (every day 1.3 held, one transaction), after creating the tables and before its own CALL; a
-    convert that finds the table sends neither."""
+def test_the_first_convert_with_1_4_catches_up_once_and_marks_it_with_the_procedure(config_dir: Path) -> None:
+    """An org upgraded from a build without 1.4 (or whose 1.4 tables came from a build without the catch-up): the
+    convert that finds no catch-up procedure creates it and CALLs it (every day 1.3 held, one transaction), after
+    creating the tables and before its own CALL; a convert that finds the procedure sends neither."""
     from cloudcost.warehouse.bigquery_ddl import focus_1_4_catch_up_procedure
 
-    client = StubClient(_catalog(("cost_data_standard_1_3",)))
-    _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
-    sqls = [q.sql for q in client.queries]
-    catch_up = "CALL `my-project`.`demo_prod`.`sp_cloud_1_focus_1_4_catch_up`()"
-    assert sqls.count(focus_1_4_catch_up_procedure("my-project", "demo_prod")) == 1 and sqls.count(catch_up) == 1
-    created = sqls.index(focus_1_4_catch_up_procedure("my-project", "demo_prod"))
-    table = next(
-        i
-        for i, sql in enumerate(sqls)
-        if "CREATE TABLE IF NOT EXISTS `my-project`.`demo_prod`.`cost_data_standard_1_4`" in sql
-    )
-    convert = next(i for i, sql in enumerate(sqls) if "sp_cloud_1_convert_to_focus`(@provider" in sql)
-    assert table < created < sqls.index(catch_up) < convert
-    _all_parse(client)
+    for tables in (("cost_data_standard_1_3",), UPGRADED):
+        client = StubClient(_catalog(tables))
+        _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
+        sqls = [q.sql for q in client.queries]
+        catch_up = "CALL `my-project`.`demo_prod`.`sp_cloud_1_focus_1_4_catch_up`()"
+        assert sqls.count(focus_1_4_catch_up_procedure("my-project", "demo_prod")) == 1 and sqls.count(catch_up) == 1
+        created = sqls.index(focus_1_4_catch_up_procedure("my-project", "demo_prod"))
+        table = next(
+            i
+            for i, sql in enumerate(sqls)
+            if "CREATE TABLE IF NOT EXISTS `my-project`.`demo_prod`.`cost_data_standard_1_4`" in sql
+        )
+        convert = next(i for i, sql in enumerate(sqls) if "sp_cloud_1_convert_to_focus`(@provider" in sql)
+        assert table < created < sqls.index(catch_up) < convert
+        _all_parse(client)
 
-    client = StubClient(_catalog(UPGRADED))
+    client = _caught_up(StubClient(_catalog(UPGRADED)))
     _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
     assert not any("sp_cloud_1_focus_1_4_catch_up" in q.sql for q in client.queries)
 
 
-def test_a_failed_catch_up_drops_the_new_1_4_tables_so_the_next_convert_catches_up(config_dir: Path) -> None:
-    """BigQuery creates no table inside a transaction: when the catch-up CALL fails (and BigQuery rolled it back),
-    the 1.4 tables it left empty are dropped, so the next convert finds none and catches up again."""
-    answer = _catalog(())
+def test_a_failed_catch_up_drops_its_procedure_not_the_1_4_tables(config_dir: Path) -> None:
+    """When the catch-up CALL fails (BigQuery rolled it back), its procedure (the mark that it ran) is dropped, so
+    the next convert catches up again; the 1.4 tables stay, since other providers' converts may have written them."""
+    answer = _catalog(UPGRADED)
 
     def failing(sql: str, config: Any) -> StubJob:
         if sql.startswith("CALL `my-project`.`demo_prod`.`sp_cloud_1_focus_1_4_catch_up`"):
@@ -415,12 +423,11 @@ def test_a_failed_catch_up_drops_the_new_1_4_tables_so_the_next_convert_catches_
     with pytest.raises(RuntimeError, match="resource limits"):
         _warehouse(client).convert_to_focus(load_org_by_slug("demo"), "detailed", GCP, RUN)
     sqls = [q.sql for q in client.queries]
-    dropped = [sql for sql in sqls if sql.startswith("DROP TABLE IF EXISTS")]
-    assert dropped == [
-        "DROP TABLE IF EXISTS `my-project`.`demo_prod`.`cost_data_standard_1_4`",
-        "DROP TABLE IF EXISTS `my-project`.`demo_prod`.`focus_billing_period_1_4`",
+    assert [sql for sql in sqls if sql.startswith("DROP")] == [
+        "DROP PROCEDURE IF EXISTS `my-project`.`demo_prod`.`sp_cloud_1_focus_1_4_catch_up`"
     ]
     assert not any("sp_cloud_1_convert_to_focus`(@provider" in sql for sql in sqls)
+    _all_parse(client)
 
 
 def test_the_1_4_reconciliation_runs_on_bigquery_and_names_the_gap() -> None:

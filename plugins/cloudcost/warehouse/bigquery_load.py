@@ -269,37 +269,44 @@ def refresh_lookups(warehouse: BigQueryWarehouse, session: BigQuerySession, name
     return tables
 
 
-def ensure_procedure(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str, org: OrgConfig) -> str:
-    """Create or replace the org's convert procedure unless the stored one carries the same digest."""
+def routine_description(warehouse: BigQueryWarehouse, dataset: str, name: str) -> str | None:
+    """The stored routine's description ('' when it has none), or None when the dataset has no such routine."""
     from google.api_core.exceptions import NotFound
 
+    try:
+        return warehouse.client.get_routine(f"{warehouse.project}.{dataset}.{name}").description or ""
+    except NotFound:
+        return None
+
+
+def ensure_procedure(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str, org: OrgConfig) -> str:
+    """Create or replace the org's convert procedure unless the stored one carries the same digest."""
     formats = enabled_formats(org)
     for _, _, fmt in formats:
         warehouse.ensure_table(session, dataset, raw_schema(fmt))
     sql = convert_procedure(warehouse.project, dataset, formats)
     wanted = procedure_digest(sql)
-    try:
-        current = warehouse.client.get_routine(f"{warehouse.project}.{dataset}.{PROCEDURE}").description
-    except NotFound:
-        current = None
-    if current != wanted:
+    if routine_description(warehouse, dataset, PROCEDURE) != wanted:
         session.run(sql)
     refresh_lookups(warehouse, session, sorted({n for _, _, fmt in formats for n in procedure_lookups(fmt)}))
     return sql
 
 
 def catch_up_focus_1_4(warehouse: BigQueryWarehouse, session: BigQuerySession, dataset: str) -> None:
-    """The 1.4 tables were just created: CALL ``sp_cloud_1_focus_1_4_catch_up`` (one transaction) to fill every day
-    1.3 already held. BigQuery cannot create tables inside a transaction, so a failed catch-up drops the (still
-    empty) 1.4 tables again: the next convert finds them missing and catches up, instead of never."""
+    """Once per dataset, CALL ``sp_cloud_1_focus_1_4_catch_up`` (one transaction) to fill FOCUS 1.4 for every day
+    1.3 held before 1.4 existed. The procedure is also the mark that the catch-up ran: created just before its CALL
+    and dropped again if the CALL fails, so the next convert tries again. The 1.4 tables are never dropped (other
+    providers' converts of the org may have written them meanwhile), and a dataset whose 1.4 tables came from a build
+    without the catch-up gets it too."""
+    if routine_description(warehouse, dataset, CATCH_UP_PROCEDURE) is not None:
+        return
+    procedure = table_ref(warehouse.project, dataset, CATCH_UP_PROCEDURE)
     session.run(focus_1_4_catch_up_procedure(warehouse.project, dataset))
-    call = f"CALL {table_ref(warehouse.project, dataset, CATCH_UP_PROCEDURE)}()"
     try:
         # another provider's convert of the org can cancel it (as the convert's CALL below): run it again whole
-        warehouse.retry_conflicts(lambda: session.run(call), f"FOCUS 1.4 catch-up {dataset}")
+        warehouse.retry_conflicts(lambda: session.run(f"CALL {procedure}()"), f"FOCUS 1.4 catch-up {dataset}")
     except Exception:
-        for schema in (focus_1_4_schema(), billing_period_1_4_schema()):
-            session.run(f"DROP TABLE IF EXISTS {table_ref(warehouse.project, dataset, schema.table)}")
+        session.run(f"DROP PROCEDURE IF EXISTS {procedure}")
         raise
 
 
@@ -314,12 +321,10 @@ def convert_to_focus(
     slice_sql = "WHERE x_cloud_provider = @provider AND x_ingestion_date = @billing_day"
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
-        first_1_4 = not warehouse.table_exists(session, dataset, focus_1_4_schema().table)
         warehouse.ensure_table(session, dataset, focus_1_4_schema())
         warehouse.ensure_table(session, dataset, billing_period_1_4_schema())
         ensure_procedure(warehouse, session, dataset, org)
-        if first_1_4:
-            catch_up_focus_1_4(warehouse, session, dataset)
+        catch_up_focus_1_4(warehouse, session, dataset)
         replaced = int(_one(session, f"SELECT COUNT(*) FROM {target} {slice_sql}", params) or 0)
         call = f"CALL {table_ref(warehouse.project, dataset, PROCEDURE)}(@provider, @source_format, @billing_day)"
         # BigQuery cancels the procedure's transaction when another provider's convert of the org mutates the same
