@@ -76,11 +76,15 @@ def _take_ticket(folder: Path) -> tuple[int, Path, int]:
         fcntl.flock(counter, fcntl.LOCK_EX)
         ticket = int(os.read(counter, 32) or b"0") + 1
         path = folder / f"{ticket:020d}-{os.getpid()}"
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # locked under a name _queue skips, then renamed: no waiter ever sees the ticket unlocked (and removes it)
+        draft = folder / f".draft-{os.getpid()}"
+        fd = os.open(draft, os.O_RDONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.lseek(counter, 0, os.SEEK_SET)
-        os.ftruncate(counter, 0)
-        os.write(counter, str(ticket).encode())
+        os.rename(draft, path)
+        # overwrite, then cut: numbers only grow, so a kill between the two never leaves a smaller (or empty) counter
+        number = str(ticket).encode()
+        os.pwrite(counter, number, 0)
+        os.ftruncate(counter, len(number))
         return ticket, path, fd
     finally:
         os.close(counter)
