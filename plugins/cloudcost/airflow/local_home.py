@@ -102,6 +102,12 @@ def _kept_secrets(path: Path) -> dict[str, str]:
     }
 
 
+# How long a process waits for SQLite's write lock before "database is locked" (Python's default is 5 s). The
+# scheduler, dag-processor, api-server and the CLI all write one file; `airflow backfill create` failing after 5 s
+# of another component's write has left its half-made backfill behind (seen in the backfill test).
+SQLITE_WAIT = "timeout=60"
+
+
 def write_airflow_config(
     home: Path,
     sql_alchemy_conn: str | None = None,
@@ -117,7 +123,9 @@ def write_airflow_config(
     migrate`` fills it (SQLite takes an empty file as a new database and gives its journals the same mode)."""
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True, mode=0o700)  # secrets, the metadata DB and task logs: private
-    conn = require_importable_driver("sql_alchemy_conn", sql_alchemy_conn or f"sqlite:///{home}/airflow.db")
+    conn = require_importable_driver(
+        "sql_alchemy_conn", sql_alchemy_conn or f"sqlite:///{home}/airflow.db?{SQLITE_WAIT}"
+    )
     if celery is not None:
         if conn.startswith("sqlite"):
             raise ValueError("the CeleryExecutor needs a metadata database its processes share: --sql-alchemy-conn")
