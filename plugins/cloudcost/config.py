@@ -21,11 +21,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from cloudcost.identifiers import OrgSlug, parse_org_slug
 from cloudcost.paths import config_dir, procedures_dir, schemas_dir
+from cloudcost.yaml_text import YAMLError, parse_yaml
 
 Provider = Literal["aws", "gcp", "azure", "oci"]
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
@@ -369,8 +369,8 @@ def _parsed_yaml(path: Path, mtime_ns: int, size: int) -> object:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        return parse_yaml(text)
+    except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', exc)}") from exc

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +19,14 @@ def lookup_files() -> dict[str, Path]:
 
 
 def read_lookup(path: Path) -> pa.Table:
+    """The file's rows, every column text; read once per process while the file is unchanged (a convert reads its
+    lookups before it takes its turn at the embedded warehouse, then loads them from here)."""
+    stat = path.stat()
+    return _read_lookup(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_lookup(path: Path, mtime_ns: int, size: int) -> pa.Table:
     with path.open("rb") as handle:
         header = handle.readline().decode("utf-8").strip().split(",")
     return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string())))

@@ -68,6 +68,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "config",
             "lookups",
             "focus_arrow",
+            "yaml_text",
         }
     ),
     frozenset({"sources", "vault"}),  # the providers' exports, the org credentials

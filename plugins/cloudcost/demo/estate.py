@@ -22,6 +22,7 @@ from cloudcost.demo.exports import write_org_exports
 from cloudcost.demo.written import Written
 from cloudcost.identifiers import OrgSlug, parse_org_slug
 from cloudcost.paths import REPO_ROOT, config_dir
+from cloudcost.yaml_text import parse_yaml
 
 TEMPLATE_ORG = REPO_ROOT / "configs" / "orgs" / "demo.yml"
 FIRST_SEED = 101  # org i uses seed FIRST_SEED + i: not the demo's 7, so no org repeats the demo's figures
@@ -54,7 +55,7 @@ def seed_of(index: int) -> int:
 
 def org_document(slug: OrgSlug, index: int) -> dict:
     """The demo org file made into org ``index``: its slug, name, export names, credential ids, budgets."""
-    document = yaml.safe_load(TEMPLATE_ORG.read_text())
+    document = parse_yaml(TEMPLATE_ORG.read_text())
     document["slug"] = slug
     document["display_name"] = f"Estate Org {index}"
     for provider, entry in document["providers"].items():

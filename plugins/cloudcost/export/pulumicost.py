@@ -15,11 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cloudcost.paths import config_dir
 from cloudcost.schemas import focus_schema
+from cloudcost.yaml_text import YAMLError, parse_yaml
 
 MAPPING_FILE = "pulumicost_focus_record.yml"
 EXTENDED_COLUMNS = "extended_columns"
@@ -132,9 +132,9 @@ def _check(mapping: RecordMapping, path: Path) -> None:
 @cache
 def _load(path: Path) -> RecordMapping:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
         mapping = RecordMapping.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, YAMLError) as exc:
         raise MappingError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:
         raise MappingError(f"{path}: {exc}") from None

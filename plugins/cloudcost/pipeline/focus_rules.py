@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
 from cloudcost.paths import schemas_dir
@@ -26,6 +24,7 @@ from cloudcost.schemas import (
     quote_column,
 )
 from cloudcost.warehouse.base import Warehouse
+from cloudcost.yaml_text import parse_yaml
 
 
 class FocusRuleViolation(AssertionError):
@@ -45,7 +44,7 @@ def _literal_list(values: list[str]) -> str:
 
 @cache
 def allowed_values() -> dict:
-    return yaml.safe_load((schemas_dir() / "focus/allowed_values.yml").read_text(encoding="utf-8"))
+    return parse_yaml((schemas_dir() / "focus/allowed_values.yml").read_text(encoding="utf-8"))
 
 
 def rules(schema: TableSchema | None = None) -> list[Rule]:

@@ -12,7 +12,7 @@ from cloudcost.identifiers import OrgSlug
 from cloudcost.money_format import cents
 from cloudcost.pipeline.delivery_guards import DeliveryRules
 from cloudcost.pipeline.resolved_run import ResolvedRun, export_format
-from cloudcost.schemas import load_table_schema
+from cloudcost.schemas import load_focus_schemas, load_table_schema
 from cloudcost.sources.base import BillingExport, ExportNotReady, ExportStatus
 from cloudcost.sources.registry import open_export
 from cloudcost.warehouse import open_warehouse
@@ -38,6 +38,7 @@ def make_run_context(
         raise ValueError(f"org {org_slug} does not enable provider {provider} (configs/orgs/{org_slug}.yml)")
     billing = load_billing_config(provider)
     source_format, fmt = export_format(billing, org, provider)
+    load_focus_schemas()
     run = RunContext(
         org=org_slug,
         provider=provider,
@@ -120,10 +121,11 @@ def run_convert_to_focus(resolved: ResolvedRun) -> dict:
 
 
 def run_checks(resolved: ResolvedRun) -> dict:
-    from cloudcost.pipeline.focus_rules import check_every_focus_version
+    from cloudcost.pipeline.focus_rules import allowed_values, check_every_focus_version
     from cloudcost.pipeline.reconcile import reconcile, reconcile_focus_1_4
 
     fmt = resolved.format
+    allowed_values()  # parsed before the turn, like the schemas (``make_run_context``)
     # One session around the checks: each check opens its own, nested in this one, so the stage takes one turn
     # at an embedded warehouse instead of queueing once per check (five short reads, ~0.04 s each, that each
     # waited behind every writer that came in between).

@@ -12,13 +12,13 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cloudcost.config import Provider
 from cloudcost.paths import config_dir
 from cloudcost.schemas import PRIMARY_FOCUS_VERSION
 from cloudcost.validate.model import Gate
+from cloudcost.yaml_text import YAMLError, parse_yaml
 
 CRITERION = r"^[A-Z][A-Z0-9_]{2,80}$"
 FocusDataset = Literal["CostAndUsage", "BillingPeriod", "ContractCommitment", "InvoiceDetail"]  # --focus-dataset
@@ -144,8 +144,8 @@ def conformance_path() -> Path:
 @cache
 def _load(path: Path, mtime_ns: int) -> ConformanceFile:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = parse_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
         raise ConformanceConfigError(f"{path}: cannot read: {exc}") from exc
     try:
         conformance = ConformanceFile.model_validate(data)

@@ -18,7 +18,7 @@ from cloudcost.config import Provider
 from cloudcost.core.results import ConvertResult
 from cloudcost.core.run_context import RunContext
 from cloudcost.identifiers import qualified
-from cloudcost.lookups import lookup_files
+from cloudcost.lookups import lookup_files, read_lookup
 from cloudcost.paths import procedures_dir
 from cloudcost.schemas import billing_period_1_4_schema, focus_1_4_schema, focus_schema, quote_column
 from cloudcost.warehouse import focus_1_4, focus_1_4_catch_up
@@ -61,10 +61,14 @@ def convert_to_focus(
 ) -> ConvertResult:
     focus = focus_schema()
     target = qualified(dataset, focus.table)
+    names = procedure_lookups(procedure)
+    files = lookup_files()
+    for name in names:
+        read_lookup(files[name])  # read now, not in the turn: register_lookups finds them read
     with warehouse.session() as session:
         warehouse.ensure_table(session, dataset, focus)
         first_1_4 = not warehouse.table_exists(session, dataset, focus_1_4_schema().table)
-        lookups = warehouse.register_lookups(session, procedure_lookups(procedure))
+        lookups = warehouse.register_lookups(session, names)
         sql = render_procedure(procedure, qualified(dataset, raw_table), lookups)
         params = {"billing_day": run.billing_day}
         produced = [d[0] for d in session.execute(f"select * from ({sql}) limit 0", params).description]
