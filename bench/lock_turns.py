@@ -35,7 +35,7 @@ def _worker(warehouse: Path, name: int, sessions: int, think: float) -> None:
         time.sleep(rng.uniform(0, think))
         hold = rng.choice(HOLDS)
         arrived = time.time()
-        with house.session() as session:
+        with house.session("demo_prod") as session:
             entered = time.time()
             session.execute("create table if not exists turns (worker int, i int)")
             session.execute("insert into turns values (?, ?)", [name, i])

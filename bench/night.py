@@ -87,31 +87,48 @@ class Turn:
     left: float | None = None
 
 
-class TurnWatcher(threading.Thread):
-    """Sessions at the DuckDB file, seen from the turn queue folder (``<warehouse>.turns/``)."""
+def _queue_of(key: str) -> str:
+    """The queue folder a session's key names (``<file>.turns/<ticket>-<pid>``)."""
+    return key.rpartition("/")[0]
 
-    def __init__(self, folder: Path) -> None:
+
+class TurnWatcher(threading.Thread):
+    """Sessions at the DuckDB files, seen from their turn queue folders: ``location`` is one queue folder
+    (``<file>.turns/``) or the warehouse folder, whose per-org files' queues (``<dataset>/warehouse.duckdb.turns/``)
+    are found as they appear. A session is keyed ``<queue>/<ticket>``; only sessions of the same queue (the same file)
+    are ahead of one another."""
+
+    def __init__(self, location: Path) -> None:
         super().__init__(daemon=True)
-        self.folder = folder
+        self.location = location
         self.turns: dict[str, Turn] = {}
         self.looks = 0
         self._done = threading.Event()
 
+    def _queues(self) -> list[Path]:
+        if self.location.name.endswith(".turns"):
+            return [self.location]
+        return [queue for queue in self.location.glob("*/*.turns") if queue.is_dir()]  # <dataset>/<file>.turns
+
     def run(self) -> None:
         while not self._done.is_set():
             now = time.time()
-            try:
-                present = sorted(entry.name for entry in os.scandir(self.folder) if entry.name[0].isdigit())
-            except FileNotFoundError:
-                present = []
+            seen: set[str] = set()
+            for queue in self._queues():
+                try:
+                    present = sorted(entry.name for entry in os.scandir(queue) if entry.name[0].isdigit())
+                except FileNotFoundError:
+                    present = []
+                prefix = queue.name if queue == self.location else queue.relative_to(self.location).as_posix()
+                keys = [f"{prefix}/{name}" for name in present]
+                for key in keys:
+                    self.turns.setdefault(key, Turn(arrived=now))
+                if keys and self.turns[keys[0]].entered is None:
+                    self.turns[keys[0]].entered = now  # the lowest ticket goes in (dead waiters are rare here)
+                seen.update(keys)
             self.looks += 1
-            for name in present:
-                self.turns.setdefault(name, Turn(arrived=now))
-            if present and self.turns[present[0]].entered is None:
-                self.turns[present[0]].entered = now  # the lowest ticket goes in (dead waiters are rare here)
-            gone = set(present)
-            for name, turn in self.turns.items():
-                if turn.left is None and name not in gone:
+            for key, turn in self.turns.items():
+                if turn.left is None and key not in seen:
                     turn.left = now
                     turn.entered = turn.entered or now
             time.sleep(LOOK_SECONDS)
@@ -121,17 +138,16 @@ class TurnWatcher(threading.Thread):
         self.join()
 
     def behind_own_org(self, org_of_pid: dict[int, str]) -> dict:
-        """How much of the waiting was behind a session of the waiter's own org: the share one warehouse file
-        per org would keep (the rest, behind other orgs, it would remove). Sessions are matched to task
-        instances by process id; sessions of tasks that are not per org (a night-wide task) count as another
-        org's."""
+        """How much of the waiting was behind a session of the waiter's own org, and how much behind other orgs'
+        (possible only where one file holds several orgs). Sessions are matched to task instances by process id;
+        sessions of tasks that are not per org (a night-wide task) count as another org's."""
         done = {n: t for n, t in self.turns.items() if t.left is not None and t.entered is not None}
         orgs = {n: org_of_pid.get(int(n.rpartition("-")[2])) for n in done}
         own = other = 0.0
         for name, t in done.items():
             for other_name, o in done.items():
                 overlap = max(0.0, min(o.left, t.entered) - max(o.entered, t.arrived))  # type: ignore[arg-type,type-var]
-                if other_name == name or overlap <= 0:
+                if other_name == name or overlap <= 0 or _queue_of(other_name) != _queue_of(name):
                     continue
                 if orgs[name] is not None and orgs[name] == orgs[other_name]:
                     own += overlap
@@ -154,12 +170,17 @@ class TurnWatcher(threading.Thread):
         ]
 
     def summary(self) -> dict:
-        done = [t for t in self.turns.values() if t.left is not None and t.entered is not None]
+        done_keyed = [(k, t) for k, t in self.turns.items() if t.left is not None and t.entered is not None]
+        done = [t for _, t in done_keyed]
         waits = [t.entered - t.arrived for t in done]
         holds = [t.left - t.entered for t in done]
         unfair = 0
-        for t in done:  # the time others held the file while t waited: the turns ahead of it
-            ahead = sum(max(0.0, min(o.left, t.entered) - max(o.entered, t.arrived)) for o in done if o is not t)
+        for key, t in done_keyed:  # the time others held t's file while t waited: the turns ahead of it
+            ahead = sum(
+                max(0.0, min(o.left, t.entered) - max(o.entered, t.arrived))
+                for other, o in done_keyed
+                if o is not t and _queue_of(other) == _queue_of(key)
+            )
             unfair += (t.entered - t.arrived) > ahead + 1.0
         return {
             "sessions": len(done),
@@ -258,23 +279,23 @@ def reconcile(data_dir: Path, orgs: int) -> str:
     """Per org and provider: the day succeeded in load_state with the generator's own BilledCost."""
     import duckdb
 
-    connection = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     ok, total = 0, 0
-    try:
-        for index, slug in enumerate(estate_slugs(orgs), start=1):
+    for index, slug in enumerate(estate_slugs(orgs), start=1):
+        connection = duckdb.connect(str(data_dir / "warehouse" / f"{slug}_prod" / "warehouse.duckdb"), read_only=True)
+        try:
             states = dict(
                 (provider, (status, billed))
                 for provider, status, billed in connection.execute(
                     f"select provider, status, billed_cost from {slug}_prod.load_state where billing_day = ?", [DAY]
                 ).fetchall()
             )
-            for provider, generator in GENERATORS.items():
-                figures = generator.expected_billed_cost([DAY, DAY + timedelta(1)], seed=seed_of(index))
-                expected = sum((c for (_, d), c in figures.items() if d == DAY), Decimal(0))
-                total += 1
-                ok += states.get(provider) == ("succeeded", expected)
-    finally:
-        connection.close()
+        finally:
+            connection.close()
+        for provider, generator in GENERATORS.items():
+            figures = generator.expected_billed_cost([DAY, DAY + timedelta(1)], seed=seed_of(index))
+            expected = sum((c for (_, d), c in figures.items() if d == DAY), Decimal(0))
+            total += 1
+            ok += states.get(provider) == ("succeeded", expected)
     return f"{ok}/{total}"
 
 
@@ -287,7 +308,7 @@ def run_night(executor: str, orgs: int, workers: int, concurrency: int, timeout:
     cluster = PostgresCluster.start(postgres_bindir())
     redis = None
     stack: AirflowStack | None = None
-    watcher = TurnWatcher(data_dir / "warehouse.duckdb.turns")
+    watcher = TurnWatcher(data_dir / "warehouse")  # one file, and one queue, per org
     try:
         base_env = {**os.environ, "CLOUDCOST_CONFIG_DIR": str(config_dir), "CLOUDCOST_DATA_DIR": str(data_dir)}
         started = time.time()

@@ -166,9 +166,9 @@ def query_warehouse(sql: str, params: list | None = None) -> list[tuple]:
     """Rows of one query on the test's warehouse file, read-only, times in UTC."""
     import duckdb
 
-    from cloudcost.paths import warehouse_path
+    from cloudcost.paths import warehouse_file
 
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         connection.execute("SET TimeZone = 'UTC'")
         return connection.execute(sql, params or []).fetchall()
@@ -180,9 +180,9 @@ def focus_rows(provider: str | None = None) -> list[dict]:
     """The demo org's FOCUS rows (of one provider, or all) as dicts, read from the warehouse file."""
     import duckdb
 
-    from cloudcost.paths import warehouse_path
+    from cloudcost.paths import warehouse_file
 
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         where, params = ("x_cloud_provider = ?", [provider]) if provider else ("true", [])
         cursor = connection.execute(f"select * from demo_prod.cost_data_standard_1_3 where {where}", params)
@@ -254,7 +254,7 @@ def seed_load_state(loads: dict[str, list[date]], dataset: str = "demo_prod", st
     from cloudcost.warehouse import open_warehouse
 
     warehouse = open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         warehouse.ensure_table(session, dataset, load_table_schema("state/load_state.yml"))
         for provider, days in loads.items():
             for day in days:

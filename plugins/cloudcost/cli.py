@@ -169,7 +169,7 @@ def cmd_suggestions(args: argparse.Namespace) -> int:
         decide(warehouse, org, args.accept or args.reject, bool(args.accept), datetime.now(UTC))
         print(f"suggestion {args.accept or args.reject} {'accepted' if args.accept else 'rejected'}")
         return 0
-    with warehouse.session() as session:
+    with warehouse.session(org.dataset) as session:
         rows = session.fetchall(
             f"select suggestion_id, provider, resource_id, effective_cost, billing_currency, suggested_team, "
             f"confidence from {qualified(org.dataset, 'attribution_suggestions')} where status = 'open' "

@@ -24,7 +24,7 @@ def last_loaded_day(org: OrgConfig) -> date | None:
     if not providers:
         return None
     warehouse = open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session(org.dataset) as session:
         if not warehouse.table_exists(session, org.dataset, "load_state"):
             return None
         placeholders = ", ".join("?" for _ in providers)

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudcost.identifiers import quote_identifier
+
 if TYPE_CHECKING:  # config imports this module; the Literal is needed for the annotation only
     from cloudcost.config import Provider
     from cloudcost.identifiers import OrgSlug
@@ -45,5 +47,21 @@ def landing_dir(org: OrgSlug, provider: Provider) -> Path:
 
 
 def warehouse_path() -> Path:
-    """The DuckDB file (override: ``CLOUDCOST_WAREHOUSE``)."""
-    return _env_path("CLOUDCOST_WAREHOUSE", data_dir() / "warehouse.duckdb")
+    """The embedded warehouse (override: ``CLOUDCOST_WAREHOUSE``): a folder holding one DuckDB file per org dataset,
+    ``data/warehouse/<org>_prod/warehouse.duckdb``; or one DuckDB file for every org, where the path ends in
+    ``.duckdb`` — which is how a warehouse made before per-org files (``data/warehouse.duckdb``) is found, and kept,
+    when it exists."""
+    shared = data_dir() / "warehouse.duckdb"
+    return _env_path("CLOUDCOST_WAREHOUSE", shared if shared.is_file() else data_dir() / "warehouse")
+
+
+def dataset_file(location: Path, dataset: str) -> Path:
+    """The DuckDB file that holds ``dataset`` in the warehouse at ``location`` (see ``warehouse_path``)."""
+    quote_identifier(dataset)  # raises unless an identifier: a dataset name never walks out of the folder
+    # a folder per dataset, every file named alike: DuckDB names a file's catalog after its name up to the first dot,
+    # and a catalog named like the dataset's schema inside it would make ``<dataset>.<table>`` ambiguous
+    return location if location.suffix == ".duckdb" else location / dataset / "warehouse.duckdb"
+
+
+def warehouse_file(dataset: str) -> Path:
+    return dataset_file(warehouse_path(), dataset)

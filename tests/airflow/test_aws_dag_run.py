@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir, warehouse_file, warehouse_path
 from cloudcost.vault import default_vault
 from tests.conftest import REPO, VENV_BIN
 from tests.helpers import RESTATE_TASKS, load_day
@@ -41,7 +41,7 @@ def dags_test(day: date, conf: dict, timeout: int = 600) -> subprocess.Completed
 
 
 def focus_slice(day: date) -> tuple[int, Decimal, set[tuple]]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         count, billed = connection.execute(
             "select count(*), sum(BilledCost) from demo_prod.cost_data_standard_1_3 where x_ingestion_date = ?", [day]
@@ -107,7 +107,7 @@ def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir:
     run_id = run_id_of(first.stdout + first.stderr)
     assert lineage == {(DAG_ID, "aws-demo-local", run_id, DAY)}, "every raw and FOCUS row carries the run's lineage"
     assert focus_slice(date(2026, 11, 1))[0] == 0, "a run loads its own billing day only"
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         state = connection.execute(
             "select status, focus_rows, billed_cost, run_id, source_version from demo_prod.load_state "
@@ -128,7 +128,7 @@ def test_dag_lands_converts_and_reconciles_one_day(airflow_home: Path, data_dir:
     # the delivery was landed once, by the first run, and its rows keep that lineage into FOCUS; the second run
     # converted, checked and recorded the day again
     assert again_lineage == lineage
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         recorded_by = connection.execute(
             "select run_id from demo_prod.load_state where provider = 'aws' and billing_day = ?", [DAY]
@@ -162,7 +162,7 @@ def test_failed_load_fails_the_run_and_stops_downstream(airflow_home: Path, data
     assert states["org.check"] == "upstream_failed"
     assert states["org.record"] == "upstream_failed"
     assert states["org.recheck_window"] == "upstream_failed"
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         raw_rows = connection.execute("select count(*) from demo_prod.cloud_aws_billing_raw_daily").fetchone()[0]
         focus_tables = connection.execute(
@@ -256,7 +256,7 @@ def test_restated_days_are_reloaded_as_mapped_task_instances(
         ("restate.check", 1): "success",
         ("restate.record", 1): "success",
     }, output[-3000:]
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         loads = dict(
             connection.execute(

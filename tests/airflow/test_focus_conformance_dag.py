@@ -43,7 +43,7 @@ def validator() -> Referee:
 def history() -> dict[tuple[str, str, str], dict[str, str]]:
     """(referee run id, FOCUS version, FOCUS dataset) -> rule id -> result: both versions' tables are judged (1.3
     and 1.4), and 1.4's Billing Period dataset as well as its Cost and Usage."""
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         rows = session.fetchall(
             "select referee_run_id, rule_id, result, focus_version, focus_dataset, provider, sampled_days "
             "from demo_prod.focus_conformance_history"
@@ -81,7 +81,7 @@ def test_the_weekly_referee_fails_loudly_on_a_rule_that_passed_before(
     periods = runs[("baseline", "1.4", "BillingPeriod")]
     assert len(periods) == baseline[2].rules and any(rule.startswith("BIP-") for rule in periods)  # its own rules
 
-    with open_warehouse().session() as session:  # a mapping that lowercases the currency code
+    with open_warehouse().session("demo_prod") as session:  # a mapping that lowercases the currency code
         session.execute("update demo_prod.cost_data_standard_1_3 set BillingCurrency = lower(BillingCurrency)")
     command = ["dags", "test", "focus_conformance", DAYS[-1].isoformat(), "-c", json.dumps({"org_slug": "demo"})]
     run = subprocess.run(

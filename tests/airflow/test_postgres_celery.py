@@ -286,7 +286,7 @@ def test_external_trigger_loads_the_logical_date_for_the_org(deployment: Deploym
 
     for org in ORGS:
         org_runs = [runs[(BILLING_DAGS["aws"], org, d)]["dag_run_id"] for d in DAYS]
-        with _warehouse(deployment) as warehouse:
+        with _warehouse(deployment, f"{org}_prod") as warehouse:
             (landed_by,) = warehouse.execute(
                 f"select list(distinct x_run_id) from {org}_prod.cloud_aws_billing_raw_daily"
             ).fetchone()
@@ -305,7 +305,7 @@ def test_every_org_provider_and_day_through_the_rollups(deployment: Deployment, 
     days add up to its FOCUS table."""
     for org in ORGS:
         dataset = f"{org}_prod"
-        with _warehouse(deployment) as warehouse:
+        with _warehouse(deployment, dataset) as warehouse:
             states = {
                 (provider, day): (status, run_id, billed)
                 for provider, day, status, run_id, billed in warehouse.execute(
@@ -353,9 +353,9 @@ def test_every_org_provider_and_day_through_the_rollups(deployment: Deployment, 
 
 
 @contextlib.contextmanager
-def _warehouse(deployment: Deployment) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The test's DuckDB warehouse, read-only (every run has finished)."""
-    connection = duckdb.connect(str(deployment.data_dir / "warehouse.duckdb"), read_only=True)
+def _warehouse(deployment: Deployment, dataset: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The org dataset's DuckDB file, read-only (every run has finished)."""
+    connection = duckdb.connect(str(deployment.data_dir / "warehouse" / dataset / "warehouse.duckdb"), read_only=True)
     try:
         connection.execute("SET TimeZone = 'UTC'")
         yield connection

@@ -20,7 +20,7 @@ import yaml
 from cloudcost.cli import main
 from cloudcost.config import load_org_by_slug
 from cloudcost.demo import aws_cur2
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir, warehouse_file
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw, run_record
 from cloudcost.rollups.refresh import refresh_rollups
 from cloudcost.warehouse import open_warehouse
@@ -85,7 +85,7 @@ def test_closed_gate_fails_naming_each_missing_load_then_opens(
         run_record(run, landed, run_checks(run))
     opened = _dags_test({"org_slug": "demo"})
     assert opened.returncode == 0, opened.stdout[-3000:] + opened.stderr[-3000:]
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         providers = connection.execute(
             "select distinct provider from demo_prod.daily_cost_by_team where charge_day = ?", [DAY]
@@ -100,7 +100,7 @@ def test_closed_gate_fails_naming_each_missing_load_then_opens(
 
 
 def _billed(table: str, amount: str, day_column: str, provider_column: str, day: date) -> dict[str, object]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         return dict(
             connection.execute(

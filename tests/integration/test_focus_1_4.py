@@ -70,7 +70,7 @@ def own_copy(loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
 
 
 def _query(data: Path, sql: str, params: list | None = None) -> list[tuple]:
-    connection = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    connection = duckdb.connect(str(data / "warehouse" / "demo_prod" / "warehouse.duckdb"), read_only=True)
     try:
         connection.execute("SET TimeZone = 'UTC'")
         return connection.execute(sql, params or []).fetchall()
@@ -176,7 +176,7 @@ def test_billing_periods_hold_every_account_period_and_issuer_of_the_rows(loaded
 def test_a_period_is_closed_only_once_every_row_carries_an_invoice_id(own_copy: Path) -> None:
     """AWS writes bill_invoice_id when the month is invoiced: while one loaded day still lacks it, the period stays
     Open; once every day is converted again with it, Closed."""
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute("update demo_prod.cloud_aws_billing_raw_daily set bill_invoice_id = 'EUINGB26-000001'")
     connection.close()
     _convert_and_check("aws", DAYS[0])
@@ -188,7 +188,7 @@ def test_a_period_is_closed_only_once_every_row_carries_an_invoice_id(own_copy: 
 
 def test_a_blank_invoice_id_does_not_close_a_period(own_copy: Path) -> None:
     """An empty or blank bill_invoice_id cell is no invoice: the period stays Open until every row has a real one."""
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute(
         "update demo_prod.cloud_aws_billing_raw_daily set bill_invoice_id = "
         "case when ingestion_date = ? then ' ' else 'EUINGB26-000001' end",
@@ -206,7 +206,7 @@ def test_a_restated_day_replaces_both_slices_and_its_periods(own_copy: Path) -> 
     its first landing as Created; OCI's days restated to nothing leave no OCI billing period behind."""
     all_before = _periods(own_copy)
     before = {(p["x_cloud_provider"], p["x_BillingAccountId"]): p for p in all_before}
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     total = connection.execute(
         "select count(*) from demo_prod.cloud_gcp_billing_raw_daily where ingestion_date = ?", [DAYS[1]]
     ).fetchone()[0]
@@ -244,7 +244,7 @@ def test_a_restated_day_checks_only_the_periods_its_slice_held(own_copy: Path) -
     columns = billing_period_1_4_schema().column_names
     october = {**before[0], "BillingPeriodStart": datetime(2026, 10, 1, tzinfo=UTC)}
     october["BillingPeriodEnd"] = datetime(2026, 11, 1, tzinfo=UTC)
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute(
         f"insert into demo_prod.focus_billing_period_1_4 ({', '.join(columns)}) "
         f"values ({', '.join('?' for _ in columns)})",
@@ -265,7 +265,7 @@ def test_a_day_restated_to_nothing_rebuilds_the_periods_it_held(own_copy: Path) 
     """AWS's 11-02 is invoiced, 11-01 not yet, so the period is Open; 11-01 is then restated to no rows at all: the
     new slice holds no period, but the replaced one held November's, so it is rebuilt from 11-02's rows alone and
     is Closed (not left Open from rows that are gone)."""
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute(
         "update demo_prod.cloud_aws_billing_raw_daily set bill_invoice_id = 'EUINGB26-000001' where ingestion_date = ?",
         [DAYS[1]],
@@ -273,7 +273,7 @@ def test_a_day_restated_to_nothing_rebuilds_the_periods_it_held(own_copy: Path) 
     connection.close()
     _convert_and_check("aws", DAYS[1])
     assert {p["BillingPeriodStatus"] for p in _periods(own_copy, "aws")} == {"Open"}
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute("delete from demo_prod.cloud_aws_billing_raw_daily where ingestion_date = ?", [DAYS[0]])
     connection.close()
     from cloudcost.pipeline.stages import run_convert_to_focus
@@ -299,7 +299,7 @@ def test_a_failed_1_4_write_leaves_the_1_3_slice_and_the_periods_as_they_were(
     before = {table: _rows(own_copy, table, columns, "azure") for table, columns in tables.items()}
     periods_before = _periods(own_copy)
     day_before = _rows(own_copy, "cost_data_standard_1_3", SHARED, "azure", DAYS[0])
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute(
         "delete from demo_prod.cloud_azure_billing_raw_daily where ingestion_date = ? and rowid % 2 = 0", [DAYS[0]]
     )
@@ -331,7 +331,7 @@ def test_a_failed_1_4_write_leaves_the_1_3_slice_and_the_periods_as_they_were(
 def test_the_day_check_fails_loudly_when_1_4_differs_from_1_3(own_copy: Path) -> None:
     from cloudcost.pipeline.reconcile import ReconciliationFailed, reconcile_focus_1_4
 
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     account = connection.execute(
         "select BillingAccountId from demo_prod.cost_data_standard_1_4 where x_cloud_provider = 'oci' limit 1"
     ).fetchone()[0]
@@ -366,7 +366,7 @@ def test_the_day_check_fails_on_a_bad_billing_period_row_of_the_periods_it_touch
 
     run = _run("aws", DAYS[0])
     assert check_every_focus_version(run.warehouse, run.dataset, run.run)["1.4"][rule_id] == 0
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute(
         _BAD_PERIODS[rule_id].format(t="demo_prod.focus_billing_period_1_4", aws="where x_cloud_provider = 'aws'")
     )
@@ -380,7 +380,7 @@ def test_the_day_check_fails_on_a_bad_billing_period_row_of_the_periods_it_touch
 def test_the_day_check_fails_when_a_period_the_slice_holds_has_no_billing_period_row(own_copy: Path) -> None:
     from cloudcost.pipeline.focus_rules import FocusRuleViolation, check_focus_rules
 
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute("delete from demo_prod.focus_billing_period_1_4 where x_cloud_provider = 'oci'")
     connection.close()
     run = _run("oci", DAYS[1])
@@ -442,7 +442,7 @@ def test_the_bigquery_statements_transpiled_back_give_the_duckdb_rows(loaded: Pa
 
 def _drop_1_4(data: Path) -> None:
     """What an org upgraded from a build without FOCUS 1.4 has: 1.3 history, no 1.4 tables."""
-    connection = duckdb.connect(str(data / "warehouse.duckdb"))
+    connection = duckdb.connect(str(data / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute("drop table demo_prod.cost_data_standard_1_4")
     connection.execute("drop table demo_prod.focus_billing_period_1_4")
     connection.close()
@@ -529,7 +529,7 @@ def test_the_1_4_export_and_referee_refuse_a_range_with_a_day_1_4_lacks(own_copy
     from cloudcost.validate.export import ExportError as RefereeExportError
     from cloudcost.validate.run import run_validation
 
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute(
         "delete from demo_prod.cost_data_standard_1_4 where x_cloud_provider = 'azure' and x_ingestion_date = ?",
         [DAYS[1]],
@@ -562,7 +562,7 @@ def test_the_export_freshness_is_read_from_the_exported_versions_table(own_copy:
     from cloudcost.export.metrics import FRESHNESS
     from cloudcost.export.run import export_org
 
-    connection = duckdb.connect(str(own_copy / "warehouse.duckdb"))
+    connection = duckdb.connect(str(own_copy / "warehouse" / "demo_prod" / "warehouse.duckdb"))
     connection.execute(
         "update demo_prod.cost_data_standard_1_4 set x_ingested_at = x_ingested_at + interval 10 hour "
         "where x_cloud_provider = 'gcp' and x_ingestion_date = ?",

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir, warehouse_file
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
 from tests.conftest import REPO
 
@@ -50,7 +50,7 @@ CHILD = textwrap.dedent(
 
 def _slice() -> tuple[int, Decimal, int, Decimal]:
     """(raw rows, raw billed, FOCUS rows, FOCUS billed) of the day."""
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         raw = connection.execute(
             "select count(*), sum(line_item_unblended_cost) from demo_prod.cloud_aws_billing_raw_daily "

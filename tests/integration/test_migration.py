@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir, warehouse_file
 from tests.helpers import load_day, recheck_and_reload, stage_run
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "warehouse_before_delivery_landing"
@@ -42,7 +42,7 @@ def _import_fixture(target: Path) -> None:
 
 def _figures() -> dict[tuple[str, date], tuple]:
     """Per provider and old day: raw rows and cost, FOCUS rows, BilledCost and EffectiveCost, load state."""
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     figures = {}
     try:
         for provider, (table, cost, _) in PROVIDERS.items():
@@ -80,7 +80,7 @@ def test_a_warehouse_of_the_previous_main_keeps_every_row(data_dir: Path) -> Non
     azure_cost_details.write_exports(landing_dir("demo", "azure"), DAYS)
     gcp_detailed.write_export(landing_dir("demo", "gcp"), DAYS)
     oci_cost_reports.write_reports(landing_dir("demo", "oci"), DAYS)
-    _import_fixture(warehouse_path())
+    _import_fixture(data_dir / "warehouse.duckdb")  # before per-org files, one file held every org: it is kept
     before = _figures()
     assert all(state and state[0][0] == "succeeded" for _, _, state in before.values())
 
@@ -95,7 +95,7 @@ def test_a_warehouse_of_the_previous_main_keeps_every_row(data_dir: Path) -> Non
     }
     assert _figures() == before, "no old day lost or doubled a row, or changed a figure"
 
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         for provider in ("aws", "oci"):  # the exports with a line item id (Azure and GCP rows have none)
             table, _, line = PROVIDERS[provider]

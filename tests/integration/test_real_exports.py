@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir, warehouse_file
 from cloudcost.pipeline.stages import make_run_context, run_checks, run_convert_to_focus, run_land_raw
 from cloudcost.schemas import load_table_schema
 from cloudcost.sources.normalize import BadValue
@@ -63,7 +63,7 @@ def _run(provider: str, day: date, *, check: bool = True) -> dict:
 
 def _landed_rows(table: str, key: str, where: str) -> dict[str, dict[str, object]]:
     """Every raw row of ``table`` (those ``where`` selects), by the value of column ``key``, as DuckDB returns it."""
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         connection.execute("SET TimeZone = 'UTC'")
         cursor = connection.execute(f"select * from demo_prod.{table} where {where}")

@@ -314,7 +314,7 @@ def test_comparison_catches_a_changed_chart(chromium: Path, page: Path, tmp_path
     """The tolerance is not so loose that it passes a wrong chart: one day's gcp bar at a different height."""
     from cloudcost.warehouse import open_warehouse
 
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         session.execute(
             "update demo_prod.daily_cost_by_team set effective_cost = effective_cost * 1.5 "
             "where team = 'search' and charge_day = ?",

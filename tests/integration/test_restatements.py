@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir, warehouse_file
 from cloudcost.pipeline.stages import (
     recheck_window,
     run_recheck,
@@ -32,7 +32,7 @@ DAYS = [date(2026, 11, 1), date(2026, 11, 2)]
 
 
 def _focus_billed(provider: str, day: date) -> Decimal:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         return connection.execute(
             "select sum(BilledCost) from demo_prod.cost_data_standard_1_3 where x_cloud_provider = ? "
@@ -44,7 +44,7 @@ def _focus_billed(provider: str, day: date) -> Decimal:
 
 
 def _raw_versions(table: str, day: date) -> set[str]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         rows = connection.execute(
             f"select distinct x_source_version from demo_prod.{table} where ingestion_date = ?", [day]
@@ -55,7 +55,7 @@ def _raw_versions(table: str, day: date) -> set[str]:
 
 
 def _load_status(provider: str, day: date) -> str:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         return connection.execute(
             "select status from demo_prod.load_state where provider = ? and billing_day = ?", [provider, day]

@@ -255,7 +255,7 @@ def test_a_delivery_that_changes_an_earlier_day_marks_it_stale_until_the_recheck
     landed = run_land_raw(run)
     assert [_status("aws", d) for d in DAYS] == ["stale", "stale"], "changed with the rows, in their transaction"
     warehouse = open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         refused = missing_loads(warehouse, session, load_org_by_slug("demo"), DAYS)
     assert {(m.provider, m.day) for m in refused} >= {("aws", DAYS[0]), ("aws", DAYS[1])}
     run_convert_to_focus(run)
@@ -274,7 +274,7 @@ def test_azure_account_without_actual_rows_reconciles_as_zero(data_dir: Path, de
     azure_cost_details.write_exports(landing_dir("demo", "azure"), DAYS[:1])
     run = stage_run("azure", DAYS[0])
     run_land_raw(run)
-    with open_warehouse().session() as session:  # the export as such an account's day would look
+    with open_warehouse().session("demo_prod") as session:  # the export as such an account's day would look
         moved = session.execute(
             "update demo_prod.cloud_azure_billing_raw_daily set billing_account_id = 'covered-by-reservations' "
             "where x_cost_dataset = 'amortized' and pricing_model = 'Reservation' and charge_type = 'Usage'"

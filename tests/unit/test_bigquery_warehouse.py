@@ -68,7 +68,7 @@ def test_open_warehouse_follows_configuration(config_dir: Path, monkeypatch: pyt
 def test_ensure_table_creates_dataset_and_partitioned_table_once() -> None:
     client = StubClient()
     warehouse, schema = _warehouse(client), load_table_schema(GCP.schema_file)
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         warehouse.ensure_table(session, "demo_prod", schema)
         warehouse.ensure_table(session, "demo_prod", schema)
     sqls = [q.sql for q in client.queries]
@@ -83,21 +83,21 @@ def test_ensure_table_adds_nullable_columns_and_refuses_not_null_ones() -> None:
     ref = "my-project.demo_prod.cloud_gcp_billing_raw_daily"
     fields = [bigquery.SchemaField(c.name, "STRING") for c in schema.columns if c.name != "seller_name"]
     client = StubClient(tables={ref: fields})
-    with _warehouse(client).session() as session:
+    with _warehouse(client).session("demo_prod") as session:
         _warehouse(client).ensure_table(session, "demo_prod", schema)
     assert client.queries[-1].sql == (
         "ALTER TABLE `my-project`.`demo_prod`.`cloud_gcp_billing_raw_daily` "
         "ADD COLUMN IF NOT EXISTS `seller_name` STRING"
     )
     client = StubClient(tables={ref: [f for f in fields if f.name != "cost"]})
-    with pytest.raises(SchemaMigrationNeeded, match="cost"), _warehouse(client).session() as session:
+    with pytest.raises(SchemaMigrationNeeded, match="cost"), _warehouse(client).session("demo_prod") as session:
         _warehouse(client).ensure_table(session, "demo_prod", schema)
 
 
 def test_transaction_spans_one_session_and_rolls_back_on_error() -> None:
     client = StubClient(lambda sql, config: StubJob(num_dml_affected_rows=7))
     warehouse = _warehouse(client)
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         with warehouse.transaction(session):
             deleted = warehouse.delete_slice(
                 session, SliceKey.of("demo_prod", "load_state", provider="gcp", billing_day=DAY)
@@ -122,7 +122,7 @@ def test_transaction_spans_one_session_and_rolls_back_on_error() -> None:
 
 def test_session_translates_the_stages_duckdb_sql_and_binds_values() -> None:
     client = StubClient(lambda sql, config: StubJob(rows=[(3,)]))
-    with _warehouse(client).session() as session:
+    with _warehouse(client).session("demo_prod") as session:
         rows = session.fetchall(
             'select count(*) from "demo_prod"."load_state" where provider = ? and billing_day = $day', None
         )
@@ -146,7 +146,7 @@ def test_catalog_reads_tables_and_columns_of_one_dataset_with_bound_names() -> N
 
     client = StubClient(answer)
     warehouse = _warehouse(client)
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         tables = warehouse.tables(session, "demo_prod")
         exists = (
             warehouse.table_exists(session, "demo_prod", "load_state"),
@@ -349,7 +349,7 @@ def test_the_recheck_and_land_raw_land_on_the_configured_warehouse(tmp_path: Pat
         assert "land_guarded" in _names(stage.__code__), stage.__name__
     client = StubClient(_answer)
     warehouse, schema, export = _warehouse(client), load_table_schema(GCP.schema_file), _Export(tmp_path)
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         ensure_tables(warehouse, session, "demo_prod", schema)
         with warehouse.transaction(session):
             landed = land_guarded(warehouse, session, export, export.deliveries(DAY), schema, "demo_prod", RUN, RULES)
@@ -456,7 +456,7 @@ def test_the_1_4_readers_guard_runs_on_bigquery_with_the_range_bound() -> None:
 
     client = StubClient(lambda sql, config: StubJob(rows=[("gcp", DAY)]))
     warehouse = _warehouse(client)
-    with warehouse.session() as session, pytest.raises(ExportError) as raised:
+    with warehouse.session("demo_prod") as session, pytest.raises(ExportError) as raised:
         require_every_day(session, "demo", "demo_prod", "1.4", first_day=DAY, last_day=DAY, providers=["gcp"])
     assert str(raised.value).startswith(
         "org demo: demo_prod.cost_data_standard_1_4 has no gcp rows for 2026-11-02, which FOCUS 1.3 holds"
@@ -467,7 +467,7 @@ def test_the_1_4_readers_guard_runs_on_bigquery_with_the_range_bound() -> None:
     _all_parse(client)
 
     client = StubClient(lambda sql, config: StubJob(rows=[]))
-    with _warehouse(client).session() as session:
+    with _warehouse(client).session("demo_prod") as session:
         require_every_day(session, "demo", "demo_prod", "1.4", first_day=DAY, last_day=DAY)
         require_every_day(session, "demo", "demo_prod", "1.3", first_day=DAY, last_day=DAY)
     assert sum("cost_data_standard_1_4" in q.sql for q in client.queries) == 1  # 1.3 reads nothing

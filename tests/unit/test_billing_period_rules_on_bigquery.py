@@ -22,7 +22,7 @@ def _answers(sql: str, config: Any) -> StubJob:
 def test_the_billing_period_rules_on_bigquery_count_each_rule_in_one_statement() -> None:
     client = FakeBigQueryClient(_answers)
     warehouse = _warehouse(client)
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         found = billing_period_violations(session, "demo_prod", run_context(DAY))
     assert found == dict(zip([*ROW_RULES, ONE_ROW_PER_PERIOD], COUNTS, strict=True))
     _check_sent(client, "billing_period_rules")

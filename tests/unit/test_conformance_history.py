@@ -34,7 +34,7 @@ def sample(
 
 
 def history() -> list[tuple]:
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         return session.fetchall(
             "select referee_run_id, focus_version, provider, dataset, sampled_days, rule_id, result, model_version, "
             "focus_dataset from demo_prod.focus_conformance_history order by referee_run_id, provider, rule_id"
@@ -190,7 +190,7 @@ def test_a_history_from_before_focus_dataset_gets_the_column_and_its_rows_count_
     warehouse = open_warehouse()
     schema = load_table_schema(HISTORY)
     older = schema.model_copy(update={"columns": [c for c in schema.columns if c.name != "focus_dataset"]})
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         warehouse.ensure_table(session, "demo_prod", older)
         session.execute(
             "insert into demo_prod.focus_conformance_history values (?, ?, ?, ?, ?, ?, ?, ?, ?)",

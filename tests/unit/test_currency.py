@@ -181,7 +181,7 @@ def _seed(rows: list[tuple[date, str, str, str, str]]) -> None:
     """daily_cost_by_team rows (day, team, category, currency, cost) for the anomaly series."""
     warehouse = open_warehouse()
     schema = load_table_schema("rollups/daily_cost_by_team.yml")
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         warehouse.ensure_table(session, "demo_prod", schema)
         for day, team, category, currency, cost in rows:
             session.execute(
@@ -215,7 +215,7 @@ OLD_ROLLUP_KEYS = "charge_day, provider, department, team, environment, cost_cen
 
 def _make_tables_as_before_currency() -> None:
     """Turn the rollups into what the code before billing_currency made: the same sums without the column."""
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         for table, keys, sums in (
             (
                 "daily_cost_by_team",
@@ -251,7 +251,7 @@ def test_tables_made_before_currency_are_upgraded_without_losing_alerts(eur_besi
     _make_tables_as_before_currency()
     warehouse = open_warehouse()
     now = datetime(2026, 11, 2, 6, tzinfo=UTC)
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         session.execute(
             "create table demo_prod.anomalies (charge_day date not null, team varchar not null, "
             "service_category varchar not null, cost decimal(38, 10) not null, baseline_mean decimal(38, 10) not null, "

@@ -11,7 +11,7 @@ from cloudcost.warehouse.duckdb import DuckDBWarehouse
 
 def test_catalog_names_the_tables_and_columns_of_one_dataset_only(data_dir: Path, tmp_path: Path) -> None:
     warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         session.execute('create schema "demo_prod"')
         session.execute('create schema "acme_prod"')
         session.execute('create table "demo_prod"."Load_State" (provider varchar, billing_day date, status varchar)')
@@ -31,7 +31,7 @@ def test_register_lookups_loads_each_file_as_text_and_names_its_table(data_dir: 
     name = "aws_regions"
     path = lookup_files()[name]
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         tables = warehouse.register_lookups(session, [name])
         (count,) = session.fetchall(f"select count(*) from {tables[name]}")[0]
         types = session.fetchall(
@@ -55,7 +55,7 @@ def test_ensure_table_adds_a_newer_schemas_nullable_columns_and_refuses_not_null
     old = TableSchema(table="t", columns=[Column(name="a", type="string", nullable=False)])
     newer = TableSchema(table="t", columns=[*old.columns, Column(name="b", type="decimal")])
     stricter = TableSchema(table="t", columns=[*newer.columns, Column(name="c", type="date", nullable=False)])
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         warehouse.ensure_table(session, "acme_prod", old)
         session.execute("""insert into "acme_prod"."t" values ('kept')""")
         warehouse.ensure_table(session, "demo_prod", old)  # same table name in another dataset: left alone

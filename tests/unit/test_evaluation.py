@@ -71,7 +71,7 @@ def _seed_rollup(rows: list[tuple[date, str, str, str]]) -> None:
     warehouse = open_warehouse()
     schema = load_table_schema("rollups/daily_cost_by_team.yml")
     now = datetime(2026, 11, 23, tzinfo=UTC)
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         warehouse.ensure_table(session, "demo_prod", schema)
         for day, team, category, cost in rows:
             session.execute(
@@ -82,7 +82,7 @@ def _seed_rollup(rows: list[tuple[date, str, str, str]]) -> None:
 
 
 def _alerts() -> list[tuple]:
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         return session.fetchall(
             "select alert_key, severity, notified_at is not null, resolved_at is not null "
             "from demo_prod.alerts order by alert_key"
@@ -162,7 +162,7 @@ def test_webhook_notifier_posts_the_alert_as_json(webhook: tuple[str, list[dict]
 
 
 def _anomalies() -> list[tuple]:
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         return session.fetchall(
             "select charge_day, team, service_category, cost, baseline_mean, baseline_days "
             "from demo_prod.anomalies order by 1, 2, 3"
@@ -202,7 +202,7 @@ def test_budget_alert_text_matches_the_budget_table(data_dir: Path) -> None:
         update={"budgets": [Budget(name="org", team="*", amount=D(40000))], "alerts": AlertSettings(notifiers=[])}
     )
     evaluate_day(open_warehouse(), org, days[-1], datetime(2026, 11, 4, tzinfo=UTC), [])
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         [(forecast, budget, currency, status)] = session.fetchall(
             "select forecast, amount, currency, status from demo_prod.budget_status"
         )

@@ -249,7 +249,7 @@ def test_catalog_of_a_dataset_not_created_yet_is_empty() -> None:
 
     client = FakeBigQueryClient(missing)
     warehouse = _warehouse(client)
-    with warehouse.session() as session:
+    with warehouse.session("acme_prod") as session:
         found = (warehouse.tables(session, "acme_prod"), warehouse.columns(session, "acme_prod", "alerts"))
         exists = warehouse.table_exists(session, "acme_prod", "alerts")
     assert (found, exists) == ((set(), []), False)

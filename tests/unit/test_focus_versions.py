@@ -40,7 +40,7 @@ def second_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TableSche
 def insert_rows(schema: TableSchema, days: list[date], **values: object) -> None:
     """One row per day of provider aws in the table, every column filled with a plain value of its type."""
     warehouse = open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         warehouse.ensure_table(session, "demo_prod", schema)
         for day in days:
             row = {c.name: _VALUES[c.type] for c in schema.columns}

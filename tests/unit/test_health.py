@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 4, 8, tzinfo=UTC)
 def _table(name: str, rows: list[list]) -> None:
     warehouse = open_warehouse()
     schema = load_table_schema(f"rollups/{name}.yml")
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         warehouse.ensure_table(session, "demo_prod", schema)
         for row in rows:
             session.execute(f"insert into demo_prod.{name} values ({', '.join('?' for _ in schema.columns)})", row)

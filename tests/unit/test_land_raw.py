@@ -12,7 +12,7 @@ import pytest
 
 from cloudcost.config import load_billing_config, load_org_by_slug
 from cloudcost.demo.aws_cur2 import expected_billed_cost, write_delivery
-from cloudcost.paths import landing_dir, warehouse_path
+from cloudcost.paths import landing_dir, warehouse_file
 from cloudcost.pipeline.delivery_guards import DeliveryRefused, DeliveryRules
 from cloudcost.pipeline.land_raw import land_raw
 from cloudcost.pipeline.shrink_permits import grant
@@ -62,7 +62,7 @@ def _land(day: date = DAY, run_id: str = "test__run"):
 
 
 def _raw_rows() -> list[tuple]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         return connection.execute(
             "select identity_line_item_id, line_item_unblended_cost, x_run_id, x_source_object, x_source_version, "

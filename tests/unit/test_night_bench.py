@@ -39,8 +39,9 @@ def test_sessions_seen_in_ticket_order(tmp_path: Path) -> None:
         _wait_for_looks(watcher)
     finally:
         watcher.stop()
-    a, b = watcher.turns[first.name], watcher.turns[second.name]
-    assert sorted(watcher.turns) == [first.name, second.name]
+    keys = [f"{folder.name}/{first.name}", f"{folder.name}/{second.name}"]
+    a, b = watcher.turns[keys[0]], watcher.turns[keys[1]]
+    assert sorted(watcher.turns) == keys
     assert a.entered is not None and b.entered is not None and a.left is not None and b.left is not None
     assert a.arrived == a.entered, "the lowest ticket goes in at once"
     assert b.arrived < b.entered and b.entered >= a.left, "the second waits for the first to leave"
@@ -58,3 +59,33 @@ def test_fairness_counts_waits_beyond_the_holds_ahead() -> None:
     assert summary["over_holds_ahead_plus_1s"] == 1
     assert (summary["wait_max"], summary["wait_total"], summary["hold_max"]) == (6.5, 9.5, 4.0)
     assert summary["sessions"] == 3
+
+
+def test_per_org_files_queue_apart(tmp_path: Path) -> None:
+    """The warehouse folder's per-org queues are found as they appear; the same ticket number in two queues is
+    two sessions, and a session is ahead only of sessions of its own file."""
+    watcher = TurnWatcher(tmp_path)
+    watcher.start()
+    try:
+        a, b = tmp_path / "a_prod" / "warehouse.duckdb.turns", tmp_path / "b_prod" / "warehouse.duckdb.turns"
+        a.mkdir(parents=True)
+        b.mkdir(parents=True)
+        (a / f"{1:020d}-201").touch()
+        (b / f"{1:020d}-202").touch()
+        _wait_for_looks(watcher)
+        (a / f"{1:020d}-201").unlink()
+        (b / f"{1:020d}-202").unlink()
+        _wait_for_looks(watcher)
+    finally:
+        watcher.stop()
+    assert sorted(watcher.turns) == [
+        f"a_prod/warehouse.duckdb.turns/{1:020d}-201",
+        f"b_prod/warehouse.duckdb.turns/{1:020d}-202",
+    ]
+    assert all(t.arrived == t.entered for t in watcher.turns.values()), "each is the first of its own file"
+
+    watcher.turns = {
+        "a.turns/1-1": Turn(arrived=0.0, entered=0.0, left=4.0),
+        "b.turns/1-2": Turn(arrived=1.0, entered=3.5, left=4.0),  # waited 2.5 s with no hold of its own file ahead
+    }
+    assert watcher.summary()["over_holds_ahead_plus_1s"] == 1, "another file's hold is not ahead of it"

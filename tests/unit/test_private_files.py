@@ -15,7 +15,7 @@ import pytest
 
 from cloudcost.airflow.local_home import write_airflow_config
 from cloudcost.cli import main
-from cloudcost.paths import warehouse_path
+from cloudcost.paths import warehouse_file
 from cloudcost.vault import default_vault
 from cloudcost.warehouse import open_warehouse
 
@@ -35,14 +35,16 @@ def open_umask() -> Iterator[None]:
 
 
 def test_duckdb_warehouse_and_its_wal_are_created_0600(data_dir: Path) -> None:
-    path = warehouse_path()
-    with open_warehouse().session() as session:
+    path = warehouse_file("demo_prod")
+    with open_warehouse().session("demo_prod") as session:
         session.execute("create table t as select range as n from range(1000)")
         wal = path.with_name(path.name + ".wal")
         assert wal.exists(), "DuckDB keeps the WAL until the connection checkpoints"
         assert _mode(wal) == 0o600
         assert _mode(path) == 0o600
     assert _mode(path) == 0o600
+    assert path.parent == data_dir / "warehouse" / "demo_prod", "one file per org dataset, in its own folder"
+    assert _mode(path.parent) == 0o700 and _mode(path.parent.parent) == 0o700
     assert _mode(data_dir / "tmp" / "duckdb") == 0o700
     assert os.umask(0o022) == 0o022, "the session gives the process its umask back"
     connection = duckdb.connect(str(path), read_only=True)
@@ -56,7 +58,7 @@ def test_warehouse_folder_is_created_0700(tmp_path: Path, monkeypatch: pytest.Mo
     path = tmp_path / "private" / "warehouse.duckdb"
     monkeypatch.setenv("CLOUDCOST_WAREHOUSE", str(path))
     monkeypatch.setenv("CLOUDCOST_DATA_DIR", str(tmp_path / "data"))
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         session.execute("select 1")
     assert _mode(path.parent) == 0o700 and _mode(path) == 0o600
 

@@ -90,7 +90,7 @@ def test_a_dataset_claim_must_name_a_criterion_of_the_model(tmp_path: Path) -> N
 def _insert_periods(periods: list[tuple[str, date, date]]) -> None:
     schema = billing_period_1_4_schema()
     warehouse = open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         warehouse.ensure_table(session, "demo_prod", schema)
         for provider, start, end in periods:
             moment = datetime(2026, 12, 2, tzinfo=UTC)

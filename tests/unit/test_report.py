@@ -50,7 +50,7 @@ TAG_KEYS = [  # (day, provider, tag_key, rows, effective_cost)
 def seed_rollups(evaluation: bool = False) -> None:
     """Write the known dataset; with ``evaluation`` also budget_status, anomalies and alerts."""
     warehouse = open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         for name in ("daily_cost_by_team", "untagged_tag_keys"):
             warehouse.ensure_table(session, DATASET, load_table_schema(f"rollups/{name}.yml"))
         for team, (provider, category, billed, costs, rows, untagged) in TEAMS.items():
@@ -290,7 +290,7 @@ def test_cli_without_rollups_names_what_to_run(data_dir: Path, capsys: pytest.Ca
 
 
 def test_page_is_self_contained_and_escapes_tag_values(rollups: Path) -> None:
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         session.execute(
             f"insert into {DATASET}.daily_cost_by_team values (?, 'aws', 'USD', 'eng', ?, 'prod', 'cc', 'Compute', "
             "1, 1, 1, 1, 0, 0, ?)",

@@ -19,7 +19,7 @@ import sqlglot
 from sqlglot import exp
 
 from cloudcost.config import OrgConfig, load_org_by_slug
-from cloudcost.paths import warehouse_path
+from cloudcost.paths import warehouse_file
 from cloudcost.rollups.refresh import ROLLUPS, refresh_rollups, render, rollup_params
 from cloudcost.schemas import load_table_schema
 from cloudcost.warehouse import open_warehouse
@@ -91,7 +91,7 @@ def back_to_duckdb(bigquery_sql: str) -> str:
 
 
 def _rows(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
-    connection = duckdb.connect(str(warehouse_path()), read_only=True)
+    connection = duckdb.connect(str(warehouse_file("demo_prod")), read_only=True)
     try:
         connection.execute("SET TimeZone = 'UTC'")
         return sorted(connection.execute(sql, params).fetchall(), key=repr)

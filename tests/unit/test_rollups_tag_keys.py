@@ -54,7 +54,7 @@ def odd_keys_org() -> OrgConfig:
 def _focus_table(rows: list[tuple[str, str | None, str | None, dict, Decimal]]) -> None:
     """A FOCUS table with just the columns the rollups read, and a succeeded load of every provider for DAY."""
     org = odd_keys_org()
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         session.execute("create schema demo_prod")
         session.execute(
             "create table demo_prod.cost_data_standard_1_3 (x_ingestion_date date, x_cloud_provider varchar, "

@@ -28,7 +28,7 @@ ROWS = [
 @pytest.fixture
 def estate(data_dir: Path) -> None:
     """A FOCUS table with just the columns the sweep reads (the rest of FOCUS is not involved)."""
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         session.execute("create schema demo_prod")
         session.execute(
             "create table demo_prod.cost_data_standard_1_3 (x_ingestion_date date, x_cloud_provider varchar, "
@@ -77,7 +77,7 @@ def test_decisions_are_recorded_and_measured_not_applied(estate: None) -> None:
         decide(warehouse, org, "nope", True, datetime.now(UTC))
     again = sweep(warehouse, org, DAY, datetime.now(UTC))  # a decided suggestion is not raised again
     assert {s["resource_id"] for s in again} == {"r-web-3", "r-etl-9"}
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         statuses = session.fetchall("select resource_id, status from demo_prod.attribution_suggestions order by 1")
         tags = session.fetchall("select Tags from demo_prod.cost_data_standard_1_3 where ResourceId = 'r-web-3'")
     assert statuses == [("r-etl-9", "rejected"), ("r-web-3", "accepted")]
@@ -98,7 +98,7 @@ def test_cli_lists_open_suggestions_with_their_currency(estate: None, capsys: py
 def test_evidence_is_weighed_within_one_currency(estate: None) -> None:
     """An untagged resource billed in EUR shares cc-1, the name stem and account A with USD payments rows only:
     no EUR row is tagged, so there is no evidence in its currency and nothing is suggested."""
-    with open_warehouse().session() as session:
+    with open_warehouse().session("demo_prod") as session:
         session.execute(
             "insert into demo_prod.cost_data_standard_1_3 "
             "values (?, 'aws', 'EUR', 'Compute', 25, 25, 'r-web-4', 'web-4', 'A', null, ?)",

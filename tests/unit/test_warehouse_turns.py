@@ -17,7 +17,7 @@ SESSION = """
 import sys, pathlib
 from cloudcost.warehouse.duckdb import DuckDBWarehouse
 warehouse, name, release = pathlib.Path(sys.argv[1]), sys.argv[2], pathlib.Path(sys.argv[3])
-with DuckDBWarehouse(warehouse, lock_wait_seconds=60).session() as session:
+with DuckDBWarehouse(warehouse, lock_wait_seconds=60).session("demo_prod") as session:
     session.execute("create table if not exists turns (name varchar)")
     session.execute("insert into turns values (?)", [name])
     while release.name != "-" and not release.exists():
@@ -43,7 +43,7 @@ def _until(condition, what: str, limit: float = 60.0) -> None:
 
 
 def _names(warehouse: Path) -> list[str]:
-    with DuckDBWarehouse(warehouse).session() as session:
+    with DuckDBWarehouse(warehouse).session("demo_prod") as session:
         return [name for (name,) in session.fetchall("select name from turns")]
 
 
@@ -79,9 +79,9 @@ def test_a_killed_waiter_does_not_block_the_queue(tmp_path: Path) -> None:
 
 def test_a_process_holding_its_turn_can_nest_sessions(tmp_path: Path) -> None:
     warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", lock_wait_seconds=5)
-    with warehouse.session() as outer:
+    with warehouse.session("demo_prod") as outer:
         outer.execute("create table t (x int)")
-        with warehouse.session() as inner:
+        with warehouse.session("demo_prod") as inner:
             assert inner.fetchall("select count(*) from t") == [(0,)]
     assert _tickets(tmp_path / "w.duckdb") == 0
 
@@ -97,7 +97,7 @@ def test_a_ticket_left_by_a_dead_process_whose_id_lives_again_does_not_block(tmp
         (folder / f"{1:020d}-{unrelated.pid}").touch()
         (folder / "counter").write_text("1")
         started = time.monotonic()
-        with DuckDBWarehouse(warehouse, lock_wait_seconds=20).session() as session:
+        with DuckDBWarehouse(warehouse, lock_wait_seconds=20).session("demo_prod") as session:
             assert session.fetchall("select 42") == [(42,)]
         assert time.monotonic() - started < 10, "the stale ticket was waited for"
     finally:
@@ -114,14 +114,14 @@ def test_nested_sessions_in_other_threads_keep_the_turn_until_the_last_one_close
     inner_open, outer_closed, inner_done = threading.Event(), threading.Event(), threading.Event()
 
     def inner() -> None:
-        with warehouse.session() as session:
+        with warehouse.session("demo_prod") as session:
             inner_open.set()
             outer_closed.wait(10)
             session.execute("insert into t values (1)")
             assert _tickets(warehouse_path) == 1, "the turn was passed on while a nested session was open"
         inner_done.set()
 
-    with warehouse.session() as outer:
+    with warehouse.session("demo_prod") as outer:
         outer.execute("create table t (x int)")
         thread = threading.Thread(target=inner)
         thread.start()
@@ -130,5 +130,5 @@ def test_nested_sessions_in_other_threads_keep_the_turn_until_the_last_one_close
     thread.join(20)
     assert inner_done.is_set()
     assert _tickets(warehouse_path) == 0
-    with warehouse.session() as session:
+    with warehouse.session("demo_prod") as session:
         assert session.fetchall("select count(*) from t") == [(1,)]

@@ -31,7 +31,7 @@ class LoadsCompleteSensor(BaseSensorOperator):
         org = load_org_by_slug(self.org_slug)
         days = days_of(context)
         warehouse = open_warehouse()
-        with warehouse.session() as session:
+        with warehouse.session(org.dataset) as session:
             return missing_loads(warehouse, session, org, days)
 
     def poke(self, context: Any) -> bool:

@@ -203,7 +203,7 @@ def evaluate_day(
     alerts_table = qualified(org.dataset, "alerts")
 
     def evaluate() -> tuple[list[dict], list[dict], list[dict], list[tuple], list[tuple]]:
-        with warehouse.session() as session:
+        with warehouse.session(org.dataset) as session:
             if lacks(warehouse, session, org.dataset, "daily_cost_by_team", CURRENCY):
                 raise RuntimeError(f"{org.dataset}.daily_cost_by_team has no {CURRENCY}: refresh the rollups first")
             legacy = ensure_current_tables(warehouse, session, org.dataset, names)
@@ -247,7 +247,7 @@ def evaluate_day(
         for send in notify:
             send(org.slug, alert | {"message": message})
         notified += 1
-        with warehouse.session() as session:
+        with warehouse.session(org.dataset) as session:
             session.execute(f"update {alerts_table} set notified_at = ? where alert_key = ?", [now, key])
     return EvaluationResult(
         str(day),

@@ -63,7 +63,7 @@ def sweep(warehouse: Warehouse, org: OrgConfig, day: date, now: datetime) -> lis
     table = qualified(org.dataset, schema.table)
 
     def sweep_once() -> list[dict]:
-        with warehouse.session() as session:
+        with warehouse.session(org.dataset) as session:
             rows = session.fetchall(
                 "select provider, resource_id, resource_name, sub_account_id, team, billing_currency, effective_cost, "
                 "array(select lower(regexp_replace(tag_key, '^.*[:.]', '')) || '=' "
@@ -173,7 +173,7 @@ def sweep(warehouse: Warehouse, org: OrgConfig, day: date, now: datetime) -> lis
 def decide(warehouse: Warehouse, org: OrgConfig, suggestion_id: str, accept: bool, now: datetime) -> None:
     """Record a person's decision on an open suggestion; unknown or already decided ids are an error."""
     table = qualified(org.dataset, "attribution_suggestions")
-    with warehouse.session() as session:
+    with warehouse.session(org.dataset) as session:
         found = session.fetchall(f"select status from {table} where suggestion_id = ?", [suggestion_id])
         if not found:
             raise KeyError(f"org {org.slug}: no suggestion {suggestion_id!r}")
@@ -187,7 +187,7 @@ def decide(warehouse: Warehouse, org: OrgConfig, suggestion_id: str, accept: boo
 
 def acceptance_rate(warehouse: Warehouse, org: OrgConfig) -> Decimal | None:
     """Accepted ÷ decided suggestions; None before any decision."""
-    with warehouse.session() as session:
+    with warehouse.session(org.dataset) as session:
         accepted, decided = session.fetchall(
             f"select count(*) filter (where status = 'accepted'), count(*) filter (where status <> 'open') "
             f"from {qualified(org.dataset, 'attribution_suggestions')}"

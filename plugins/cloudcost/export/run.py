@@ -230,7 +230,7 @@ def export_org(
         params += providers
     condition = " and ".join(where)
     warehouse = open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session(org.dataset) as session:
         try:
             columns = focus_columns(warehouse, session, org.dataset, include_custom, focus_version)
             require_every_day(

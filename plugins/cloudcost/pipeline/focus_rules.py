@@ -113,7 +113,7 @@ def check_focus_rules(
     table = qualified(dataset, schema.table)
     all_rules = rules(schema)
     counts = ", ".join(f"count(*) filter (where {rule.violation}) as r{i}" for i, rule in enumerate(all_rules))
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         row = session.fetchall(
             f"select {counts} from {table} where x_cloud_provider = ? and x_ingestion_date = ?",
             [run.provider, run.billing_day],
@@ -132,7 +132,7 @@ def check_focus_rules(
 
 def versions_to_check(warehouse: Warehouse, dataset: str) -> list[str]:
     """The primary version, then every other registered version whose table the org's dataset holds."""
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         present = warehouse.tables(session, dataset)
     return [PRIMARY_FOCUS_VERSION] + [
         version

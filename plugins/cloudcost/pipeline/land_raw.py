@@ -43,7 +43,7 @@ def land_raw(
     _state_schemas()  # parsed (and cached) before the turn at the warehouse: others wait while it is held
 
     def land() -> tuple[LandResult, Landed]:
-        with warehouse.session() as session:
+        with warehouse.session(dataset) as session:
             ensure_tables(warehouse, session, dataset, schema)
             replaced = day_rows(session, dataset, schema, run.billing_day)
             with warehouse.transaction(session):
@@ -111,7 +111,7 @@ def summarise_day(
 ) -> LandResult:
     """The run's billing day as ``land_raw`` reports it, for a day whose deliveries are landed already (the
     recheck lands a window's deliveries first, then reloads the days that changed): nothing is read."""
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         rows, billed = _run_day(session, dataset, schema, run, rules)
         version = day_version(session, dataset, schema, run.billing_day)
         objects = day_objects(session, dataset, schema, run.billing_day)

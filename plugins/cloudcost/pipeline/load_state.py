@@ -64,7 +64,7 @@ def record_load(
     row = state_row(run, source_format, landed, checked, status)
 
     def record() -> None:
-        with warehouse.session() as session:
+        with warehouse.session(dataset) as session:
             warehouse.ensure_table(session, dataset, load_table_schema(LOAD_STATE))
             with warehouse.transaction(session):
                 write_state(session, dataset, row)

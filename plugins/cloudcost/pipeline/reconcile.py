@@ -60,7 +60,7 @@ def reconcile(
         from raw_side r full outer join focus_side f on r.account = f.account
         order by 1
     """
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         params: dict[str, object] = {"day": run.billing_day, "provider": run.provider}
         params.update({f"only_{i}": value for i, (_, value) in enumerate(filters)})
         rows = session.fetchall(sql, params)
@@ -119,7 +119,7 @@ def reconcile_focus_1_4(warehouse: Warehouse, dataset: str, run: RunContext) -> 
         from v13 a full outer join v14 b on a.account = b.account
         order by 1
     """
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         rows = session.fetchall(sql, {"provider": run.provider, "day": run.billing_day})
     gaps = []
     for account, n13, n14, *amounts in rows:

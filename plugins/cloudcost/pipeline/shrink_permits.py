@@ -26,7 +26,7 @@ def grant(
     days = sorted(set(days))
     schema = load_table_schema(PERMITS)
     table = qualified(dataset, schema.table)
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         warehouse.ensure_table(session, dataset, schema)
         with warehouse.transaction(session):
             open_days = set(unused(session, dataset, provider, days))
@@ -67,7 +67,7 @@ def use(session: Session, dataset: str, provider: str, day: date, run_id: str, a
 def listed(warehouse: Warehouse, dataset: str) -> list[tuple]:
     """Every permit, newest first: provider, day, reason, granted by and at, used by run and at, what it let
     through (an org that never granted one has no table yet: nothing to list)."""
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         warehouse.ensure_table(session, dataset, load_table_schema(PERMITS))
         return session.fetchall(
             f"select provider, billing_day, reason, granted_by, granted_at, used_by_run, used_at, used_for "

@@ -129,7 +129,7 @@ def run_checks(resolved: ResolvedRun) -> dict:
     # One session around the checks: each check opens its own, nested in this one, so the stage takes one turn
     # at an embedded warehouse instead of queueing once per check (five short reads, ~0.04 s each, that each
     # waited behind every writer that came in between).
-    with resolved.warehouse.session():
+    with resolved.warehouse.session(resolved.dataset):
         result = reconcile(
             resolved.warehouse,
             resolved.dataset,
@@ -180,7 +180,7 @@ def loaded_states(resolved: ResolvedRun, days: list[date]) -> dict[date, tuple[s
     if not days:
         return {}
     warehouse, dataset = resolved.warehouse, resolved.dataset
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         if not warehouse.table_exists(session, dataset, "load_state"):
             return {}
         rows = session.fetchall(
@@ -211,7 +211,7 @@ def land_window(resolved: ResolvedRun, days: list[date]) -> dict[date, str | Non
         complete.append(day)
 
     def land() -> tuple[Landed, dict[date, str | None]]:
-        with warehouse.session() as session:
+        with warehouse.session(resolved.dataset) as session:
             ensure_tables(warehouse, session, resolved.dataset, schema)
             with warehouse.transaction(session):
                 landed = land_guarded(

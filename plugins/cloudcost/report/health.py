@@ -56,7 +56,7 @@ def org_health(warehouse: Warehouse, org: OrgConfig, last_day: date, days: int, 
     (``cloudcost.airflow.run_counts``), so this module reads only the warehouse."""
     first = last_day - timedelta(days=days - 1)
     health = Health(first, last_day)
-    with warehouse.session() as session:
+    with warehouse.session(org.dataset) as session:
         tables = warehouse.tables(session, org.dataset)
         if "daily_cost_by_team" in tables:
             for provider, currency, untagged, total in session.fetchall(

@@ -57,7 +57,7 @@ def fetch_report(
     org = load_org_by_slug(org) if isinstance(org, str) else org
     dataset = org.dataset
     warehouse = warehouse or open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         tables = warehouse.tables(session, dataset)
         if "daily_cost_by_team" not in tables:
             raise ReportUnavailable(

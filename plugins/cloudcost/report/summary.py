@@ -64,7 +64,7 @@ def _fetch(org_slug: OrgSlug) -> tuple[str, list[tuple], list[Reconciled]]:
     org = load_org_by_slug(org_slug)
     focus = qualified(org.dataset, focus_schema().table)
     warehouse = open_warehouse()
-    with warehouse.session() as session:
+    with warehouse.session(org.dataset) as session:
         by_category = session.fetchall(
             f"""select x_ingestion_date, x_cloud_provider, ServiceCategory, BillingCurrency,
                        count(*), sum(BilledCost), sum(EffectiveCost)

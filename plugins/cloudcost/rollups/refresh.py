@@ -75,7 +75,7 @@ def refresh_rollups(warehouse: Warehouse, org: OrgConfig, day: date, refreshed_a
     """
 
     def refresh() -> tuple[list[date], list[tuple], Any]:
-        with warehouse.session() as session:
+        with warehouse.session(org.dataset) as session:
             require_complete_loads(warehouse, session, org, [day])
             stale = ensure_current_tables(warehouse, session, org.dataset, ROLLUPS)
             with warehouse.transaction(session):

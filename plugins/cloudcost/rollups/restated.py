@@ -52,7 +52,7 @@ def refresh_restated_days(warehouse: Warehouse, org: OrgConfig, window: list[dat
     """Refresh the rollups of every day of ``window`` loaded after them, each behind the gate. A day whose gate is
     closed (its reload pending, or failed loudly in its billing run) is logged and kept for the next run: its
     newer load still postdates its rollups then."""
-    with warehouse.session() as session:
+    with warehouse.session(org.dataset) as session:
         restated = days_loaded_after_their_rollups(warehouse, session, org.dataset, window)
     refreshed = []
     for day in restated:

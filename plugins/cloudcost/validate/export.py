@@ -55,7 +55,7 @@ def version_schema(version: str) -> TableSchema:
 def require_table(warehouse: Warehouse, dataset: str, version: str) -> None:
     """Fail in one line when the org's dataset has no table of ``version`` (nothing to referee)."""
     table = version_schema(version).table
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         if not warehouse.table_exists(session, dataset, table):
             raise ExportError(
                 f"{qualified(dataset, table)} does not exist: no FOCUS {version} rows have been built for this org"
@@ -131,7 +131,7 @@ def require_every_day(
 def providers_with_rows(warehouse: Warehouse, dataset: str, version: str = PRIMARY_FOCUS_VERSION) -> dict[str, int]:
     """Row count per ``x_cloud_provider`` in the org's FOCUS table (empty if the table does not exist)."""
     table = version_schema(version).table
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         if not warehouse.table_exists(session, dataset, table):
             return {}
         rows = session.fetchall(
@@ -159,7 +159,7 @@ def export_focus(
     same with or without them (its custom-column rule, ColumnHandling-A-010-M, is not implemented and skips).
     """
     table = qualified(dataset, version_schema(version).table)
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         columns = focus_columns(warehouse, session, dataset, include_custom, version)
         where, params = _day_range(first_day, last_day)
         where.insert(0, "x_cloud_provider = ?")
@@ -229,7 +229,7 @@ def export_billing_period(
         held = ["(BillingPeriodStart <= ? and BillingPeriodEnd > ?)" for _ in days]
         where.append(f"({' or '.join(held) or 'false'})")
         params.extend(moment for day in days for moment in (_midnight(day), _midnight(day)))
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         if not warehouse.table_exists(session, dataset, schema.table):
             raise ExportError(f"{table} does not exist: no FOCUS 1.4 billing periods have been built for this org")
         columns = [c for c in schema.columns if include_custom or not c.name.startswith("x_")]

@@ -147,7 +147,7 @@ def record(warehouse: Warehouse, sample: JudgedSample) -> list[Regression]:
     ]
 
     def store() -> dict[str, tuple[str, str]]:
-        with warehouse.session() as session:
+        with warehouse.session(sample.dataset) as session:
             warehouse.ensure_table(session, sample.dataset, schema)
             with warehouse.transaction(session):
                 before = last_passing(session, sample)

@@ -232,7 +232,7 @@ def run_validation(
     warehouse = open_warehouse()
     if focus_version != PRIMARY_FOCUS_VERSION:  # before the validator: the table is what is most likely missing
         require_table(warehouse, org_config.dataset, focus_version)
-        with warehouse.session() as session:
+        with warehouse.session(org_config.dataset) as session:
             require_every_day(
                 session,
                 org,

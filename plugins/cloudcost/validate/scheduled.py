@@ -58,7 +58,7 @@ class SampleVerdict:
 
 def latest_succeeded_days(warehouse: Warehouse, dataset: str, provider: str, as_of: date, count: int) -> list[date]:
     """The provider's last ``count`` billing days on or before ``as_of`` whose load succeeded, oldest first."""
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         if not warehouse.table_exists(session, dataset, "load_state"):
             return []
         rows = session.fetchall(

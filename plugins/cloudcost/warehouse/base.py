@@ -65,7 +65,10 @@ class Warehouse(Protocol[SessionT]):
 
     name: str
 
-    def session(self) -> AbstractContextManager[SessionT]: ...
+    def session(self, dataset: str) -> AbstractContextManager[SessionT]:
+        """A session for work on the org dataset ``dataset`` (and the shared lookups): DuckDB opens that dataset's
+        own file, BigQuery runs in its project whatever the dataset. Sessions nest within a process."""
+        ...
 
     def ensure_table(self, session: SessionT, dataset: str, schema: TableSchema) -> None: ...
 

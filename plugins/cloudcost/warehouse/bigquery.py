@@ -172,7 +172,8 @@ class BigQueryWarehouse:
         return table_ref(self.project, dataset, table)
 
     @contextmanager
-    def session(self) -> Iterator[BigQuerySession]:
+    def session(self, dataset: str) -> Iterator[BigQuerySession]:
+        """Jobs in the project (``dataset`` names the org's dataset in the SQL, not a connection)."""
         session = BigQuerySession(self.client, self.project, self.location)
         try:
             yield session

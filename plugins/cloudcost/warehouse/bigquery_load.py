@@ -319,7 +319,7 @@ def convert_to_focus(
     target = warehouse.table(dataset, focus.table)
     params: dict[str, Any] = {"provider": run.provider, "billing_day": run.billing_day}
     slice_sql = "WHERE x_cloud_provider = @provider AND x_ingestion_date = @billing_day"
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         warehouse.ensure_table(session, dataset, focus)
         warehouse.ensure_table(session, dataset, focus_1_4_schema())
         warehouse.ensure_table(session, dataset, billing_period_1_4_schema())

@@ -65,7 +65,7 @@ def convert_to_focus(
     files = lookup_files()
     for name in names:
         read_lookup(files[name])  # read now, not in the turn: register_lookups finds them read
-    with warehouse.session() as session:
+    with warehouse.session(dataset) as session:
         warehouse.ensure_table(session, dataset, focus)
         first_1_4 = not warehouse.table_exists(session, dataset, focus_1_4_schema().table)
         lookups = warehouse.register_lookups(session, names)
