@@ -30,7 +30,11 @@ GOOD_AWS = "  aws:\n    credential_id: acme-aws\n    export: {format: cur2, pref
 
 # (org file text, the words its error must contain, the DAGs it stops the org in)
 BROKEN = {
-    "bad_yaml": ("slug: acme\nproviders: [aws\n", "line 3, column 1 not valid YAML: expected ',' or ']'", "all"),
+    "bad_yaml": (  # libyaml's words (the C loader, cloudcost/yaml_text.py)
+        "slug: acme\nproviders: [aws\n",
+        "line 3, column 1 not valid YAML: did not find expected ',' or ']'",
+        "all",
+    ),
     "unknown_key": (
         "slug: acme\ndisplay_name: Acme\nproviders:\n"
         "  aws:\n    credential_id: acme-aws\n    export: {format: cur2, name: acme-cur2, colour: red}\n",
