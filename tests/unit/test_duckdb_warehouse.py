@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import pytest
+
+from cloudcost.identifiers import InvalidIdentifier
 from cloudcost.lookups import lookup_files
+from cloudcost.paths import warehouse_file, warehouse_path
 from cloudcost.warehouse.duckdb import DuckDBWarehouse
 
 
@@ -66,3 +71,37 @@ def test_ensure_table_adds_a_newer_schemas_nullable_columns_and_refuses_not_null
         rows = session.fetchall('select * from "acme_prod"."t"')
         acme, demo = (warehouse.columns(session, d, "t") for d in ("acme_prod", "demo_prod"))
     assert (acme, demo, rows) == (["a", "b"], ["a"], [("kept", None)])
+
+
+def test_each_org_dataset_has_a_file_of_its_own(tmp_path: Path) -> None:
+    """A folder warehouse: a session for one dataset opens that dataset's file only; its turns queue beside it."""
+    warehouse = DuckDBWarehouse(tmp_path / "warehouse")
+    for dataset in ("demo_prod", "acme_prod"):
+        with warehouse.session(dataset) as session:
+            warehouse.ensure_dataset(session, dataset)
+            session.execute(f'create table "{dataset}"."t" as select 1 as n')
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.duckdb"))
+    assert files == ["warehouse/acme_prod/warehouse.duckdb", "warehouse/demo_prod/warehouse.duckdb"]
+    connection = duckdb.connect(str(warehouse.file_for("demo_prod")), read_only=True)
+    try:
+        schemas = {s for (s,) in connection.execute("select schema_name from duckdb_schemas()").fetchall()}
+    finally:
+        connection.close()
+    assert "demo_prod" in schemas and "acme_prod" not in schemas, "an org's file holds no other org"
+    assert (tmp_path / "warehouse" / "demo_prod" / "warehouse.duckdb.turns").is_dir(), "a queue per file"
+
+
+def test_a_dataset_name_never_becomes_a_path(tmp_path: Path) -> None:
+    warehouse = DuckDBWarehouse(tmp_path / "warehouse")
+    with pytest.raises(InvalidIdentifier):
+        warehouse.file_for("../elsewhere")
+
+
+def test_a_single_file_warehouse_made_before_is_kept(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An existing ``data/warehouse.duckdb`` (every org in one file) stays the warehouse; without it, the folder."""
+    monkeypatch.delenv("CLOUDCOST_WAREHOUSE", raising=False)
+    assert warehouse_path() == data_dir / "warehouse"
+    assert warehouse_file("demo_prod") == data_dir / "warehouse" / "demo_prod" / "warehouse.duckdb"
+    duckdb.connect(str(data_dir / "warehouse.duckdb")).close()
+    assert warehouse_path() == data_dir / "warehouse.duckdb"
+    assert warehouse_file("demo_prod") == warehouse_file("acme_prod") == data_dir / "warehouse.duckdb"
