@@ -73,7 +73,7 @@ def _connect(database: str) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(database)
     settings = load_warehouse_config().duckdb
     temp = Path(settings.temp_directory) if settings.temp_directory else Path("/tmp/cloudcost-bench-duckdb")
-    configure(connection, settings, temp)
+    configure(connection, settings, temp, "floor")
     return connection
 
 

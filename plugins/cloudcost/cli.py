@@ -224,6 +224,19 @@ def cmd_airflow_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_warehouse_split(args: argparse.Namespace) -> int:
+    """A one-file DuckDB warehouse (made before per-org files) into one file per org; nothing lost, checked."""
+    from cloudcost.paths import data_dir
+    from cloudcost.warehouse.split import split_warehouse
+
+    shared = Path(args.source) if args.source else data_dir() / "warehouse.duckdb"
+    folder = Path(args.into) if args.into else data_dir() / "warehouse"
+    for dataset, tables in split_warehouse(shared, folder).items():
+        print(f"{dataset}: {len(tables)} tables, {sum(tables.values()):,} rows -> {folder / dataset}")
+    print(f"{shared} renamed to {shared.name}.split-<time> beside it; the per-org files are the warehouse now")
+    return 0
+
+
 def cmd_airflow_pools(args: argparse.Namespace) -> int:
     """The provider API pools of every billing.yml, for ``airflow pools import`` (file, or stdout)."""
     import json
@@ -407,6 +420,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=cli_args.positive, default=2, help="celery: workers to print start commands for"
     )
     airflow.set_defaults(func=cmd_airflow_config)
+
+    split = commands.add_parser(
+        "warehouse-split",
+        help="move a one-file DuckDB warehouse (every org in data/warehouse.duckdb) to one file per org",
+        **examples("cloudcost warehouse-split   # with the DAGs paused: tasks refuse to run while both exist"),
+    )
+    split.add_argument("--source", default=None, help="the one-file warehouse (default: data/warehouse.duckdb)")
+    split.add_argument("--into", default=None, help="the per-org folder (default: data/warehouse)")
+    split.set_defaults(func=cmd_warehouse_split)
 
     pools = commands.add_parser(
         "airflow-pools",

@@ -46,21 +46,40 @@ def landing_dir(org: OrgSlug, provider: Provider) -> Path:
     return data_dir() / "landing" / org / provider
 
 
+SINGLE_FILE_SUFFIXES = (".duckdb", ".db", ".ddb")  # DuckDB's usual extensions: such a path is one file
+
+
+class WarehouseLayoutError(RuntimeError):
+    """The data folder holds a warehouse of each layout: which one is the warehouse cannot be guessed."""
+
+
 def warehouse_path() -> Path:
     """The embedded warehouse (override: ``CLOUDCOST_WAREHOUSE``): a folder holding one DuckDB file per org dataset,
-    ``data/warehouse/<org>_prod/warehouse.duckdb``; or one DuckDB file for every org, where the path ends in
-    ``.duckdb`` — which is how a warehouse made before per-org files (``data/warehouse.duckdb``) is found, and kept,
-    when it exists."""
-    shared = data_dir() / "warehouse.duckdb"
-    return _env_path("CLOUDCOST_WAREHOUSE", shared if shared.is_file() else data_dir() / "warehouse")
+    ``data/warehouse/<org>_prod/warehouse.duckdb``; or one DuckDB file for every org — an existing file, or a path
+    ending in ``.duckdb``, ``.db`` or ``.ddb`` — which is how a warehouse made before per-org files
+    (``data/warehouse.duckdb``) is found, and kept, when it exists. Both layouts at once in the data folder are
+    refused: a file appearing beside the folder must not switch every task to it (and hide the orgs' files)."""
+    if os.environ.get("CLOUDCOST_WAREHOUSE"):
+        return _env_path("CLOUDCOST_WAREHOUSE", data_dir())
+    shared, folder = data_dir() / "warehouse.duckdb", data_dir() / "warehouse"
+    if not shared.exists():
+        return folder
+    if folder.exists():
+        raise WarehouseLayoutError(
+            f"{shared} (every org in one file, made before per-org files) and {folder} (a file per org) both exist: "
+            "move one away (or set CLOUDCOST_WAREHOUSE to the one to use)"
+        )
+    return shared
 
 
 def dataset_file(location: Path, dataset: str) -> Path:
     """The DuckDB file that holds ``dataset`` in the warehouse at ``location`` (see ``warehouse_path``)."""
     quote_identifier(dataset)  # raises unless an identifier: a dataset name never walks out of the folder
+    if location.is_file() or location.suffix in SINGLE_FILE_SUFFIXES:
+        return location
     # a folder per dataset, every file named alike: DuckDB names a file's catalog after its name up to the first dot,
     # and a catalog named like the dataset's schema inside it would make ``<dataset>.<table>`` ambiguous
-    return location if location.suffix == ".duckdb" else location / dataset / "warehouse.duckdb"
+    return location / dataset / "warehouse.duckdb"
 
 
 def warehouse_file(dataset: str) -> Path:

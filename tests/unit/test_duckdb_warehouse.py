@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from cloudcost.config import DuckDBSettings
 from cloudcost.identifiers import InvalidIdentifier
 from cloudcost.lookups import lookup_files
-from cloudcost.paths import warehouse_file, warehouse_path
+from cloudcost.paths import WarehouseLayoutError, warehouse_file, warehouse_path
 from cloudcost.warehouse.duckdb import DuckDBWarehouse
 
 
@@ -105,3 +107,47 @@ def test_a_single_file_warehouse_made_before_is_kept(data_dir: Path, monkeypatch
     duckdb.connect(str(data_dir / "warehouse.duckdb")).close()
     assert warehouse_path() == data_dir / "warehouse.duckdb"
     assert warehouse_file("demo_prod") == warehouse_file("acme_prod") == data_dir / "warehouse.duckdb"
+
+
+def test_both_layouts_at_once_are_refused(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A single file appearing beside the per-org folder must not switch every task to it."""
+    monkeypatch.delenv("CLOUDCOST_WAREHOUSE", raising=False)
+    with DuckDBWarehouse(warehouse_path()).session("demo_prod"):  # the per-org folder, as a first run makes it
+        pass
+    (data_dir / "warehouse.duckdb").touch()
+    with pytest.raises(WarehouseLayoutError, match="both exist"):
+        warehouse_path()
+
+
+@pytest.mark.parametrize("name", ["cost.db", "cost.ddb", "cost.duckdb"])
+def test_a_configured_single_file_keeps_every_org(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUDCOST_WAREHOUSE", str(tmp_path / name))
+    assert warehouse_file("demo_prod") == warehouse_file("acme_prod") == tmp_path / name
+
+
+def test_an_existing_file_is_one_file_whatever_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    duckdb.connect(str(tmp_path / "costs")).close()
+    monkeypatch.setenv("CLOUDCOST_WAREHOUSE", str(tmp_path / "costs"))
+    assert warehouse_file("demo_prod") == tmp_path / "costs"
+
+
+def test_a_session_for_another_file_inside_a_session_is_refused(tmp_path: Path) -> None:
+    """Two processes nesting two orgs' sessions in opposite orders would wait for each other until the timeout."""
+    warehouse = DuckDBWarehouse(tmp_path / "warehouse", lock_wait_seconds=5)
+    with warehouse.session("demo_prod"):
+        with warehouse.session("demo_prod"):  # the same file: nested, fine
+            pass
+        with pytest.raises(RuntimeError, match="holds another file"), warehouse.session("acme_prod"):
+            pass
+    with warehouse.session("acme_prod"):  # and once the first is closed, fine
+        pass
+
+
+def test_concurrent_databases_spill_to_folders_of_their_own(tmp_path: Path) -> None:
+    """DuckDB names spill files without a process id and deletes the ones in its folder when it closes: each
+    database of each process gets its own folder, removed once it closes."""
+    warehouse = DuckDBWarehouse(tmp_path / "warehouse", settings=DuckDBSettings(temp_directory=str(tmp_path / "spill")))
+    with warehouse.session("demo_prod") as session:
+        (setting,) = session.fetchall("select current_setting('temp_directory')")[0]
+        assert setting == str(tmp_path / "spill" / f"{os.getpid()}-demo_prod")
+    assert not (tmp_path / "spill" / f"{os.getpid()}-demo_prod").exists(), "removed once the database closed"

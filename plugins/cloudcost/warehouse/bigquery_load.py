@@ -57,7 +57,7 @@ from cloudcost.warehouse.bigquery_ddl import (
     replace_slice_merge,
     table_ref,
 )
-from cloudcost.warehouse.duckdb import configure
+from cloudcost.warehouse.duckdb import configure, remove_spill_folder
 from cloudcost.warehouse.lineage import lineage_parameters
 
 if TYPE_CHECKING:
@@ -144,7 +144,8 @@ def _typed_rows(
 
     connection = duckdb.connect()
     settings = warehouse.worker
-    configure(connection, settings, Path(settings.temp_directory) if settings.temp_directory else directory)
+    spills = Path(settings.temp_directory) if settings.temp_directory else directory
+    spill = configure(connection, settings, spills, "load")
     target_schema = arrow_schema(schema)
     path = directory / "typed-rows.parquet"
     total = 0
@@ -180,6 +181,7 @@ def _typed_rows(
                 total += count
     finally:
         connection.close()
+        remove_spill_folder(spill)
     refuse_identical_files(delivery, with_rows)
     return path, total
 

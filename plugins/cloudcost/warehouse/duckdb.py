@@ -1,8 +1,10 @@
-"""The embedded warehouse: one DuckDB file per org dataset (``<org>_prod.duckdb``, the dataset a schema in it), or one
-file holding every org's schema (a warehouse made before per-org files)."""
+"""The embedded warehouse: one DuckDB file per org dataset (``<org>_prod/warehouse.duckdb``, the dataset a schema in
+it), or one file holding every org's schema (a warehouse made before per-org files)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from cloudcost.paths import data_dir, dataset_file, warehouse_path
 from cloudcost.private_files import private_umask
 from cloudcost.schemas import TableSchema, duckdb_create_table, duckdb_type, quote_column
 from cloudcost.warehouse.base import SliceKey
-from cloudcost.warehouse.turns import turn
+from cloudcost.warehouse.turns import sessions_open, turn
 
 if TYPE_CHECKING:
     from cloudcost.config import OrgConfig, RawFormat
@@ -38,9 +40,11 @@ class SchemaMigrationNeeded(RuntimeError):
     """An existing table cannot be brought to the current schema automatically."""
 
 
-def configure(connection: Any, settings: DuckDBSettings, temp_directory: Path) -> None:
-    """UTC, no progress bar, and the process's bounds: statements larger than ``memory_limit`` spill to
-    ``temp_directory``.
+def configure(connection: Any, settings: DuckDBSettings, temp_directory: Path, owner: str) -> Path:
+    """UTC, no progress bar, and the process's bounds: statements larger than ``memory_limit`` spill to a folder of
+    this process and database in ``temp_directory`` (``<pid>-<owner>``), which is returned. DuckDB names its spill
+    files without a process id and, closing, deletes the spill files it finds in its folder: with one file per org,
+    tasks of several orgs spill at once, and in a shared folder they would read or delete each other's.
 
     No vacuum at checkpoint: DuckDB would rewrite each day's freshly inserted rows to merge partial row groups,
     which cost a task 1.1-1.5 s per 260 k FOCUS rows when it closed its connection (bench/, 1 M-row AWS export).
@@ -52,7 +56,16 @@ def configure(connection: Any, settings: DuckDBSettings, temp_directory: Path) -
     connection.execute(f"SET memory_limit = '{settings.memory_limit}'")  # validated by DuckDBSettings
     connection.execute(f"SET threads = {int(settings.threads)}")
     temp_directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # spilled rows are billing data: private
-    connection.execute("SET temp_directory = ?", [str(temp_directory)])
+    spill = temp_directory / f"{os.getpid()}-{owner}"
+    spill.mkdir(exist_ok=True, mode=0o700)
+    connection.execute("SET temp_directory = ?", [str(spill)])
+    return spill
+
+
+def remove_spill_folder(spill: Path) -> None:
+    """The folder ``configure`` made, once its database is closed (DuckDB removed its files; one it left keeps it)."""
+    with contextlib.suppress(OSError):
+        spill.rmdir()
 
 
 class DuckDBSession:
@@ -150,11 +163,14 @@ class DuckDBWarehouse:
         path = self.file_for(dataset)
         with private_umask(), turn(path, self.lock_wait_seconds):
             connection = self._connect(path)
+            spill: Path | None = None
             try:
-                configure(connection, self.settings, self.temp_directory)
+                spill = configure(connection, self.settings, self.temp_directory, dataset)
                 yield DuckDBSession(connection)
             finally:
                 connection.close()
+                if spill is not None and sessions_open(path) == 1:  # the outermost: its database is closed now
+                    remove_spill_folder(spill)
 
     @contextmanager
     def transaction(self, session: DuckDBSession) -> Iterator[None]:

@@ -142,6 +142,10 @@ def turn(warehouse: Path, timeout_seconds: float) -> Iterator[None]:
         finally:
             _leave(folder)
         return
+    with _guard:
+        others = [str(held) for held in _held if held != folder]
+    if others:  # two processes doing this in opposite orders would each wait for the other's turn until the timeout
+        raise RuntimeError(f"{warehouse}: a turn taken while this process holds another file's ({others[0]})")
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     number, path, fd = _take_ticket(folder)
     mine = _Held(path, fd, 1)
@@ -159,6 +163,13 @@ def turn(warehouse: Path, timeout_seconds: float) -> Iterator[None]:
         yield
     finally:
         _leave(folder)
+
+
+def sessions_open(warehouse: Path) -> int:
+    """How many sessions of this process hold its turn at ``warehouse`` now (0 when it holds none)."""
+    with _guard:
+        held = _held.get(warehouse.with_name(warehouse.name + ".turns"))
+        return held.depth if held else 0
 
 
 def _wait(warehouse: Path, folder: Path, ticket: int, mine: _Held, timeout_seconds: float) -> tuple[int, float] | None:
