@@ -46,6 +46,7 @@ from cloudcost.airflow.local_home import FIRST_LOG_SERVER_PORT, CelerySettings, 
 from cloudcost.config import PROVIDERS  # noqa: E402
 from cloudcost.demo import aws_cur2, azure_cost_details, gcp_detailed, oci_cost_reports  # noqa: E402
 from cloudcost.demo.estate import estate_slugs, seed_of  # noqa: E402
+from cloudcost.paths import dataset_file  # noqa: E402
 from tests.airflow.airflow_stack import (  # noqa: E402
     VENV_BIN,
     AirflowStack,
@@ -281,7 +282,7 @@ def reconcile(data_dir: Path, orgs: int) -> str:
 
     ok, total = 0, 0
     for index, slug in enumerate(estate_slugs(orgs), start=1):
-        connection = duckdb.connect(str(data_dir / "warehouse" / f"{slug}_prod" / "warehouse.duckdb"), read_only=True)
+        connection = duckdb.connect(str(dataset_file(data_dir / "warehouse", f"{slug}_prod")), read_only=True)
         try:
             states = dict(
                 (provider, (status, billed))

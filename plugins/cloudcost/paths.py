@@ -47,6 +47,7 @@ def landing_dir(org: OrgSlug, provider: Provider) -> Path:
 
 
 SINGLE_FILE_SUFFIXES = (".duckdb", ".db", ".ddb")  # DuckDB's usual extensions: such a path is one file
+DATASET_FILE_NAME = "warehouse.duckdb"  # each dataset's file in the per-org folder: <folder>/<dataset>/warehouse.duckdb
 
 
 class WarehouseLayoutError(RuntimeError):
@@ -79,7 +80,7 @@ def dataset_file(location: Path, dataset: str) -> Path:
         return location
     # a folder per dataset, every file named alike: DuckDB names a file's catalog after its name up to the first dot,
     # and a catalog named like the dataset's schema inside it would make ``<dataset>.<table>`` ambiguous
-    return location / dataset / "warehouse.duckdb"
+    return location / dataset / DATASET_FILE_NAME
 
 
 def warehouse_file(dataset: str) -> Path:

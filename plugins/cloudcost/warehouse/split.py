@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cloudcost.identifiers import quote_identifier
 from cloudcost.lookups import REF_DATASET
-from cloudcost.paths import dataset_file
+from cloudcost.paths import DATASET_FILE_NAME, dataset_file
 from cloudcost.warehouse.duckdb import DuckDBSession, DuckDBWarehouse
 
 NOT_ORG_SCHEMAS = {"main", "information_schema", "pg_catalog", REF_DATASET}
@@ -27,7 +27,7 @@ def split_warehouse(shared: Path, folder: Path) -> dict[str, dict[str, int]]:
     guess which is the warehouse (``paths.WarehouseLayoutError``), so nothing writes to either meanwhile."""
     if not shared.is_file():
         raise SplitRefused(f"{shared}: no such file: nothing to split")
-    made = sorted(folder.glob("*/warehouse.duckdb"))
+    made = sorted(folder.glob(f"*/{DATASET_FILE_NAME}"))
     if made:
         raise SplitRefused(f"{folder} already holds per-org files ({made[0]}): the split would mix two warehouses")
     copied: dict[str, dict[str, int]] = {}
